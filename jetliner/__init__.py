@@ -1,0 +1,43 @@
+"""jetliner: fast Avro reading for Polars."""
+
+from jetliner.exceptions import (
+    AccessDeniedError,
+    AuthenticationError,
+    CodecError,
+    ConfigurationError,
+    DecodeError,
+    JetlinerError,
+    ParseError,
+    SchemaError,
+    SourceError,
+    SourceNotFoundError,
+)
+from jetliner.options import ReadOptions
+from jetliner.readers import AvroReader, MultiAvroReader
+from jetliner.sample import sample_path
+from jetliner.scan import open, read_avro, read_avro_schema, scan, scan_avro
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDeniedError",
+    "AuthenticationError",
+    "AvroReader",
+    "CodecError",
+    "ConfigurationError",
+    "DecodeError",
+    "JetlinerError",
+    "MultiAvroReader",
+    "ParseError",
+    "ReadOptions",
+    "SchemaError",
+    "SourceError",
+    "SourceNotFoundError",
+    "__version__",
+    "open",
+    "read_avro",
+    "read_avro_schema",
+    "sample_path",
+    "scan",
+    "scan_avro",
+]

@@ -1,0 +1,1645 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled Avro block decoder.
+
+A `Decoder` executes a flat plan (compiled by :mod:`jetliner.schema`) over the
+decompressed bytes of Avro blocks and appends every projected value to C column
+buffers.  `Decoder.finish` hands those buffers to the consumer through the Arrow
+C Data Interface without copying them.
+
+Every read goes through a cursor that knows where the block ends; malformed
+input stops the decoder with an error code and the byte offset, which the
+Python side turns into a typed exception.  The decode loop runs without the GIL.
+Nested data of unbounded depth (recursive schemas, skipped fields) is walked
+with an explicit, bounded stack, never the C stack.
+"""
+
+from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer, PyCapsule_IsValid
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT64_MAX
+from libc.stdlib cimport malloc, calloc, realloc, free, strtod
+from libc.string cimport memcpy, memset, strlen
+from libc.stdio cimport snprintf
+from libc.math cimport isnan, isinf
+
+# ---------------------------------------------------------------- Arrow C Data Interface
+
+cdef extern from *:
+    """
+    struct ArrowSchema {
+      const char* format;
+      const char* name;
+      const char* metadata;
+      int64_t flags;
+      int64_t n_children;
+      struct ArrowSchema** children;
+      struct ArrowSchema* dictionary;
+      void (*release)(struct ArrowSchema*);
+      void* private_data;
+    };
+    struct ArrowArray {
+      int64_t length;
+      int64_t null_count;
+      int64_t offset;
+      int64_t n_buffers;
+      int64_t n_children;
+      const void** buffers;
+      struct ArrowArray** children;
+      struct ArrowArray* dictionary;
+      void (*release)(struct ArrowArray*);
+      void* private_data;
+    };
+    """
+    struct ArrowSchema:
+        const char* format
+        const char* name
+        const char* metadata
+        int64_t flags
+        int64_t n_children
+        ArrowSchema** children
+        ArrowSchema* dictionary
+        void (*release)(ArrowSchema*) noexcept nogil
+        void* private_data
+
+    struct ArrowArray:
+        int64_t length
+        int64_t null_count
+        int64_t offset
+        int64_t n_buffers
+        int64_t n_children
+        const void** buffers
+        ArrowArray** children
+        ArrowArray* dictionary
+        void (*release)(ArrowArray*) noexcept nogil
+        void* private_data
+
+cdef int64_t ARROW_FLAG_NULLABLE = 2
+
+
+cdef void release_schema(ArrowSchema* s) noexcept nogil:
+    cdef int64_t i
+    if s == NULL or s.release == NULL:
+        return
+    free(<void*>s.format)
+    free(<void*>s.name)
+    for i in range(s.n_children):
+        if s.children[i] != NULL:
+            if s.children[i].release != NULL:
+                s.children[i].release(s.children[i])
+            free(s.children[i])
+    free(s.children)
+    if s.dictionary != NULL:
+        if s.dictionary.release != NULL:
+            s.dictionary.release(s.dictionary)
+        free(s.dictionary)
+    s.release = NULL
+
+
+cdef void release_array(ArrowArray* a) noexcept nogil:
+    cdef int64_t i
+    if a == NULL or a.release == NULL:
+        return
+    for i in range(a.n_buffers):
+        free(<void*>a.buffers[i])
+    free(<void*>a.buffers)
+    for i in range(a.n_children):
+        if a.children[i] != NULL:
+            if a.children[i].release != NULL:
+                a.children[i].release(a.children[i])
+            free(a.children[i])
+    free(a.children)
+    if a.dictionary != NULL:
+        if a.dictionary.release != NULL:
+            a.dictionary.release(a.dictionary)
+        free(a.dictionary)
+    a.release = NULL
+
+
+cdef void capsule_schema_destructor(object capsule) noexcept:
+    cdef ArrowSchema* s = <ArrowSchema*>PyCapsule_GetPointer(capsule, "arrow_schema")
+    if s != NULL:
+        if s.release != NULL:
+            s.release(s)
+        free(s)
+
+
+cdef void capsule_array_destructor(object capsule) noexcept:
+    cdef ArrowArray* a = <ArrowArray*>PyCapsule_GetPointer(capsule, "arrow_array")
+    if a != NULL:
+        if a.release != NULL:
+            a.release(a)
+        free(a)
+
+
+cdef char* dup_str(bytes b) except NULL:
+    cdef Py_ssize_t n = len(b)
+    cdef char* out = <char*>malloc(n + 1)
+    if out == NULL:
+        raise MemoryError()
+    memcpy(out, <const char*>b, n)
+    out[n] = 0
+    return out
+
+
+cdef class ArrowBatch:
+    """One exported Arrow array (a struct of the batch's columns), consumed once.
+
+    Implements the Arrow PyCapsule protocol (``__arrow_c_array__``), so that
+    ``polars.Series(batch)`` imports the buffers without copying them.
+    """
+
+    cdef ArrowSchema* schema
+    cdef ArrowArray* array
+    cdef readonly int64_t length
+
+    def __dealloc__(self):
+        if self.schema != NULL:
+            release_schema(self.schema)
+            free(self.schema)
+        if self.array != NULL:
+            release_array(self.array)
+            free(self.array)
+
+    def __arrow_c_array__(self, requested_schema=None):
+        if self.schema == NULL or self.array == NULL:
+            raise RuntimeError("this Arrow batch was already consumed")
+        sc = PyCapsule_New(self.schema, "arrow_schema", capsule_schema_destructor)
+        self.schema = NULL
+        ac = PyCapsule_New(self.array, "arrow_array", capsule_array_destructor)
+        self.array = NULL
+        return sc, ac
+
+
+# ---------------------------------------------------------------- plan
+
+# Column kinds (buffer layouts).
+cdef enum:
+    CK_NULL = 0
+cdef enum:
+    CK_BOOL = 1
+cdef enum:
+    CK_FIXED = 2
+cdef enum:
+    CK_VAR = 3
+cdef enum:
+    CK_LIST = 4
+cdef enum:
+    CK_STRUCT = 5
+
+# Opcodes.  Keep in sync with jetliner/schema.py (OPCODES).
+cdef enum:
+    OP_NULL = 0
+cdef enum:
+    OP_BOOL = 1
+cdef enum:
+    OP_INT = 2
+cdef enum:
+    OP_LONG = 3
+cdef enum:
+    OP_FLOAT = 4
+cdef enum:
+    OP_DOUBLE = 5
+cdef enum:
+    OP_STRING = 6
+cdef enum:
+    OP_BYTES = 7
+cdef enum:
+    OP_FIXED = 8
+cdef enum:
+    OP_ENUM = 9
+cdef enum:
+    OP_INT_SCALED = 10
+cdef enum:
+    OP_LONG_SCALED = 11
+cdef enum:
+    OP_DEC_BYTES = 12
+cdef enum:
+    OP_DEC_FIXED = 13
+cdef enum:
+    OP_DEC_BYTES_STR = 14
+cdef enum:
+    OP_DEC_FIXED_STR = 15
+cdef enum:
+    OP_BIGDEC = 16
+cdef enum:
+    OP_UUID_FIXED = 17
+cdef enum:
+    OP_DURATION = 18
+cdef enum:
+    OP_RECORD = 19
+cdef enum:
+    OP_ARRAY = 20
+cdef enum:
+    OP_MAP = 21
+cdef enum:
+    OP_UNION_NULLABLE = 22
+cdef enum:
+    OP_UNION = 23
+cdef enum:
+    OP_SKIP = 24
+cdef enum:
+    OP_JSON = 25
+cdef enum:
+    OP_JSON_NULLABLE = 26
+
+# Error codes.  Messages live in jetliner/schema.py (ERROR_MESSAGES).
+cdef enum:
+    E_OK = 0
+cdef enum:
+    E_EOF = 1
+cdef enum:
+    E_VARINT = 2
+cdef enum:
+    E_INT_RANGE = 3
+cdef enum:
+    E_NEG_LEN = 4
+cdef enum:
+    E_UTF8 = 5
+cdef enum:
+    E_ENUM = 6
+cdef enum:
+    E_UNION = 7
+cdef enum:
+    E_COUNT = 8
+cdef enum:
+    E_DEPTH = 9
+cdef enum:
+    E_NOMEM = 10
+cdef enum:
+    E_DECIMAL = 11
+cdef enum:
+    E_BUDGET = 12
+cdef enum:
+    E_BIGDEC = 13
+cdef enum:
+    E_BOOL = 14
+
+cdef enum:
+    MAX_BIGDEC_BYTES = 1024
+
+
+cdef struct Node:
+    int32_t op
+    int32_t col
+    int32_t kid0      # offset into kids / kid_names
+    int32_t nkids
+    int64_t param
+    int64_t param2
+    int64_t minsz     # minimum encoded size of one value, in bytes
+
+
+cdef struct Col:
+    int32_t kind
+    int32_t elem      # bytes per element for CK_FIXED
+    int64_t length
+    int64_t cap       # element capacity (data for FIXED, offsets-1 for VAR/LIST, bits for BOOL)
+    int64_t null_count
+    uint8_t* validity # NULL until the first null
+    int64_t vcap      # validity capacity in bits
+    uint8_t* data
+    int64_t dlen      # bytes used (CK_VAR)
+    int64_t dcap      # bytes allocated (CK_VAR)
+    int64_t* offsets
+    int64_t hint      # element capacity to allocate on first use
+
+
+cdef struct Cur:
+    const uint8_t* start
+    const uint8_t* p
+    const uint8_t* end
+
+
+cdef struct Frame:
+    int32_t node
+    int32_t i
+    int64_t remaining
+
+
+# ---------------------------------------------------------------- column buffers
+
+cdef int col_grow(Col* c, int64_t need) noexcept nogil:
+    """Ensure capacity for `need` elements in total."""
+    cdef int64_t newcap = c.cap * 2 if c.cap > 0 else (c.hint if c.hint > 64 else 64)
+    cdef void* p
+    cdef int64_t nbytes
+    while newcap < need:
+        newcap *= 2
+    if c.kind == CK_FIXED:
+        p = realloc(c.data, newcap * c.elem)
+        if p == NULL:
+            return -1
+        c.data = <uint8_t*>p
+    elif c.kind == CK_BOOL:
+        nbytes = (newcap + 7) >> 3
+        p = realloc(c.data, nbytes)
+        if p == NULL:
+            return -1
+        memset(<uint8_t*>p + ((c.cap + 7) >> 3), 0, nbytes - ((c.cap + 7) >> 3))
+        c.data = <uint8_t*>p
+    elif c.kind == CK_VAR or c.kind == CK_LIST:
+        p = realloc(c.offsets, (newcap + 1) * sizeof(int64_t))
+        if p == NULL:
+            return -1
+        if c.offsets == NULL:
+            (<int64_t*>p)[0] = 0
+        c.offsets = <int64_t*>p
+    if c.validity != NULL:
+        nbytes = (newcap + 7) >> 3
+        p = realloc(c.validity, nbytes)
+        if p == NULL:
+            return -1
+        memset(<uint8_t*>p + ((c.vcap + 7) >> 3), 0, nbytes - ((c.vcap + 7) >> 3))
+        c.validity = <uint8_t*>p
+        c.vcap = newcap
+    c.cap = newcap
+    return 0
+
+
+cdef inline int col_reserve(Col* c) noexcept nogil:
+    if c.length >= c.cap or (c.offsets == NULL and (c.kind == CK_VAR or c.kind == CK_LIST)):
+        return col_grow(c, c.length + 1)
+    return 0
+
+
+cdef inline void col_mark_valid(Col* c) noexcept nogil:
+    if c.validity != NULL:
+        c.validity[c.length >> 3] |= <uint8_t>(1 << (c.length & 7))
+
+
+cdef int col_make_validity(Col* c) noexcept nogil:
+    cdef int64_t nbytes = ((c.cap if c.cap > c.length + 1 else c.length + 1) + 7) >> 3
+    cdef int64_t i
+    c.validity = <uint8_t*>calloc(nbytes, 1)
+    if c.validity == NULL:
+        return -1
+    c.vcap = nbytes * 8
+    # everything before the first null is valid
+    memset(c.validity, 0xFF, c.length >> 3)
+    for i in range((c.length >> 3) << 3, c.length):
+        c.validity[i >> 3] |= <uint8_t>(1 << (i & 7))
+    return 0
+
+
+cdef inline int var_ensure(Col* c, int64_t extra) noexcept nogil:
+    cdef int64_t need = c.dlen + extra
+    cdef int64_t newcap
+    cdef void* p
+    if need <= c.dcap:
+        return 0
+    newcap = c.dcap * 2 if c.dcap > 0 else 1024
+    while newcap < need:
+        newcap *= 2
+    p = realloc(c.data, newcap)
+    if p == NULL:
+        return -1
+    c.data = <uint8_t*>p
+    c.dcap = newcap
+    return 0
+
+
+cdef inline int var_put(Col* c, const uint8_t* src, int64_t n) noexcept nogil:
+    if var_ensure(c, n) < 0:
+        return -1
+    memcpy(c.data + c.dlen, src, n)
+    c.dlen += n
+    return 0
+
+
+cdef inline int var_commit(Col* c) noexcept nogil:
+    """Close the value being appended to a CK_VAR column (its bytes are already in)."""
+    if col_reserve(c) < 0:
+        return -1
+    col_mark_valid(c)
+    c.length += 1
+    c.offsets[c.length] = c.dlen
+    return 0
+
+
+cdef int col_push_null(Col* c) noexcept nogil:
+    if col_reserve(c) < 0:
+        return -1
+    if c.kind != CK_NULL and c.validity == NULL:
+        if col_make_validity(c) < 0:
+            return -1
+    if c.kind == CK_FIXED:
+        memset(c.data + c.length * c.elem, 0, c.elem)
+    elif c.kind == CK_VAR:
+        c.offsets[c.length + 1] = c.dlen
+    elif c.kind == CK_LIST:
+        c.offsets[c.length + 1] = c.offsets[c.length]
+    # CK_BOOL: bits are zero already; validity bit stays 0
+    c.length += 1
+    c.null_count += 1
+    return 0
+
+
+cdef void col_free(Col* c) noexcept nogil:
+    free(c.validity)
+    free(c.data)
+    free(c.offsets)
+    c.validity = NULL
+    c.data = NULL
+    c.offsets = NULL
+
+
+# ---------------------------------------------------------------- cursor reads
+
+cdef inline int read_long(Cur* c, int64_t* out) noexcept nogil:
+    cdef uint64_t result = 0
+    cdef uint64_t b
+    cdef int shift = 0
+    cdef const uint8_t* p = c.p
+    if c.end - p >= 10:
+        while True:
+            b = p[0]
+            p += 1
+            result |= (b & 0x7F) << shift
+            if b < 0x80:
+                break
+            shift += 7
+            if shift == 63:
+                b = p[0]
+                p += 1
+                if b > 1:
+                    return E_VARINT
+                result |= b << 63
+                break
+    else:
+        while True:
+            if p >= c.end:
+                return E_EOF
+            b = p[0]
+            p += 1
+            result |= (b & 0x7F) << shift
+            if b < 0x80:
+                break
+            shift += 7
+            if shift == 63:
+                if p >= c.end:
+                    return E_EOF
+                b = p[0]
+                p += 1
+                if b > 1:
+                    return E_VARINT
+                result |= b << 63
+                break
+    c.p = p
+    out[0] = <int64_t>(result >> 1) ^ -(<int64_t>(result & 1))
+    return E_OK
+
+
+cdef inline int read_int(Cur* c, int64_t* out) noexcept nogil:
+    cdef int r = read_long(c, out)
+    if r != E_OK:
+        return r
+    if out[0] < -2147483648 or out[0] > 2147483647:
+        return E_INT_RANGE
+    return E_OK
+
+
+cdef inline int read_len(Cur* c, int64_t* out) noexcept nogil:
+    """Read a byte-length prefix and check that the bytes are present."""
+    cdef int r = read_long(c, out)
+    if r != E_OK:
+        return r
+    if out[0] < 0:
+        return E_NEG_LEN
+    if out[0] > c.end - c.p:
+        return E_EOF
+    return E_OK
+
+
+cdef inline int need(Cur* c, int64_t n) noexcept nogil:
+    if n > c.end - c.p:
+        return E_EOF
+    return E_OK
+
+
+# ---------------------------------------------------------------- UTF-8
+
+cdef int utf8_valid(const uint8_t* s, int64_t n) noexcept nogil:
+    cdef int64_t i = 0
+    cdef uint64_t w
+    cdef uint8_t b0, b1, b2, b3
+    while i < n:
+        if i + 8 <= n:
+            memcpy(&w, s + i, 8)
+            if (w & 0x8080808080808080ULL) == 0:
+                i += 8
+                continue
+        b0 = s[i]
+        if b0 < 0x80:
+            i += 1
+        elif b0 < 0xC2:
+            return 0
+        elif b0 < 0xE0:
+            if i + 1 >= n or (s[i + 1] & 0xC0) != 0x80:
+                return 0
+            i += 2
+        elif b0 < 0xF0:
+            if i + 2 >= n:
+                return 0
+            b1 = s[i + 1]
+            b2 = s[i + 2]
+            if (b1 & 0xC0) != 0x80 or (b2 & 0xC0) != 0x80:
+                return 0
+            if b0 == 0xE0 and b1 < 0xA0:
+                return 0
+            if b0 == 0xED and b1 >= 0xA0:
+                return 0
+            i += 3
+        elif b0 < 0xF5:
+            if i + 3 >= n:
+                return 0
+            b1 = s[i + 1]
+            b2 = s[i + 2]
+            b3 = s[i + 3]
+            if (b1 & 0xC0) != 0x80 or (b2 & 0xC0) != 0x80 or (b3 & 0xC0) != 0x80:
+                return 0
+            if b0 == 0xF0 and b1 < 0x90:
+                return 0
+            if b0 == 0xF4 and b1 >= 0x90:
+                return 0
+            i += 4
+        else:
+            return 0
+    return 1
+
+
+# ---------------------------------------------------------------- text helpers (JSON, decimals, uuid)
+
+cdef const char* HEX = b"0123456789abcdef"
+
+
+cdef int put_json_string(Col* out, const uint8_t* s, int64_t n, bint latin1) noexcept nogil:
+    """Append `s` as a quoted JSON string.  With `latin1`, every byte is one code point
+    (the Avro JSON encoding of bytes and fixed)."""
+    cdef int64_t i
+    cdef uint8_t ch
+    cdef uint8_t esc[6]
+    if var_ensure(out, n * 6 + 2) < 0:
+        return -1
+    out.data[out.dlen] = 34  # "
+    out.dlen += 1
+    for i in range(n):
+        ch = s[i]
+        if ch == 34 or ch == 92:
+            out.data[out.dlen] = 92
+            out.data[out.dlen + 1] = ch
+            out.dlen += 2
+        elif ch < 0x20 or (latin1 and ch >= 0x7F):
+            out.data[out.dlen] = 92
+            out.data[out.dlen + 1] = 117  # u
+            out.data[out.dlen + 2] = 48
+            out.data[out.dlen + 3] = 48
+            out.data[out.dlen + 4] = HEX[ch >> 4]
+            out.data[out.dlen + 5] = HEX[ch & 15]
+            out.dlen += 6
+        else:
+            out.data[out.dlen] = ch
+            out.dlen += 1
+    out.data[out.dlen] = 34
+    out.dlen += 1
+    return 0
+
+
+cdef int put_double(Col* out, double v, bint single) noexcept nogil:
+    cdef char buf[40]
+    cdef int n = 0
+    cdef int prec
+    if isnan(v):
+        return var_put(out, <const uint8_t*>b"NaN", 3)
+    if isinf(v):
+        if v > 0:
+            return var_put(out, <const uint8_t*>b"Infinity", 8)
+        return var_put(out, <const uint8_t*>b"-Infinity", 9)
+    # shortest representation that reads back to the same value
+    for prec in range(6 if single else 15, 18):
+        n = snprintf(buf, 40, "%.*g", prec, v)
+        if single:
+            if <float>strtod(buf, NULL) == <float>v:
+                break
+        elif strtod(buf, NULL) == v:
+            break
+    return var_put(out, <const uint8_t*>buf, n)
+
+
+cdef int put_long(Col* out, int64_t v) noexcept nogil:
+    cdef char buf[24]
+    cdef int n = snprintf(buf, 24, "%lld", <long long>v)
+    return var_put(out, <const uint8_t*>buf, n)
+
+
+cdef int put_unscaled(Col* out, const uint8_t* be, int64_t n, int64_t scale, uint32_t* limbs) noexcept nogil:
+    """Append the exact decimal text of a big-endian two's-complement integer scaled
+    by 10**-scale.  `limbs` is scratch space of at least n/4+2 words."""
+    cdef bint neg = n > 0 and (be[0] & 0x80) != 0
+    cdef int64_t nl = (n + 3) // 4
+    cdef int64_t i, j, k, top
+    cdef uint64_t rem, cur
+    cdef uint8_t byte
+    cdef int64_t ndig = 0
+    cdef int64_t start, intdigits
+    cdef uint8_t* digits
+    cdef uint8_t tmp
+    # magnitude as little-endian base-2^32 limbs
+    for i in range(nl):
+        limbs[i] = 0
+    for i in range(n):
+        byte = be[n - 1 - i]
+        if neg:
+            byte = ~byte
+        limbs[i >> 2] |= (<uint32_t>byte) << ((i & 3) * 8)
+    if neg:  # two's complement: magnitude = ~x + 1
+        for i in range(nl):
+            if n - i * 4 < 4:
+                limbs[i] &= (<uint32_t>1 << ((n - i * 4) * 8)) - 1
+        for i in range(nl):
+            limbs[i] += 1
+            if limbs[i] != 0:
+                break
+    # digits, least significant first, 9 at a time
+    if var_ensure(out, n * 3 + 16 + (scale if scale > 0 else -scale)) < 0:
+        return -1
+    start = out.dlen
+    top = nl
+    while top > 0 and limbs[top - 1] == 0:
+        top -= 1
+    while top > 0:
+        rem = 0
+        j = top - 1
+        while j >= 0:
+            cur = (rem << 32) | limbs[j]
+            limbs[j] = <uint32_t>(cur // 1000000000)
+            rem = cur % 1000000000
+            j -= 1
+        while top > 0 and limbs[top - 1] == 0:
+            top -= 1
+        for k in range(9):
+            if top == 0 and rem == 0 and k > 0:
+                break
+            out.data[out.dlen] = <uint8_t>(48 + rem % 10)
+            out.dlen += 1
+            rem //= 10
+    if out.dlen == start:
+        out.data[out.dlen] = 48
+        out.dlen += 1
+    ndig = out.dlen - start
+    digits = out.data + start
+    # reverse into most-significant-first order
+    i = 0
+    j = ndig - 1
+    while i < j:
+        tmp = digits[i]
+        digits[i] = digits[j]
+        digits[j] = tmp
+        i += 1
+        j -= 1
+    # now lay out sign, integer part, point, fraction
+    if var_ensure(out, ndig + 4 + (scale if scale > 0 else -scale)) < 0:
+        return -1
+    digits = out.data + start
+    if scale <= 0:
+        if neg and not (ndig == 1 and digits[0] == 48):
+            memcpy(digits + 1, digits, ndig)
+            digits[0] = 45
+            out.dlen += 1
+        if not (ndig == 1 and digits[0] == 48):
+            for i in range(-scale):
+                out.data[out.dlen] = 48
+                out.dlen += 1
+        return 0
+    intdigits = ndig - scale
+    if intdigits > 0:
+        # d...d.ddd : move the fraction one to the right
+        memcpy(digits + intdigits + 1, digits + intdigits, scale)
+        digits[intdigits] = 46
+        out.dlen += 1
+        if neg:
+            memcpy(digits + 1, digits, out.dlen - start)
+            digits[0] = 45
+            out.dlen += 1
+    else:
+        # 0.000ddd
+        k = (1 if neg else 0) + 2 + (-intdigits)
+        memcpy(digits + k, digits, ndig)
+        i = 0
+        if neg:
+            digits[0] = 45
+            i = 1
+        digits[i] = 48
+        digits[i + 1] = 46
+        for j in range(-intdigits):
+            digits[i + 2 + j] = 48
+        out.dlen += k
+    return 0
+
+
+# ---------------------------------------------------------------- the decoder
+
+
+class DecodeFailure(Exception):
+    """Raised by `Decoder.decode`; `jetliner.readers` turns it into a typed error."""
+
+    def __init__(self, code, offset, record):
+        super().__init__(code, offset, record)
+        self.code = code
+        self.offset = offset
+        self.record = record
+
+
+cdef class Decoder:
+    """Executes a compiled plan over Avro blocks, appending to column buffers.
+
+    Parameters
+    ----------
+    nodes
+        Sequence of ``(op, col, kid0, nkids, param, param2, minsz)`` tuples.
+    kids
+        Flat sequence of child node indices (``-1`` marks a null union branch).
+    kid_names
+        For each entry of `kids`, an index into `strings` (JSON keys), or -1.
+    cols
+        Sequence of ``(kind, elem_size)`` column layouts.
+    strings
+        Pre-rendered JSON fragments (field keys, enum symbols) as bytes.
+    root
+        Index of the node decoding one top-level value.
+    max_depth
+        Bound on the nesting depth of data walked with the explicit stack.
+    zero_byte_budget
+        Bound on the number of zero-byte values (``null`` items, empty records)
+        that the counts of one block may claim.
+    """
+
+    cdef Node* nodes
+    cdef int32_t nnodes
+    cdef int32_t* kids
+    cdef int32_t* kid_names
+    cdef int32_t nkids
+    cdef Col* cols
+    cdef int32_t ncols
+    cdef bytes strblob
+    cdef const uint8_t* strptr
+    cdef int64_t* stroffs
+    cdef int32_t nstrings
+    cdef int32_t root
+    cdef Frame* stack
+    cdef int64_t stack_cap
+    cdef int64_t max_depth
+    cdef int64_t zero_budget
+    cdef int64_t zero_used
+    cdef uint32_t* scratch
+    cdef readonly int64_t rows
+    # error state
+    cdef int err
+    cdef int64_t err_pos
+
+    def __cinit__(self, nodes, kids, kid_names, cols, strings, int root,
+                  int64_t max_depth=100_000, int64_t zero_byte_budget=1 << 24):
+        cdef int64_t i
+        self.nnodes = len(nodes)
+        self.nkids = len(kids)
+        self.ncols = len(cols)
+        self.nodes = <Node*>calloc(self.nnodes + 1, sizeof(Node))
+        self.kids = <int32_t*>calloc(self.nkids + 1, sizeof(int32_t))
+        self.kid_names = <int32_t*>calloc(self.nkids + 1, sizeof(int32_t))
+        self.cols = <Col*>calloc(self.ncols + 1, sizeof(Col))
+        self.stroffs = <int64_t*>calloc(len(strings) + 1, sizeof(int64_t))
+        self.scratch = <uint32_t*>malloc((MAX_BIGDEC_BYTES // 4 + 8) * sizeof(uint32_t))
+        self.stack_cap = 64
+        self.stack = <Frame*>malloc(self.stack_cap * sizeof(Frame))
+        if (self.nodes == NULL or self.kids == NULL or self.kid_names == NULL or self.cols == NULL
+                or self.stroffs == NULL or self.scratch == NULL or self.stack == NULL):
+            raise MemoryError()
+        for i, nd in enumerate(nodes):
+            self.nodes[i].op = nd[0]
+            self.nodes[i].col = nd[1]
+            self.nodes[i].kid0 = nd[2]
+            self.nodes[i].nkids = nd[3]
+            self.nodes[i].param = nd[4]
+            self.nodes[i].param2 = nd[5]
+            self.nodes[i].minsz = nd[6]
+        for i in range(self.nkids):
+            self.kids[i] = kids[i]
+            self.kid_names[i] = kid_names[i]
+        for i, c in enumerate(cols):
+            self.cols[i].kind = c[0]
+            self.cols[i].elem = c[1]
+        self.strblob = b"".join(strings)
+        self.strptr = <const uint8_t*>(<const char*>self.strblob)
+        self.nstrings = len(strings)
+        pos = 0
+        for i, s in enumerate(strings):
+            self.stroffs[i] = pos
+            pos += len(s)
+        self.stroffs[len(strings)] = pos
+        self.root = root
+        self.max_depth = max_depth
+        self.zero_budget = zero_byte_budget
+        self.rows = 0
+
+    def __dealloc__(self):
+        cdef int32_t i
+        if self.cols != NULL:
+            for i in range(self.ncols):
+                col_free(&self.cols[i])
+        free(self.nodes)
+        free(self.kids)
+        free(self.kid_names)
+        free(self.cols)
+        free(self.stroffs)
+        free(self.scratch)
+        free(self.stack)
+
+    # ------------------------------------------------------------ decoding
+
+    cdef inline int fail(self, int code, Cur* c) noexcept nogil:
+        self.err = code
+        self.err_pos = c.p - c.start
+        return -1
+
+    cdef int check_count(self, int64_t count, int64_t minsz, Cur* c) noexcept nogil:
+        """A count of `count` values of at least `minsz` bytes each must fit in what is left."""
+        if count < 0:
+            return self.fail(E_COUNT, c)
+        if minsz > 0:
+            if count > (c.end - c.p) // minsz:
+                return self.fail(E_COUNT, c)
+        else:
+            self.zero_used += count
+            if self.zero_used > self.zero_budget:
+                return self.fail(E_BUDGET, c)
+        return 0
+
+    cdef int null_node(self, int32_t ni) noexcept nogil:
+        """Append a null for node `ni` (and placeholders in every column beneath it)."""
+        cdef Node* n = &self.nodes[ni]
+        cdef int32_t k
+        if n.op == OP_SKIP:
+            return 0
+        if n.op == OP_UNION_NULLABLE:
+            return self.null_node(self.kids[n.kid0])
+        if n.col >= 0:
+            if col_push_null(&self.cols[n.col]) < 0:
+                return -1
+        if n.op == OP_RECORD or n.op == OP_UNION:
+            for k in range(n.nkids):
+                if self.kids[n.kid0 + k] >= 0:
+                    if self.null_node(self.kids[n.kid0 + k]) < 0:
+                        return -1
+        elif n.op == OP_DURATION:
+            for k in range(3):
+                if col_push_null(&self.cols[n.param + k]) < 0:
+                    return -1
+        return 0
+
+    cdef int dec(self, int32_t ni, Cur* c) noexcept nogil:
+        cdef Node* n = &self.nodes[ni]
+        cdef Col* col
+        cdef int64_t v, count, blen, i
+        cdef int r
+        cdef int32_t k, br
+        cdef float f
+        cdef double d
+        cdef uint8_t b
+        cdef const uint8_t* s
+        cdef uint8_t tmp16[16]
+        cdef uint8_t fill
+        cdef uint32_t u
+        cdef int op = n.op
+
+        if op == OP_LONG:
+            r = read_long(c, &v)
+            if r:
+                return self.fail(r, c)
+            col = &self.cols[n.col]
+            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+                return self.fail(E_NOMEM, c)
+            (<int64_t*>col.data)[col.length] = v
+            col_mark_valid(col)
+            col.length += 1
+            return 0
+        if op == OP_INT:
+            r = read_int(c, &v)
+            if r:
+                return self.fail(r, c)
+            col = &self.cols[n.col]
+            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+                return self.fail(E_NOMEM, c)
+            (<int32_t*>col.data)[col.length] = <int32_t>v
+            col_mark_valid(col)
+            col.length += 1
+            return 0
+        if op == OP_STRING or op == OP_BYTES:
+            r = read_len(c, &blen)
+            if r:
+                return self.fail(r, c)
+            if op == OP_STRING and not utf8_valid(c.p, blen):
+                return self.fail(E_UTF8, c)
+            col = &self.cols[n.col]
+            if var_put(col, c.p, blen) < 0 or var_commit(col) < 0:
+                return self.fail(E_NOMEM, c)
+            c.p += blen
+            return 0
+        if op == OP_DOUBLE:
+            if need(c, 8):
+                return self.fail(E_EOF, c)
+            col = &self.cols[n.col]
+            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+                return self.fail(E_NOMEM, c)
+            memcpy(col.data + col.length * 8, c.p, 8)
+            c.p += 8
+            col_mark_valid(col)
+            col.length += 1
+            return 0
+        if op == OP_FLOAT:
+            if need(c, 4):
+                return self.fail(E_EOF, c)
+            col = &self.cols[n.col]
+            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+                return self.fail(E_NOMEM, c)
+            memcpy(col.data + col.length * 4, c.p, 4)
+            c.p += 4
+            col_mark_valid(col)
+            col.length += 1
+            return 0
+        if op == OP_BOOL:
+            if need(c, 1):
+                return self.fail(E_EOF, c)
+            b = c.p[0]
+            c.p += 1
+            if b > 1:
+                return self.fail(E_BOOL, c)
+            col = &self.cols[n.col]
+            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+                return self.fail(E_NOMEM, c)
+            if b:
+                col.data[col.length >> 3] |= <uint8_t>(1 << (col.length & 7))
+            col_mark_valid(col)
+            col.length += 1
+            return 0
+        if op == OP_RECORD:
+            if n.col >= 0:
+                col = &self.cols[n.col]
+                if col_reserve(col) < 0:
+                    return self.fail(E_NOMEM, c)
+                col_mark_valid(col)
+                col.length += 1
+            for k in range(n.nkids):
+                if self.dec(self.kids[n.kid0 + k], c) < 0:
+                    return -1
+            return 0
+        if op == OP_UNION_NULLABLE:
+            r = read_long(c, &v)
+            if r:
+                return self.fail(r, c)
+            if v == n.param2:
+                return self.dec(self.kids[n.kid0], c)
+            if v == n.param:
+                if self.null_node(self.kids[n.kid0]) < 0:
+                    return self.fail(E_NOMEM, c)
+                return 0
+            return self.fail(E_UNION, c)
+        if op == OP_ARRAY or op == OP_MAP:
+            col = &self.cols[n.col]
+            if col_reserve(col) < 0:
+                return self.fail(E_NOMEM, c)
+            count = 0  # items so far
+            while True:
+                r = read_long(c, &v)
+                if r:
+                    return self.fail(r, c)
+                if v == 0:
+                    break
+                if v < 0:
+                    if v == -v:  # INT64_MIN
+                        return self.fail(E_COUNT, c)
+                    v = -v
+                    r = read_long(c, &blen)
+                    if r:
+                        return self.fail(r, c)
+                if self.check_count(v, n.param2, c) < 0:
+                    return -1
+                for i in range(v):
+                    if op == OP_MAP:
+                        if self.dec(self.kids[n.kid0], c) < 0:
+                            return -1
+                        if self.dec(self.kids[n.kid0 + 1], c) < 0:
+                            return -1
+                        # the entries struct column
+                        if col_reserve(&self.cols[n.param]) < 0:
+                            return self.fail(E_NOMEM, c)
+                        self.cols[n.param].length += 1
+                    else:
+                        if self.dec(self.kids[n.kid0], c) < 0:
+                            return -1
+                count += v
+            col = &self.cols[n.col]
+            col_mark_valid(col)
+            col.offsets[col.length + 1] = col.offsets[col.length] + count
+            col.length += 1
+            return 0
+        if op == OP_ENUM:
+            r = read_long(c, &v)
+            if r:
+                return self.fail(r, c)
+            if v < 0 or v >= n.param:
+                return self.fail(E_ENUM, c)
+            col = &self.cols[n.col]
+            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+                return self.fail(E_NOMEM, c)
+            (<int32_t*>col.data)[col.length] = <int32_t>v
+            col_mark_valid(col)
+            col.length += 1
+            return 0
+        if op == OP_FIXED:
+            if need(c, n.param):
+                return self.fail(E_EOF, c)
+            col = &self.cols[n.col]
+            if var_put(col, c.p, n.param) < 0 or var_commit(col) < 0:
+                return self.fail(E_NOMEM, c)
+            c.p += n.param
+            return 0
+        if op == OP_INT_SCALED or op == OP_LONG_SCALED:
+            r = read_int(c, &v) if op == OP_INT_SCALED else read_long(c, &v)
+            if r:
+                return self.fail(r, c)
+            col = &self.cols[n.col]
+            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+                return self.fail(E_NOMEM, c)
+            (<int64_t*>col.data)[col.length] = v * n.param
+            col_mark_valid(col)
+            col.length += 1
+            return 0
+        if op == OP_DEC_BYTES or op == OP_DEC_FIXED:
+            if op == OP_DEC_BYTES:
+                r = read_len(c, &blen)
+                if r:
+                    return self.fail(r, c)
+            else:
+                blen = n.param
+                if need(c, blen):
+                    return self.fail(E_EOF, c)
+            s = c.p
+            fill = 0xFF if (blen > 0 and (s[0] & 0x80)) else 0
+            if blen > 16:
+                for i in range(blen - 16):
+                    if s[i] != fill:
+                        return self.fail(E_DECIMAL, c)
+                if (s[blen - 16] & 0x80) != (fill & 0x80):
+                    return self.fail(E_DECIMAL, c)
+                s += blen - 16
+                v = 16
+            else:
+                v = blen
+            memset(tmp16, fill, 16)
+            for i in range(v):
+                tmp16[i] = s[v - 1 - i]
+            col = &self.cols[n.col]
+            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+                return self.fail(E_NOMEM, c)
+            memcpy(col.data + col.length * 16, tmp16, 16)
+            col_mark_valid(col)
+            col.length += 1
+            c.p += blen
+            return 0
+        if op == OP_DEC_BYTES_STR or op == OP_DEC_FIXED_STR or op == OP_BIGDEC:
+            if op == OP_DEC_FIXED_STR:
+                blen = n.param
+                if need(c, blen):
+                    return self.fail(E_EOF, c)
+            else:
+                r = read_len(c, &blen)
+                if r:
+                    return self.fail(r, c)
+            s = c.p
+            c.p += blen
+            col = &self.cols[n.col]
+            if op == OP_BIGDEC:
+                # bytes = [unscaled: Avro bytes][scale: Avro int]
+                return self.dec_bigdec(col, s, blen, c)
+            if blen > MAX_BIGDEC_BYTES:
+                return self.fail(E_DECIMAL, c)
+            if put_unscaled(col, s, blen, n.param2, self.scratch) < 0 or var_commit(col) < 0:
+                return self.fail(E_NOMEM, c)
+            return 0
+        if op == OP_UUID_FIXED:
+            if need(c, 16):
+                return self.fail(E_EOF, c)
+            col = &self.cols[n.col]
+            if var_ensure(col, 36) < 0:
+                return self.fail(E_NOMEM, c)
+            for i in range(16):
+                if i == 4 or i == 6 or i == 8 or i == 10:
+                    col.data[col.dlen] = 45
+                    col.dlen += 1
+                col.data[col.dlen] = HEX[c.p[i] >> 4]
+                col.data[col.dlen + 1] = HEX[c.p[i] & 15]
+                col.dlen += 2
+            if var_commit(col) < 0:
+                return self.fail(E_NOMEM, c)
+            c.p += 16
+            return 0
+        if op == OP_DURATION:
+            if need(c, 12):
+                return self.fail(E_EOF, c)
+            col = &self.cols[n.col]
+            if col_reserve(col) < 0:
+                return self.fail(E_NOMEM, c)
+            col_mark_valid(col)
+            col.length += 1
+            for k in range(3):
+                col = &self.cols[n.param + k]
+                if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+                    return self.fail(E_NOMEM, c)
+                u = (<uint32_t>c.p[0]) | ((<uint32_t>c.p[1]) << 8) | ((<uint32_t>c.p[2]) << 16) | ((<uint32_t>c.p[3]) << 24)
+                (<uint32_t*>col.data)[col.length] = u
+                col_mark_valid(col)
+                col.length += 1
+                c.p += 4
+            return 0
+        if op == OP_UNION:
+            r = read_long(c, &v)
+            if r:
+                return self.fail(r, c)
+            if v < 0 or v >= n.nkids:
+                return self.fail(E_UNION, c)
+            br = self.kids[n.kid0 + v]
+            if br < 0:  # the null branch
+                if self.null_node(ni) < 0:
+                    return self.fail(E_NOMEM, c)
+                return 0
+            col = &self.cols[n.col]
+            if col_reserve(col) < 0:
+                return self.fail(E_NOMEM, c)
+            col_mark_valid(col)
+            col.length += 1
+            for k in range(n.nkids):
+                if self.kids[n.kid0 + k] < 0:
+                    continue
+                if k == v:
+                    if self.dec(br, c) < 0:
+                        return -1
+                elif self.null_node(self.kids[n.kid0 + k]) < 0:
+                    return self.fail(E_NOMEM, c)
+            return 0
+        if op == OP_NULL:
+            col = &self.cols[n.col]
+            if col_push_null(col) < 0:
+                return self.fail(E_NOMEM, c)
+            return 0
+        if op == OP_SKIP:
+            return self.walk(self.kids[n.kid0], c, NULL)
+        if op == OP_JSON:
+            col = &self.cols[n.col]
+            if self.walk(self.kids[n.kid0], c, col) < 0:
+                return -1
+            if var_commit(col) < 0:
+                return self.fail(E_NOMEM, c)
+            return 0
+        if op == OP_JSON_NULLABLE:
+            # kids[kid0] is a walker union node; param = its null branch
+            r = read_long(c, &v)
+            if r:
+                return self.fail(r, c)
+            k = self.kids[n.kid0]
+            if v < 0 or v >= self.nodes[k].nkids:
+                return self.fail(E_UNION, c)
+            col = &self.cols[n.col]
+            if v == n.param:
+                if col_push_null(col) < 0:
+                    return self.fail(E_NOMEM, c)
+                return 0
+            if self.walk(self.kids[self.nodes[k].kid0 + v], c, col) < 0:
+                return -1
+            if var_commit(col) < 0:
+                return self.fail(E_NOMEM, c)
+            return 0
+        return self.fail(E_UNION, c)
+
+    cdef int dec_bigdec(self, Col* col, const uint8_t* s, int64_t blen, Cur* outer) noexcept nogil:
+        cdef Cur inner
+        cdef int64_t ulen, scale
+        cdef int r
+        inner.start = outer.start
+        inner.p = s
+        inner.end = s + blen
+        r = read_len(&inner, &ulen)
+        if r:
+            return self.fail(r, &inner)
+        if ulen > MAX_BIGDEC_BYTES:
+            return self.fail(E_BIGDEC, &inner)
+        s = inner.p
+        inner.p += ulen
+        r = read_int(&inner, &scale)
+        if r:
+            return self.fail(r, &inner)
+        if inner.p != inner.end:
+            return self.fail(E_BIGDEC, &inner)
+        if scale < -1000000 or scale > 1000000:
+            return self.fail(E_BIGDEC, &inner)
+        if put_unscaled(col, s, ulen, scale, self.scratch) < 0 or var_commit(col) < 0:
+            return self.fail(E_NOMEM, &inner)
+        return 0
+
+    cdef int walk(self, int32_t root, Cur* c, Col* out) noexcept nogil:
+        """Skip (out == NULL) or render as JSON (into `out`) one value of walker node
+        `root`, with an explicit stack whose depth is bounded by `max_depth`."""
+        cdef int64_t depth = 0
+        cdef Frame* f
+        cdef Node* n
+        cdef int64_t v, blen
+        cdef int r
+        cdef int32_t child
+        cdef Frame* grown
+        cdef float fv
+        cdef double dv
+        cdef int64_t sidx
+        self.stack[0].node = root
+        self.stack[0].i = 0
+        self.stack[0].remaining = 0
+        depth = 1
+        while depth > 0:
+            f = &self.stack[depth - 1]
+            n = &self.nodes[f.node]
+            child = -1
+            if n.op == OP_RECORD:
+                if f.i == 0 and out != NULL:
+                    if var_put(out, <const uint8_t*>b"{", 1) < 0:
+                        return self.fail(E_NOMEM, c)
+                if f.i < n.nkids:
+                    if out != NULL:
+                        if f.i > 0 and var_put(out, <const uint8_t*>b",", 1) < 0:
+                            return self.fail(E_NOMEM, c)
+                        sidx = self.kid_names[n.kid0 + f.i]
+                        if var_put(out, self.strptr + self.stroffs[sidx], self.stroffs[sidx + 1] - self.stroffs[sidx]) < 0:
+                            return self.fail(E_NOMEM, c)
+                    child = self.kids[n.kid0 + f.i]
+                    f.i += 1
+                else:
+                    if out != NULL and var_put(out, <const uint8_t*>b"}", 1) < 0:
+                        return self.fail(E_NOMEM, c)
+                    depth -= 1
+                    continue
+            elif n.op == OP_ARRAY or n.op == OP_MAP:
+                if f.i == 0 and f.remaining == 0 and out != NULL:
+                    if var_put(out, <const uint8_t*>(b"[" if n.op == OP_ARRAY else b"{"), 1) < 0:
+                        return self.fail(E_NOMEM, c)
+                while f.remaining == 0:
+                    r = read_long(c, &v)
+                    if r:
+                        return self.fail(r, c)
+                    if v == 0:
+                        break
+                    if v < 0:
+                        if v == -v:
+                            return self.fail(E_COUNT, c)
+                        v = -v
+                        r = read_long(c, &blen)
+                        if r:
+                            return self.fail(r, c)
+                        if out == NULL:
+                            # skip the whole block by its byte size
+                            if blen < 0 or blen > c.end - c.p:
+                                return self.fail(E_EOF, c)
+                            c.p += blen
+                            continue
+                    if self.check_count(v, n.param2, c) < 0:
+                        return -1
+                    f.remaining = v
+                if f.remaining == 0:
+                    if out != NULL and var_put(out, <const uint8_t*>(b"]" if n.op == OP_ARRAY else b"}"), 1) < 0:
+                        return self.fail(E_NOMEM, c)
+                    depth -= 1
+                    continue
+                f.remaining -= 1
+                if out != NULL and f.i > 0 and var_put(out, <const uint8_t*>b",", 1) < 0:
+                    return self.fail(E_NOMEM, c)
+                f.i += 1
+                if n.op == OP_MAP:
+                    r = read_len(c, &blen)
+                    if r:
+                        return self.fail(r, c)
+                    if out != NULL:
+                        if not utf8_valid(c.p, blen):
+                            return self.fail(E_UTF8, c)
+                        if put_json_string(out, c.p, blen, False) < 0 or var_put(out, <const uint8_t*>b":", 1) < 0:
+                            return self.fail(E_NOMEM, c)
+                    c.p += blen
+                child = self.kids[n.kid0]
+            elif n.op == OP_UNION:
+                r = read_long(c, &v)
+                if r:
+                    return self.fail(r, c)
+                if v < 0 or v >= n.nkids:
+                    return self.fail(E_UNION, c)
+                # the frame becomes the chosen branch: no extra depth
+                f.node = self.kids[n.kid0 + v]
+                f.i = 0
+                f.remaining = 0
+                continue
+            else:
+                # a primitive
+                if self.walk_prim(n, c, out) < 0:
+                    return -1
+                depth -= 1
+                continue
+            # descend
+            if depth >= self.max_depth:
+                return self.fail(E_DEPTH, c)
+            if depth >= self.stack_cap:
+                grown = <Frame*>realloc(self.stack, self.stack_cap * 2 * sizeof(Frame))
+                if grown == NULL:
+                    return self.fail(E_NOMEM, c)
+                self.stack = grown
+                self.stack_cap *= 2
+            self.stack[depth].node = child
+            self.stack[depth].i = 0
+            self.stack[depth].remaining = 0
+            depth += 1
+        return 0
+
+    cdef int walk_prim(self, Node* n, Cur* c, Col* out) noexcept nogil:
+        cdef int64_t v, blen, sidx
+        cdef int r
+        cdef float fv
+        cdef double dv
+        cdef int op = n.op
+        if op == OP_NULL:
+            if out != NULL and var_put(out, <const uint8_t*>b"null", 4) < 0:
+                return self.fail(E_NOMEM, c)
+            return 0
+        if op == OP_BOOL:
+            if need(c, 1):
+                return self.fail(E_EOF, c)
+            if c.p[0] > 1:
+                return self.fail(E_BOOL, c)
+            if out != NULL:
+                if c.p[0]:
+                    r = var_put(out, <const uint8_t*>b"true", 4)
+                else:
+                    r = var_put(out, <const uint8_t*>b"false", 5)
+                if r < 0:
+                    return self.fail(E_NOMEM, c)
+            c.p += 1
+            return 0
+        if op == OP_INT or op == OP_LONG:
+            r = read_int(c, &v) if op == OP_INT else read_long(c, &v)
+            if r:
+                return self.fail(r, c)
+            if out != NULL and put_long(out, v) < 0:
+                return self.fail(E_NOMEM, c)
+            return 0
+        if op == OP_FLOAT or op == OP_DOUBLE:
+            blen = 4 if op == OP_FLOAT else 8
+            if need(c, blen):
+                return self.fail(E_EOF, c)
+            if out != NULL:
+                if op == OP_FLOAT:
+                    memcpy(&fv, c.p, 4)
+                    dv = fv
+                else:
+                    memcpy(&dv, c.p, 8)
+                if put_double(out, dv, op == OP_FLOAT) < 0:
+                    return self.fail(E_NOMEM, c)
+            c.p += blen
+            return 0
+        if op == OP_STRING or op == OP_BYTES or op == OP_FIXED:
+            if op == OP_FIXED:
+                blen = n.param
+                if need(c, blen):
+                    return self.fail(E_EOF, c)
+            else:
+                r = read_len(c, &blen)
+                if r:
+                    return self.fail(r, c)
+            if out != NULL:
+                if op == OP_STRING and not utf8_valid(c.p, blen):
+                    return self.fail(E_UTF8, c)
+                if put_json_string(out, c.p, blen, op != OP_STRING) < 0:
+                    return self.fail(E_NOMEM, c)
+            c.p += blen
+            return 0
+        if op == OP_ENUM:
+            r = read_long(c, &v)
+            if r:
+                return self.fail(r, c)
+            if v < 0 or v >= n.param:
+                return self.fail(E_ENUM, c)
+            if out != NULL:
+                sidx = n.param2 + v
+                if var_put(out, self.strptr + self.stroffs[sidx], self.stroffs[sidx + 1] - self.stroffs[sidx]) < 0:
+                    return self.fail(E_NOMEM, c)
+            return 0
+        return self.fail(E_UNION, c)
+
+    def decode(self, data, Py_ssize_t offset, int64_t count, int64_t block_size=-1):
+        """Decode up to `count` records from `data[offset:offset+block_size]`.
+
+        Returns the offset after the last decoded record.  Raises `DecodeFailure`
+        with the error code, the byte offset and the record's index on bad input.
+        """
+        cdef Py_buffer view
+        cdef Cur c
+        cdef int64_t i = 0
+        cdef int rc = 0
+        cdef int64_t minsz = self.nodes[self.root].minsz
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            if offset < 0 or offset > view.len:
+                raise ValueError("offset outside the buffer")
+            if block_size < 0 or offset + block_size > view.len:
+                block_size = view.len - offset
+            c.start = <const uint8_t*>view.buf
+            c.p = c.start + offset
+            c.end = c.p + block_size
+            self.err = 0
+            self.zero_used = 0
+            with nogil:
+                if self.check_count(count, minsz, &c) < 0:
+                    rc = -1
+                else:
+                    while i < count:
+                        if self.dec(self.root, &c) < 0:
+                            rc = -1
+                            break
+                        i += 1
+            self.rows += i
+            if rc < 0:
+                raise DecodeFailure(self.err, self.err_pos, i)
+            return c.p - c.start
+        finally:
+            PyBuffer_Release(&view)
+
+    # ------------------------------------------------------------ export
+
+    def finish(self, spec):
+        """Hand the buffered rows over as an `ArrowBatch` (a struct array whose
+        children are described by `spec`) and start an empty batch.
+
+        `spec` is a list of ``(col, format, name, nullable, children, dictionary)``
+        tuples; `dictionary` is a list of bytes (enum symbols) or None.
+        """
+        cdef ArrowBatch out = ArrowBatch.__new__(ArrowBatch)
+        cdef int64_t i, n = len(spec)
+        out.length = self.rows
+        out.schema = <ArrowSchema*>calloc(1, sizeof(ArrowSchema))
+        out.array = <ArrowArray*>calloc(1, sizeof(ArrowArray))
+        if out.schema == NULL or out.array == NULL:
+            raise MemoryError()
+        out.schema.format = dup_str(b"+s")
+        out.schema.name = dup_str(b"")
+        out.schema.n_children = n
+        out.schema.children = <ArrowSchema**>calloc(n + 1, sizeof(ArrowSchema*))
+        out.schema.release = release_schema
+        out.array.length = self.rows
+        out.array.n_buffers = 1
+        out.array.buffers = <const void**>calloc(1, sizeof(void*))
+        out.array.n_children = n
+        out.array.children = <ArrowArray**>calloc(n + 1, sizeof(ArrowArray*))
+        out.array.release = release_array
+        for i in range(n):
+            out.schema.children[i] = <ArrowSchema*>calloc(1, sizeof(ArrowSchema))
+            out.array.children[i] = <ArrowArray*>calloc(1, sizeof(ArrowArray))
+            self.export(spec[i], out.schema.children[i], out.array.children[i], self.rows)
+        for i in range(self.ncols):
+            # the next batch starts with the capacity this one needed
+            self.cols[i].hint = self.cols[i].length
+            col_free(&self.cols[i])
+            self.cols[i].length = 0
+            self.cols[i].cap = 0
+            self.cols[i].vcap = 0
+            self.cols[i].null_count = 0
+            self.cols[i].dlen = 0
+            self.cols[i].dcap = 0
+        self.rows = 0
+        return out
+
+    cdef export(self, tuple spec, ArrowSchema* s, ArrowArray* a, int64_t length):
+        cdef int32_t ci = spec[0]
+        cdef bytes fmt = spec[1]
+        cdef bytes name = spec[2]
+        cdef bint nullable = spec[3]
+        cdef list children = spec[4]
+        cdef object dictionary = spec[5]
+        cdef int64_t i, nch = len(children)
+        cdef Col* c
+        cdef int64_t nbuf
+        cdef int64_t total, off
+        cdef uint8_t* dbuf
+        cdef int32_t* doffs
+        s.format = dup_str(fmt)
+        s.name = dup_str(name)
+        s.flags = ARROW_FLAG_NULLABLE if nullable else 0
+        s.n_children = nch
+        s.children = <ArrowSchema**>calloc(nch + 1, sizeof(ArrowSchema*))
+        s.release = release_schema
+        a.n_children = nch
+        a.children = <ArrowArray**>calloc(nch + 1, sizeof(ArrowArray*))
+        a.release = release_array
+        if ci < 0:
+            raise ValueError("export spec without a column")
+        c = &self.cols[ci]
+        if c.length != length:
+            raise RuntimeError(f"column {name!r} has {c.length} values, expected {length}")
+        a.length = c.length
+        a.null_count = c.null_count
+        if c.kind == CK_NULL:
+            a.null_count = c.length
+            a.n_buffers = 0
+            a.buffers = <const void**>calloc(1, sizeof(void*))
+        elif c.kind == CK_STRUCT:
+            a.n_buffers = 1
+            a.buffers = <const void**>calloc(1, sizeof(void*))
+            a.buffers[0] = c.validity
+        elif c.kind == CK_BOOL or c.kind == CK_FIXED:
+            a.n_buffers = 2
+            a.buffers = <const void**>calloc(2, sizeof(void*))
+            a.buffers[0] = c.validity
+            if c.data == NULL:
+                c.data = <uint8_t*>malloc(16)
+            a.buffers[1] = c.data
+        elif c.kind == CK_VAR:
+            a.n_buffers = 3
+            a.buffers = <const void**>calloc(3, sizeof(void*))
+            if c.offsets == NULL:
+                c.offsets = <int64_t*>calloc(1, sizeof(int64_t))
+            if c.data == NULL:
+                c.data = <uint8_t*>malloc(16)
+            a.buffers[0] = c.validity
+            a.buffers[1] = c.offsets
+            a.buffers[2] = c.data
+        elif c.kind == CK_LIST:
+            a.n_buffers = 2
+            a.buffers = <const void**>calloc(2, sizeof(void*))
+            if c.offsets == NULL:
+                c.offsets = <int64_t*>calloc(1, sizeof(int64_t))
+            a.buffers[0] = c.validity
+            a.buffers[1] = c.offsets
+        if c.null_count == 0 and c.kind != CK_NULL:
+            # a validity bitmap without nulls is dead weight
+            free(c.validity)
+            a.buffers[0] = NULL
+        # the array owns the buffers now
+        c.validity = NULL
+        c.data = NULL
+        c.offsets = NULL
+        for i in range(nch):
+            s.children[i] = <ArrowSchema*>calloc(1, sizeof(ArrowSchema))
+            a.children[i] = <ArrowArray*>calloc(1, sizeof(ArrowArray))
+            child = children[i]
+            if c.kind == CK_LIST:
+                clen = (<int64_t*>a.buffers[1])[c.length]
+            else:
+                clen = c.length
+            self.export(child, s.children[i], a.children[i], clen)
+        if dictionary is not None:
+            # enum: int32 indices into a dictionary of utf8 symbols
+            s.dictionary = <ArrowSchema*>calloc(1, sizeof(ArrowSchema))
+            s.dictionary.format = dup_str(b"u")
+            s.dictionary.name = dup_str(b"")
+            s.dictionary.children = <ArrowSchema**>calloc(1, sizeof(ArrowSchema*))
+            s.dictionary.release = release_schema
+            a.dictionary = <ArrowArray*>calloc(1, sizeof(ArrowArray))
+            total = sum(len(x) for x in dictionary)
+            nsym = len(dictionary)
+            dbuf = <uint8_t*>malloc(total + 1)
+            doffs = <int32_t*>malloc((nsym + 1) * sizeof(int32_t))
+            off = 0
+            for i in range(nsym):
+                doffs[i] = <int32_t>off
+                sym = dictionary[i]
+                memcpy(dbuf + off, <const char*>sym, len(sym))
+                off += len(sym)
+            doffs[nsym] = <int32_t>off
+            a.dictionary.length = nsym
+            a.dictionary.n_buffers = 3
+            a.dictionary.buffers = <const void**>calloc(3, sizeof(void*))
+            a.dictionary.buffers[1] = doffs
+            a.dictionary.buffers[2] = dbuf
+            a.dictionary.children = <ArrowArray**>calloc(1, sizeof(ArrowArray*))
+            a.dictionary.release = release_array
+
+
+def read_long_at(data, Py_ssize_t offset):
+    """Decode one zig-zag varint at `offset`: returns ``(value, next_offset)``.
+
+    Raises `DecodeFailure` (code, offset) when the varint is cut short or malformed.
+    """
+    cdef Py_buffer view
+    cdef Cur c
+    cdef int64_t v
+    cdef int r
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        if offset < 0 or offset > view.len:
+            raise DecodeFailure(E_EOF, offset, 0)
+        c.start = <const uint8_t*>view.buf
+        c.p = c.start + offset
+        c.end = c.start + view.len
+        r = read_long(&c, &v)
+        if r:
+            raise DecodeFailure(r, offset, 0)
+        return v, c.p - c.start
+    finally:
+        PyBuffer_Release(&view)

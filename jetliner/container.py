@@ -1,0 +1,219 @@
+"""The Avro object container format: header and block framing.
+
+A file is ``Obj\\x01``, a metadata map (``avro.schema``, ``avro.codec`` and the
+user's own keys; values are bytes), a 16-byte sync marker, then blocks.  A block
+is a record count, a byte size, that many (compressed) bytes and the sync marker
+again.  Nothing here decodes records: this module frames blocks and checks them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from jetliner.exceptions import ParseError
+from jetliner.stream import ByteStream
+
+__all__ = ["MAGIC", "Block", "Header", "iter_blocks", "read_header"]
+
+MAGIC = b"Obj\x01"
+SYNC_SIZE = 16
+# Headers hold the schema and user metadata: generous, but bounded.
+MAX_HEADER_SIZE = 64 * 1024 * 1024
+_FIRST_HEADER_READ = 64 * 1024
+
+
+class _Truncated(Exception):
+    pass
+
+
+def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
+    """Zig-zag varint at `pos` -> (value, next pos).  Raises `_Truncated` or ValueError."""
+    result = shift = 0
+    n = len(buf)
+    for i in range(10):
+        if pos + i >= n:
+            raise _Truncated
+        b = buf[pos + i]
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            if i == 9 and b > 1:
+                break
+            return (result >> 1) ^ -(result & 1), pos + i + 1
+        shift += 7
+    msg = "a variable-length integer is longer than 10 bytes or overflows 64 bits"
+    raise ValueError(msg)
+
+
+@dataclass
+class Header:
+    """A parsed container header.
+
+    Attributes
+    ----------
+    metadata
+        Every metadata entry, values as bytes (they need not be UTF-8).
+    schema_json
+        The writer schema (``avro.schema``), as text.
+    codec
+        ``avro.codec``; ``null`` when absent.
+    sync
+        The 16-byte sync marker.
+    size
+        Bytes from the start of the file to the first block.
+    """
+
+    metadata: dict[str, bytes]
+    schema_json: str
+    codec: str
+    sync: bytes
+    size: int
+
+
+def read_header(stream: ByteStream, path: str) -> Header:
+    """Parse the header at the start of `stream`.
+
+    Raises
+    ------
+    ParseError
+        When the bytes are not an Avro object container header.
+    """
+    if stream.size == 0:
+        msg = "the file is empty, expected an Avro object container file"
+        raise ParseError(msg, path=path, offset=0)
+    length = min(_FIRST_HEADER_READ, stream.size)
+    while True:
+        buf = stream.view(0, length)
+        try:
+            return _parse_header(buf, path)
+        except _Truncated:
+            if length >= stream.size:
+                msg = "the file ends inside the Avro header (truncated file?)"
+                raise ParseError(msg, path=path, offset=len(buf)) from None
+            if length >= MAX_HEADER_SIZE:
+                msg = f"the Avro header is larger than {MAX_HEADER_SIZE} bytes; refusing to read it"
+                raise ParseError(msg, path=path, offset=0) from None
+            length = min(length * 4, stream.size, MAX_HEADER_SIZE)
+
+
+def _parse_header(buf: memoryview, path: str) -> Header:
+    magic = bytes(buf[:4])
+    if len(magic) < 4:
+        if MAGIC.startswith(magic):
+            raise _Truncated
+    if magic != MAGIC:
+        if magic[:3] == b"Obj":
+            msg = (
+                f"unsupported Avro container version {magic[3]} (magic {magic!r}); only "
+                f"version 1 ({MAGIC!r}) is defined by the Avro specification"
+            )
+        else:
+            msg = f"not an Avro object container file: expected magic {MAGIC!r}, found {magic!r}"
+        raise ParseError(msg, path=path, offset=0)
+    pos = 4
+    meta: dict[str, bytes] = {}
+    try:
+        while True:
+            count, pos = _varint(buf, pos)
+            if count == 0:
+                break
+            if count < 0:  # a negative count is followed by the block's byte size
+                count = -count
+                _, pos = _varint(buf, pos)
+            for _ in range(count):
+                klen, pos = _varint(buf, pos)
+                if klen < 0:
+                    msg = f"negative metadata key length {klen}"
+                    raise ParseError(msg, path=path, offset=pos)
+                if pos + klen > len(buf):
+                    raise _Truncated
+                try:
+                    key = bytes(buf[pos: pos + klen]).decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    msg = f"a metadata key is not valid UTF-8: {exc}"
+                    raise ParseError(msg, path=path, offset=pos) from exc
+                pos += klen
+                vlen, pos = _varint(buf, pos)
+                if vlen < 0:
+                    msg = f"negative metadata value length {vlen} for key {key!r}"
+                    raise ParseError(msg, path=path, offset=pos)
+                if pos + vlen > len(buf):
+                    raise _Truncated
+                meta[key] = bytes(buf[pos: pos + vlen])
+                pos += vlen
+    except ValueError as exc:
+        if isinstance(exc, ParseError):
+            raise
+        raise ParseError(f"malformed Avro header: {exc}", path=path, offset=pos) from exc
+    if pos + SYNC_SIZE > len(buf):
+        raise _Truncated
+    sync = bytes(buf[pos: pos + SYNC_SIZE])
+    if "avro.schema" not in meta:
+        msg = "the Avro header has no 'avro.schema' entry"
+        raise ParseError(msg, path=path, offset=4)
+    try:
+        schema_json = meta["avro.schema"].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"'avro.schema' is not valid UTF-8: {exc}"
+        raise ParseError(msg, path=path, offset=4) from exc
+    codec_raw = meta.get("avro.codec", b"null")
+    codec = codec_raw.decode("utf-8", "replace") or "null"
+    return Header(meta, schema_json, codec, sync, pos + SYNC_SIZE)
+
+
+@dataclass
+class Block:
+    """One framed block: its record count and its still-compressed bytes."""
+
+    index: int
+    count: int
+    offset: int  # file offset of the block's first byte (its count)
+    data: memoryview
+    end: int  # file offset just past its sync marker
+
+
+def iter_blocks(stream: ByteStream, header: Header, path: str) -> Iterator[Block]:
+    """Frame the blocks after the header, checking sizes and sync markers.
+
+    The file must end exactly after a block's sync marker; anything else is a
+    `ParseError` naming the offset.
+    """
+    pos = header.size
+    size = stream.size
+    index = 0
+    while pos < size:
+        head = stream.view(pos, 20)
+        try:
+            count, p = _varint(head, 0)
+            nbytes, p = _varint(head, p)
+        except _Truncated:
+            msg = (
+                f"the file ends inside the header of block {index} ({size - pos} trailing "
+                "bytes): truncated file or trailing garbage"
+            )
+            raise ParseError(msg, path=path, block_index=index, offset=pos) from None
+        except ValueError as exc:
+            raise ParseError(f"malformed block header: {exc}", path=path,
+                             block_index=index, offset=pos) from exc
+        if count < 0:
+            msg = f"block {index} has a negative record count ({count})"
+            raise ParseError(msg, path=path, block_index=index, offset=pos)
+        if nbytes < 0:
+            msg = f"block {index} has a negative byte size ({nbytes})"
+            raise ParseError(msg, path=path, block_index=index, offset=pos)
+        data_start = pos + p
+        end = data_start + nbytes + SYNC_SIZE
+        if end > size:
+            msg = (
+                f"block {index} needs {nbytes} bytes of data and a {SYNC_SIZE}-byte sync "
+                f"marker, but only {max(0, size - data_start)} bytes remain in the file "
+                "(truncated file or corrupt block size)"
+            )
+            raise ParseError(msg, path=path, block_index=index, offset=pos)
+        whole = stream.view(data_start, nbytes + SYNC_SIZE)
+        if bytes(whole[nbytes:]) != header.sync:
+            msg = "sync marker mismatch after the block: the file is corrupt"
+            raise ParseError(msg, path=path, block_index=index, offset=data_start + nbytes)
+        yield Block(index, count, pos, whole[:nbytes], end)
+        pos = end
+        index += 1

@@ -1,0 +1,145 @@
+"""Reading options, validated once and shared by every API.
+
+`scan_avro`, `read_avro`, `open`, `AvroReader` and `MultiAvroReader` all accept the
+same keyword options; they are collected here, in one place, with the reason for
+each default next to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, TypedDict
+
+from jetliner.exceptions import ConfigurationError
+
+__all__ = ["ReadOptions", "ReadOptionsDict"]
+
+MiB = 1024 * 1024
+
+
+class ReadOptionsDict(TypedDict, total=False):
+    """The keyword options accepted by every reading API (see `ReadOptions`)."""
+
+    n_rows: int | None
+    row_index_name: str | None
+    row_index_offset: int
+    glob: bool
+    include_file_paths: str | None
+    ignore_errors: bool
+    storage_options: dict[str, Any] | None
+    buffer_blocks: int
+    buffer_bytes: int
+    read_chunk_size: int | None
+    batch_size: int
+    max_block_size: int
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Options of a read.
+
+    Attributes
+    ----------
+    n_rows
+        Stop after this many rows (after filtering, for `scan_avro`); ``None`` reads
+        everything.  No block past the one that completes the count is read.
+    row_index_name
+        Add a row-number column of this name (Polars' index type, as
+        ``with_row_index`` makes), counted from `row_index_offset`, continuous
+        across files.
+    row_index_offset
+        First value of the row index.
+    glob
+        Expand ``* ** ? [..] {a,b}`` in string paths.  ``False`` takes the path
+        literally (for names that contain those characters).
+    include_file_paths
+        Add a String column of this name holding each row's source path.
+    ignore_errors
+        Skip what cannot be decoded instead of raising.
+    storage_options
+        Options for remote filesystems (credentials, endpoint, retries).
+    buffer_blocks
+        How many decoded batches may wait ahead of the consumer.  4 keeps both
+        cores busy while bounding memory.
+    buffer_bytes
+        Upper bound on the compressed bytes read ahead of the decoder (64 MiB:
+        dozens of typical blocks, a small fraction of a machine's memory).
+    read_chunk_size
+        Size of one read from the source.  ``None`` picks 4 MiB for local files
+        (large enough to amortise the system call, small enough for ``head()`` to
+        stop early) and 8 MiB for remote objects (round trips dominate there).
+    batch_size
+        Rows per yielded DataFrame (100 000: big enough that per-batch overhead
+        vanishes, small enough to stream bounded memory).
+    max_block_size
+        Refuse a block whose decompressed size would exceed this (512 MiB): the
+        guard against decompression bombs and lying size fields.
+    """
+
+    n_rows: int | None = None
+    row_index_name: str | None = None
+    row_index_offset: int = 0
+    glob: bool = True
+    include_file_paths: str | None = None
+    ignore_errors: bool = False
+    storage_options: dict[str, Any] | None = field(default=None, hash=False)
+    buffer_blocks: int = 4
+    buffer_bytes: int = 64 * MiB
+    read_chunk_size: int | None = None
+    batch_size: int = 100_000
+    max_block_size: int = 512 * MiB
+
+    def __post_init__(self) -> None:
+        _check_int("n_rows", self.n_rows, minimum=0, optional=True)
+        _check_int("row_index_offset", self.row_index_offset, minimum=0)
+        _check_int("buffer_blocks", self.buffer_blocks, minimum=1)
+        _check_int("buffer_bytes", self.buffer_bytes, minimum=1)
+        _check_int("read_chunk_size", self.read_chunk_size, minimum=1, optional=True)
+        _check_int("batch_size", self.batch_size, minimum=1)
+        _check_int("max_block_size", self.max_block_size, minimum=1)
+        for name in ("row_index_name", "include_file_paths"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                msg = f"{name} must be a non-empty column name or None, got {value!r}"
+                raise ConfigurationError(msg)
+        if (
+            self.row_index_name is not None
+            and self.row_index_name == self.include_file_paths
+        ):
+            msg = (
+                f"row_index_name and include_file_paths are both {self.row_index_name!r}:"
+                " give the two columns different names"
+            )
+            raise ConfigurationError(msg)
+        for name in ("glob", "ignore_errors"):
+            if not isinstance(getattr(self, name), bool):
+                msg = f"{name} must be True or False, got {getattr(self, name)!r}"
+                raise ConfigurationError(msg)
+        if self.storage_options is not None and not isinstance(self.storage_options, dict):
+            msg = (
+                "storage_options must be a dict of option names to values, got "
+                f"{type(self.storage_options).__name__}"
+            )
+            raise ConfigurationError(msg)
+
+    @classmethod
+    def from_kwargs(cls, options: dict[str, Any]) -> ReadOptions:
+        """Build from keyword arguments, naming any unknown option."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            msg = (
+                f"unknown option(s) {', '.join(map(repr, unknown))}; "
+                f"known options are: {', '.join(sorted(known))}"
+            )
+            raise ConfigurationError(msg)
+        return cls(**options)
+
+
+def _check_int(name: str, value: object, *, minimum: int, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        expected = f"an integer >= {minimum}" + (" or None" if optional else "")
+        msg = f"{name} must be {expected}, got {value!r}"
+        raise ConfigurationError(msg)

@@ -1,0 +1,343 @@
+"""Readers: open files, decode their blocks in batches, and add the extra columns.
+
+`AvroReader` reads one source, `MultiAvroReader` several in order; both iterate
+DataFrames of at most ``batch_size`` rows and are context managers.  The row index
+and the file-path column are continuous across files, and ``n_rows`` stops the
+read as soon as it is satisfied: no block after the one completing it is fetched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from jetliner._decoder import DecodeFailure, Decoder
+from jetliner.codecs import get_codec
+from jetliner.container import Header, iter_blocks, read_header
+from jetliner.exceptions import (
+    CodecError,
+    ConfigurationError,
+    DecodeError,
+    JetlinerError,
+    SchemaError,
+)
+from jetliner.frames import FrameBuilder
+from jetliner.options import ReadOptions
+from jetliner.schema import AvroType, Plan, compile_plan, parse_schema
+from jetliner.sources import Source, resolve_sources
+from jetliner.stream import DEFAULT_LOCAL_CHUNK, DEFAULT_REMOTE_CHUNK, ByteStream
+
+__all__ = ["AvroReader", "FileInfo", "MultiAvroReader", "open_file"]
+
+# Why a record failed, by decoder error code.
+_DECODE_ERRORS = {
+    1: "the record's bytes end before the record does (truncated block, or data that "
+       "does not match the writer schema)",
+    2: "malformed variable-length integer (longer than 10 bytes or overflowing 64 bits)",
+    3: "an 'int' value does not fit in 32 bits",
+    4: "a string or bytes value has a negative length",
+    5: "a string value is not valid UTF-8",
+    6: "an enum index is out of range for the enum's symbols",
+    7: "a union branch index is out of range for the union",
+    8: "an item count is negative or larger than the bytes left in the block can hold",
+    9: "nested data is deeper than the nesting limit",
+    10: "out of memory while decoding",
+    11: "a decimal value does not fit its declared precision",
+    12: "the block claims more zero-byte values (nulls, empty records) than the "
+        "zero-byte budget allows",
+    13: "malformed big-decimal value",
+    14: "a boolean byte is neither 0 nor 1",
+}
+
+
+@dataclass
+class FileInfo:
+    """An opened file: its header, parsed schema and byte stream."""
+
+    source: Source
+    stream: ByteStream
+    header: Header
+    schema: AvroType
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+
+def open_file(source: Source, options: ReadOptions) -> FileInfo:
+    """Open `source`, read and check its header; typed errors on any problem."""
+    file = source.open()
+    try:
+        chunk = options.read_chunk_size or (
+            DEFAULT_REMOTE_CHUNK if source.is_remote else DEFAULT_LOCAL_CHUNK
+        )
+        stream = ByteStream(file, chunk)
+        header = read_header(stream, source.path)
+        get_codec(header.codec, source.path)
+        try:
+            schema = parse_schema(header.schema_json)
+        except SchemaError as exc:
+            raise SchemaError(exc.message, path=source.path) from exc
+        return FileInfo(source, stream, header, schema)
+    except BaseException:
+        file.close()
+        raise
+
+
+def _decode_file(info: FileInfo, plan: Plan, options: ReadOptions,
+                 limit: int | None) -> Iterator[tuple[object, int]]:
+    """Yield ``(exported batch, rows)`` for one file, at most `limit` rows in all."""
+    decoder = Decoder(plan.nodes, plan.kids, plan.kid_names, plan.cols, plan.strings, plan.root)
+    codec = get_codec(info.header.codec, info.path)
+    batch_size = options.batch_size
+    left = limit
+    for block in iter_blocks(info.stream, info.header, info.path):
+        if left is not None and left <= 0:
+            break
+        try:
+            data = codec(block.data, options.max_block_size)
+        except CodecError as exc:
+            raise CodecError(exc.message, path=info.path, block_index=block.index,
+                             offset=block.offset) from exc
+        offset = 0
+        done = 0
+        while done < block.count:
+            take = block.count - done
+            take = min(take, batch_size - decoder.rows)
+            if left is not None:
+                take = min(take, left)
+            try:
+                offset = decoder.decode(data, offset, take)
+            except DecodeFailure as f:
+                msg = _DECODE_ERRORS.get(f.code, f"decoder error {f.code}")
+                raise DecodeError(msg, path=info.path, block_index=block.index,
+                                  record_index=done + f.record, offset=f.offset) from None
+            done += take
+            if left is not None:
+                left -= take
+            if decoder.rows >= batch_size or (left is not None and left <= 0):
+                rows = decoder.rows
+                yield decoder.finish(plan.export), rows
+            if left is not None and left <= 0:
+                return
+        if offset != len(data):
+            msg = (
+                f"the block holds {len(data) - offset} bytes after its {block.count} "
+                "records: its record count or data is corrupt"
+            )
+            raise DecodeError(msg, path=info.path, block_index=block.index,
+                              record_index=block.count, offset=offset)
+    if decoder.rows:
+        rows = decoder.rows
+        yield decoder.finish(plan.export), rows
+
+
+def _schema_difference(a: pl.Schema, b: pl.Schema) -> str:
+    only_a = [n for n in a if n not in b]
+    only_b = [n for n in b if n not in a]
+    parts = []
+    if only_a:
+        parts.append(f"columns only in the first: {only_a}")
+    if only_b:
+        parts.append(f"columns only in the second: {only_b}")
+    for n in a:
+        if n in b and a[n] != b[n]:
+            parts.append(f"column {n!r} is {a[n]} in the first and {b[n]} in the second")
+    return "; ".join(parts)
+
+
+class MultiAvroReader:
+    """Iterate DataFrame batches over several Avro files, in order.
+
+    Parameters
+    ----------
+    sources
+        Paths, globs, URLs, file objects, or a list of them.
+    columns
+        Names of the columns to decode, in output order (``None``: all).
+    **options
+        The reading options (`jetliner.options.ReadOptions`).
+
+    Examples
+    --------
+    >>> with jetliner.MultiAvroReader(["a.avro", "b.avro"]) as reader:  # doctest: +SKIP
+    ...     for batch in reader:
+    ...         print(batch.height)
+    """
+
+    def __init__(self, sources: Any, *, columns: list[str] | None = None, **options: Any) -> None:
+        self._options = ReadOptions.from_kwargs(options)
+        opts = self._options
+        self._sources = resolve_sources(sources, glob=opts.glob, storage_options=opts.storage_options)
+        self._columns = columns
+        self._first = open_file(self._sources[0], opts)
+        self._plan = self._compile(self._first)
+        self._frames = FrameBuilder(self._plan.schema)
+        self._file_schema = compile_plan(self._first.schema).schema
+        self._rows_read = 0
+        self._finished = False
+        self._errors: list[JetlinerError] = []
+        self._iter: Iterator[pl.DataFrame] | None = None
+        self._current: FileInfo | None = self._first
+
+    # -- public properties
+
+    @property
+    def schema(self) -> str:
+        """The writer schema of the (first) file, as Avro JSON text."""
+        return self._first.header.schema_json
+
+    @property
+    def schema_dict(self) -> Any:
+        """The writer schema of the (first) file, as decoded JSON."""
+        return json.loads(self._first.header.schema_json)
+
+    @property
+    def polars_schema(self) -> pl.Schema:
+        """The schema of the DataFrames this reader yields."""
+        schema = dict(self._plan.schema)
+        opts = self._options
+        if opts.row_index_name is not None:
+            schema = {opts.row_index_name: pl.get_index_type(), **schema}
+        if opts.include_file_paths is not None:
+            schema[opts.include_file_paths] = pl.String()
+        return pl.Schema(schema)
+
+    @property
+    def rows_read(self) -> int:
+        """Rows yielded so far."""
+        return self._rows_read
+
+    @property
+    def is_finished(self) -> bool:
+        """True once every row has been yielded (or ``n_rows`` was reached)."""
+        return self._finished
+
+    @property
+    def batch_size(self) -> int:
+        """Maximum rows per yielded DataFrame."""
+        return self._options.batch_size
+
+    @property
+    def errors(self) -> list[JetlinerError]:
+        """Problems skipped with ``ignore_errors=True`` (empty in strict mode)."""
+        return list(self._errors)
+
+    @property
+    def error_count(self) -> int:
+        """Number of skipped problems."""
+        return len(self._errors)
+
+    @property
+    def sources(self) -> list[str]:
+        """The resolved paths or URLs, in reading order."""
+        return [s.path for s in self._sources]
+
+    # -- iteration
+
+    def __iter__(self) -> MultiAvroReader:
+        return self
+
+    def __next__(self) -> pl.DataFrame:
+        if self._iter is None:
+            self._iter = self._generate()
+        try:
+            return next(self._iter)
+        except StopIteration:
+            self._finished = True
+            self.close()
+            raise
+
+    def __enter__(self) -> MultiAvroReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release open files; further iteration stops."""
+        if self._current is not None:
+            self._current.stream.close()
+            self._current = None
+        self._iter = iter(())
+
+    # -- internals
+
+    def _compile(self, info: FileInfo) -> Plan:
+        try:
+            return compile_plan(info.schema, self._columns)
+        except SchemaError as exc:
+            raise SchemaError(exc.message, path=info.path) from exc
+
+    def _generate(self) -> Iterator[pl.DataFrame]:
+        opts = self._options
+        left = opts.n_rows
+        index = opts.row_index_offset
+        for i, source in enumerate(self._sources):
+            if left is not None and left <= 0:
+                break
+            info = self._first if i == 0 else open_file(source, opts)
+            self._current = info
+            plan = self._plan
+            if i > 0:
+                schema = compile_plan(info.schema).schema
+                if dict(schema) != dict(self._file_schema):
+                    msg = (
+                        f"{source.path!r} has a schema incompatible with "
+                        f"{self._first.path!r}: {_schema_difference(self._file_schema, schema)}"
+                    )
+                    raise SchemaError(msg, path=source.path)
+                plan = self._compile(info) if self._columns is not None else compile_plan(
+                    info.schema, list(self._plan.schema))
+            try:
+                for batch, rows in _decode_file(info, plan, opts, left):
+                    df = self._frames.build(batch, rows)
+                    if opts.row_index_name is not None:
+                        df = df.insert_column(0, pl.int_range(
+                            index, index + rows, dtype=pl.get_index_type(), eager=True
+                        ).alias(opts.row_index_name))
+                    if opts.include_file_paths is not None:
+                        df = df.with_columns(pl.lit(source.path, pl.String()).alias(opts.include_file_paths))
+                    index += rows
+                    if left is not None:
+                        left -= rows
+                    self._rows_read += rows
+                    yield df
+            finally:
+                info.stream.close()
+                self._current = None
+
+
+class AvroReader(MultiAvroReader):
+    """Iterate DataFrame batches over one Avro file.
+
+    Parameters
+    ----------
+    source
+        A path, URL, or binary file object.
+    columns
+        Names of the columns to decode, in output order (``None``: all).
+    **options
+        The reading options (`jetliner.options.ReadOptions`).
+
+    Examples
+    --------
+    >>> with jetliner.AvroReader("data.avro", batch_size=10_000) as reader:  # doctest: +SKIP
+    ...     for batch in reader:
+    ...         print(batch.shape)
+    """
+
+    def __init__(self, source: Any, *, columns: list[str] | None = None, **options: Any) -> None:
+        glob = options.get("glob", True)
+        resolved = resolve_sources(source, glob=glob, storage_options=options.get("storage_options"))
+        if len(resolved) != 1:
+            msg = (
+                f"AvroReader reads one file, but {source!r} names {len(resolved)}; use "
+                "MultiAvroReader (or jetliner.open with a single path)"
+            )
+            raise ConfigurationError(msg)
+        super().__init__(resolved, columns=columns, **options)

@@ -1,0 +1,12 @@
+"""The small sample file shipped with the package (see ``scripts/make_sample.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["sample_path"]
+
+
+def sample_path() -> str:
+    """Path of ``sample.avro``: 500 rows of users with nested, nullable and logical types."""
+    return str(Path(__file__).with_name("data") / "sample.avro")

@@ -1,0 +1,224 @@
+"""The public reading API: `scan_avro` (a Polars IO plugin), `read_avro`,
+`read_avro_schema` and `open`.
+
+`scan_avro` resolves its sources and reads the first header at once, so that a
+missing file, a file that is not Avro or a bad schema raise jetliner's typed
+errors at the call, not later inside ``collect()``.  The LazyFrame stores how to
+reopen the sources, so it can be collected any number of times.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from polars.io.plugins import register_io_source
+
+from jetliner.exceptions import ConfigurationError
+from jetliner.options import ReadOptions
+from jetliner.readers import AvroReader, MultiAvroReader, open_file
+from jetliner.schema import compile_plan
+from jetliner.sources import Source, resolve_sources
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
+
+    from jetliner.options import ReadOptionsDict
+
+__all__ = ["open", "read_avro", "read_avro_schema", "scan", "scan_avro"]
+
+
+def _resolve(source: Any, opts: ReadOptions) -> list[Source]:
+    return resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options)
+
+
+def _file_schema(sources: list[Source], opts: ReadOptions) -> pl.Schema:
+    info = open_file(sources[0], opts)
+    try:
+        return compile_plan(info.schema).schema
+    finally:
+        info.stream.close()
+
+
+def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
+    """Lazily read Avro files into a Polars LazyFrame.
+
+    Column selection, filters and row limits of the query are pushed into the
+    reader: unselected columns are skipped without being materialised, every
+    batch is filtered as it is decoded, and reading stops (no further I/O) once
+    ``head()`` / ``n_rows`` is satisfied.
+
+    Parameters
+    ----------
+    source
+        A path, ``pathlib.Path``, glob (``* ** ? [..] {a,b}``), URL, binary file
+        object, or a list of them.
+    **options
+        n_rows, row_index_name, row_index_offset, glob, include_file_paths,
+        ignore_errors, storage_options, buffer_blocks, buffer_bytes,
+        read_chunk_size, batch_size, max_block_size: see `ReadOptions`.
+
+    Returns
+    -------
+    polars.LazyFrame
+
+    Raises
+    ------
+    SourceNotFoundError
+        The file does not exist, or a glob matches nothing.
+    ParseError
+        The first file is not an Avro object container file.
+    SchemaError
+        Its schema is invalid.
+
+    Examples
+    --------
+    >>> import jetliner, polars as pl
+    >>> lf = jetliner.scan_avro(jetliner.sample_path())
+    >>> lf.filter(pl.col("score") > 0.5).select("name").head(3).collect().height
+    3
+    """
+    opts = ReadOptions.from_kwargs(dict(options))
+    sources = _resolve(source, opts)
+    file_schema = _file_schema(sources, opts)
+    schema: dict[str, pl.DataType] = dict(file_schema)
+    if opts.row_index_name is not None:
+        schema = {opts.row_index_name: pl.get_index_type(), **schema}
+    if opts.include_file_paths is not None:
+        schema[opts.include_file_paths] = pl.String()
+    for extra in (opts.row_index_name, opts.include_file_paths):
+        if extra is not None and extra in file_schema:
+            msg = f"the extra column {extra!r} clashes with a column of the file: pick another name"
+            raise ConfigurationError(msg)
+    extras = {opts.row_index_name, opts.include_file_paths} - {None}
+
+    def io_source(
+        with_columns: list[str] | None,
+        predicate: pl.Expr | None,
+        n_rows: int | None,
+        batch_size: int | None,
+    ) -> Iterator[pl.DataFrame]:
+        wanted = list(schema) if with_columns is None else list(with_columns)
+        needed = list(wanted)
+        if predicate is not None:
+            needed += [c for c in predicate.meta.root_names() if c not in needed]
+        columns = [c for c in needed if c not in extras]
+        limit = opts.n_rows
+        if n_rows is not None:
+            limit = n_rows if limit is None else min(limit, n_rows)
+        reader_opts = {k: getattr(opts, k) for k in ReadOptions.__dataclass_fields__}
+        # with a predicate, the row limit applies after filtering: count here
+        reader_opts["n_rows"] = limit if predicate is None else None
+        reader = MultiAvroReader(sources, columns=columns, **reader_opts)
+        left = limit
+        with reader:
+            for df in reader:
+                if predicate is not None:
+                    df = df.filter(predicate)
+                if df.columns != wanted:
+                    df = df.select(wanted)
+                if left is not None:
+                    if df.height >= left:
+                        yield df.head(left)
+                        return
+                    left -= df.height
+                yield df
+
+    return register_io_source(io_source, schema=pl.Schema(schema), explain_name="jetliner",
+                              explain_detail=f"{len(sources)} Avro source(s): {sources[0].path}")
+
+
+scan = scan_avro
+
+
+def read_avro(
+    source: Any,
+    *,
+    columns: Sequence[str] | Sequence[int] | None = None,
+    **options: Unpack[ReadOptionsDict],
+) -> pl.DataFrame:
+    """Read Avro files into a Polars DataFrame.
+
+    Parameters
+    ----------
+    source
+        A path, ``pathlib.Path``, glob, URL, binary file object, or a list of them.
+    columns
+        Column names or zero-based indices to read, returned in the order given.
+    **options
+        See `ReadOptions`.
+
+    Returns
+    -------
+    polars.DataFrame
+
+    Examples
+    --------
+    >>> import jetliner
+    >>> jetliner.read_avro(jetliner.sample_path(), columns=["name", "id"], n_rows=2).columns
+    ['name', 'id']
+    """
+    opts = ReadOptions.from_kwargs(dict(options))
+    sources = _resolve(source, opts)
+    names: list[str] | None = None
+    if columns is not None:
+        columns = list(columns)
+        if all(isinstance(c, int) and not isinstance(c, bool) for c in columns):
+            file_columns = list(_file_schema(sources, opts))
+            bad = [c for c in columns if not -len(file_columns) <= c < len(file_columns)]
+            if bad:
+                msg = f"column indices {bad} are out of range for {len(file_columns)} columns"
+                raise ConfigurationError(msg)
+            names = [file_columns[c] for c in columns]  # type: ignore[index]
+        elif all(isinstance(c, str) for c in columns):
+            names = list(columns)  # type: ignore[arg-type]
+        else:
+            msg = "columns must be all names (str) or all indices (int)"
+            raise ConfigurationError(msg)
+        if len(set(names)) != len(names):
+            msg = f"columns lists a column twice: {names}"
+            raise ConfigurationError(msg)
+    with MultiAvroReader(sources, columns=names, **options) as reader:
+        frames = list(reader)
+        if not frames:
+            return pl.DataFrame(schema=reader.polars_schema)
+    return pl.concat(frames, how="vertical", rechunk=False) if len(frames) > 1 else frames[0]
+
+
+def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Schema:
+    """The Polars schema of an Avro file, from its header alone.
+
+    Examples
+    --------
+    >>> import jetliner
+    >>> jetliner.read_avro_schema(jetliner.sample_path())["id"]
+    Int64
+    """
+    opts = ReadOptions.from_kwargs(dict(options))
+    return _file_schema(_resolve(source, opts), opts)
+
+
+def open(source: Any, **options: Unpack[ReadOptionsDict]) -> MultiAvroReader:  # noqa: A001
+    """Open Avro data for batch iteration; use as a context manager and iterator.
+
+    Returns an `AvroReader` for one file, a `MultiAvroReader` when `source` names
+    several (a list or a glob).
+
+    Examples
+    --------
+    >>> import jetliner
+    >>> with jetliner.open(jetliner.sample_path(), batch_size=50) as reader:
+    ...     sizes = [batch.height for batch in reader]
+    >>> sizes[:2]
+    [50, 50]
+    """
+    opts = ReadOptions.from_kwargs(dict(options))
+    sources = _resolve(source, opts)
+    if len(sources) == 1:
+        return AvroReader(sources[0], **options)
+    return MultiAvroReader(sources, **options)

@@ -1,0 +1,624 @@
+"""Avro schemas: parsing, the mapping to Polars types, and compilation into a plan.
+
+`parse_schema` turns the writer schema's JSON into a graph of `AvroType` nodes
+(named types resolved, so a recursive type is a cycle).  `compile_plan` walks that
+graph once per file and projection and produces the flat `Plan` executed by the
+compiled decoder, together with the Polars dtype of every output column.  The
+dtype and the decoding of a column come from the same walk, so every API maps a
+schema identically.
+
+Type mapping (Avro -> Polars)
+-----------------------------
+boolean/int/long/float/double -> Boolean/Int32/Int64/Float32/Float64;
+string -> String; bytes, fixed -> Binary; enum -> Enum(symbols);
+array -> List; map -> List(Struct{key: String, value: V}) (Polars' form of an
+Arrow map); record -> Struct; ["null", T] in either order -> T, nullable;
+a union of several non-null types -> Struct with one field per branch, exactly one
+set per row (the struct itself is null for the null branch);
+date -> Date; time-millis/time-micros -> Time; timestamp-* -> Datetime(unit, "UTC");
+local-timestamp-* -> Datetime(unit); decimal (bytes or fixed) -> Decimal(p, s),
+or an exact String when p > 38; big-decimal -> exact String; uuid (string or
+fixed 16) -> String; duration -> Struct{months, days, milliseconds: UInt32}
+(lossless: the three counters of the Avro value); an unknown or invalid logical
+type -> its base type; a field whose type refers back to an enclosing record
+(recursive) -> String holding the value as JSON; a top-level non-record schema ->
+one column named ``value``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from jetliner.exceptions import SchemaError
+
+__all__ = ["AvroType", "Plan", "compile_plan", "parse_schema", "polars_schema"]
+
+PRIMITIVES = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
+
+# Opcodes and column kinds shared with jetliner/_decoder.pyx.
+(
+    OP_NULL, OP_BOOL, OP_INT, OP_LONG, OP_FLOAT, OP_DOUBLE, OP_STRING, OP_BYTES, OP_FIXED,
+    OP_ENUM, OP_INT_SCALED, OP_LONG_SCALED, OP_DEC_BYTES, OP_DEC_FIXED, OP_DEC_BYTES_STR,
+    OP_DEC_FIXED_STR, OP_BIGDEC, OP_UUID_FIXED, OP_DURATION, OP_RECORD, OP_ARRAY, OP_MAP,
+    OP_UNION_NULLABLE, OP_UNION, OP_SKIP, OP_JSON, OP_JSON_NULLABLE,
+) = range(27)
+CK_NULL, CK_BOOL, CK_FIXED, CK_VAR, CK_LIST, CK_STRUCT = range(6)
+
+_PRIMITIVE_OPS = {
+    "null": OP_NULL, "boolean": OP_BOOL, "int": OP_INT, "long": OP_LONG,
+    "float": OP_FLOAT, "double": OP_DOUBLE, "bytes": OP_BYTES, "string": OP_STRING,
+}
+_MIN_SIZE = {"null": 0, "boolean": 1, "int": 1, "long": 1, "float": 4, "double": 8,
+             "bytes": 1, "string": 1}
+_TIME_UNITS = {"millis": "ms", "micros": "us", "nanos": "ns"}
+_MAX_SCHEMA_DEPTH = 500
+
+
+class AvroType:
+    """One node of a parsed Avro schema.
+
+    Attributes
+    ----------
+    kind
+        A primitive name, or ``record``, ``enum``, ``fixed``, ``array``, ``map``,
+        ``union``.
+    name
+        Full name of a named type (record, enum, fixed), else None.
+    fields
+        Records: list of ``(field name, AvroType)``.
+    symbols
+        Enums: the symbols.
+    size
+        Fixed: the size in bytes.
+    items
+        Arrays: item type; maps: value type.
+    branches
+        Unions: branch types.
+    attrs
+        Other attributes of the type's JSON object (``logicalType``, ``precision``...).
+    """
+
+    __slots__ = ("kind", "name", "fields", "symbols", "size", "items", "branches", "attrs")
+
+    def __init__(self, kind: str, **kw: Any) -> None:
+        self.kind = kind
+        self.name: str | None = kw.get("name")
+        self.fields: list[tuple[str, AvroType]] = kw.get("fields", [])
+        self.symbols: list[str] = kw.get("symbols", [])
+        self.size: int = kw.get("size", 0)
+        self.items: AvroType | None = kw.get("items")
+        self.branches: list[AvroType] = kw.get("branches", [])
+        self.attrs: dict[str, Any] = kw.get("attrs", {})
+
+    def __repr__(self) -> str:
+        return f"AvroType({self.kind}{' ' + self.name if self.name else ''})"
+
+    @property
+    def logical(self) -> str | None:
+        """The ``logicalType`` attribute, if any."""
+        value = self.attrs.get("logicalType")
+        return value if isinstance(value, str) else None
+
+
+def parse_schema(schema: str | bytes | dict | list) -> AvroType:
+    """Parse a writer schema (JSON text or already-decoded JSON) into a type graph.
+
+    Raises
+    ------
+    SchemaError
+        If the JSON is invalid or the schema breaks Avro's rules.
+    """
+    if isinstance(schema, (bytes, bytearray)):
+        try:
+            schema = schema.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            msg = f"the schema is not valid UTF-8: {exc}"
+            raise SchemaError(msg) from exc
+    if isinstance(schema, str):
+        try:
+            schema = json.loads(schema)
+        except (ValueError, RecursionError) as exc:
+            msg = f"the schema is not valid JSON: {exc}"
+            raise SchemaError(msg) from exc
+    return _Parser().parse(schema, None, 0)
+
+
+class _Parser:
+    def __init__(self) -> None:
+        self.names: dict[str, AvroType] = {}
+
+    def parse(self, js: Any, namespace: str | None, depth: int) -> AvroType:
+        if depth > _MAX_SCHEMA_DEPTH:
+            msg = f"the schema nests deeper than {_MAX_SCHEMA_DEPTH} levels"
+            raise SchemaError(msg)
+        if isinstance(js, str):
+            if js in PRIMITIVES:
+                return AvroType(js)
+            return self.lookup(js, namespace)
+        if isinstance(js, list):
+            branches = [self.parse(b, namespace, depth + 1) for b in js]
+            seen = set()
+            for b in branches:
+                if b.kind == "union":
+                    msg = "a union may not directly contain another union"
+                    raise SchemaError(msg)
+                key = b.name if b.name is not None else b.kind
+                if key in seen:
+                    msg = f"the union {json.dumps(js)[:200]} has two branches of type {key!r}"
+                    raise SchemaError(msg)
+                seen.add(key)
+            return AvroType("union", branches=branches)
+        if not isinstance(js, dict):
+            msg = f"expected a schema (string, object or array), found {json.dumps(js)[:200]}"
+            raise SchemaError(msg)
+        kind = js.get("type")
+        if isinstance(kind, (dict, list)):
+            # {"type": {...}} wraps another schema; attributes on the wrapper are ignored
+            return self.parse(kind, namespace, depth + 1)
+        if not isinstance(kind, str):
+            msg = f"schema object without a valid 'type': {json.dumps(js)[:200]}"
+            raise SchemaError(msg)
+        attrs = {k: v for k, v in js.items() if k not in ("type", "name", "namespace",
+                                                          "fields", "symbols", "items",
+                                                          "values", "size")}
+        if kind in PRIMITIVES:
+            return AvroType(kind, attrs=attrs)
+        if kind in ("record", "error", "enum", "fixed"):
+            fullname, ns = self.fullname(js, namespace)
+            if fullname in self.names:
+                msg = f"the named type {fullname!r} is defined twice"
+                raise SchemaError(msg)
+            if kind == "enum":
+                symbols = js.get("symbols")
+                if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+                    msg = f"enum {fullname!r} needs a list of string 'symbols'"
+                    raise SchemaError(msg)
+                if len(set(symbols)) != len(symbols):
+                    msg = f"enum {fullname!r} has duplicate symbols"
+                    raise SchemaError(msg)
+                node = AvroType("enum", name=fullname, symbols=list(symbols), attrs=attrs)
+                self.names[fullname] = node
+                return node
+            if kind == "fixed":
+                size = js.get("size")
+                if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                    msg = f"fixed {fullname!r} needs a non-negative integer 'size', got {size!r}"
+                    raise SchemaError(msg)
+                node = AvroType("fixed", name=fullname, size=size, attrs=attrs)
+                self.names[fullname] = node
+                return node
+            node = AvroType("record", name=fullname, attrs=attrs)
+            self.names[fullname] = node  # before the fields: they may refer to it
+            fields = js.get("fields")
+            if not isinstance(fields, list):
+                msg = f"record {fullname!r} needs a list of 'fields'"
+                raise SchemaError(msg)
+            seen: set[str] = set()
+            for f in fields:
+                if not isinstance(f, dict) or not isinstance(f.get("name"), str) or "type" not in f:
+                    msg = f"record {fullname!r} has a field without 'name' and 'type': {json.dumps(f)[:200]}"
+                    raise SchemaError(msg)
+                if f["name"] in seen:
+                    msg = f"record {fullname!r} has two fields named {f['name']!r}"
+                    raise SchemaError(msg)
+                seen.add(f["name"])
+                node.fields.append((f["name"], self.parse(f["type"], ns, depth + 1)))
+            return node
+        if kind == "array":
+            if "items" not in js:
+                msg = "an array schema needs 'items'"
+                raise SchemaError(msg)
+            return AvroType("array", items=self.parse(js["items"], namespace, depth + 1), attrs=attrs)
+        if kind == "map":
+            if "values" not in js:
+                msg = "a map schema needs 'values'"
+                raise SchemaError(msg)
+            return AvroType("map", items=self.parse(js["values"], namespace, depth + 1), attrs=attrs)
+        # a reference to a named type, written as {"type": "Name"}
+        return self.lookup(kind, namespace)
+
+    def fullname(self, js: dict, namespace: str | None) -> tuple[str, str | None]:
+        name = js.get("name")
+        if not isinstance(name, str) or not name:
+            msg = f"a {js.get('type')} schema needs a 'name': {json.dumps(js)[:200]}"
+            raise SchemaError(msg)
+        if "." in name:
+            return name, name.rsplit(".", 1)[0]
+        ns = js.get("namespace", namespace)
+        if not isinstance(ns, str) or not ns:
+            return name, None
+        return f"{ns}.{name}", ns
+
+    def lookup(self, name: str, namespace: str | None) -> AvroType:
+        candidates = [name] if "." in name else ([f"{namespace}.{name}"] if namespace else []) + [name]
+        for c in candidates:
+            if c in self.names:
+                return self.names[c]
+        msg = (
+            f"unknown type {name!r}: neither a primitive type nor a named type defined "
+            f"earlier in the schema (known names: {', '.join(sorted(self.names)) or 'none'})"
+        )
+        raise SchemaError(msg)
+
+
+# ---------------------------------------------------------------------------- plans
+
+
+@dataclass
+class Plan:
+    """A compiled schema + projection, ready for `jetliner._decoder.Decoder`.
+
+    Attributes
+    ----------
+    nodes, kids, kid_names, cols, strings, root
+        The decoder's arguments (see `Decoder`).
+    export
+        Export specs of the output columns, in output order.
+    schema
+        The Polars schema of the output columns, in output order.
+    """
+
+    nodes: list[tuple[int, int, int, int, int, int, int]]
+    kids: list[int]
+    kid_names: list[int]
+    cols: list[tuple[int, int]]
+    strings: list[bytes]
+    root: int
+    export: list[tuple]
+    schema: pl.Schema
+
+
+class _Recursive(Exception):
+    """A type refers back to a record that encloses it."""
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.nodes: list[list[int]] = []
+        self.kids: list[int] = []
+        self.kid_names: list[int] = []
+        self.cols: list[tuple[int, int]] = []
+        self.strings: list[bytes] = []
+        self.walkers: dict[int, int] = {}
+        self.minsizes: dict[int, int] = {}
+
+    # -- building blocks
+
+    def node(self, op: int, col: int = -1, kids: list[int] | None = None, param: int = 0,
+             param2: int = 0, minsz: int = 0, names: list[int] | None = None) -> int:
+        kids = kids or []
+        self.nodes.append([op, col, len(self.kids), len(kids), param, param2, minsz])
+        self.kids.extend(kids)
+        self.kid_names.extend(names if names is not None else [-1] * len(kids))
+        return len(self.nodes) - 1
+
+    def col(self, kind: int, elem: int = 0) -> int:
+        self.cols.append((kind, elem))
+        return len(self.cols) - 1
+
+    def string(self, s: bytes) -> int:
+        self.strings.append(s)
+        return len(self.strings) - 1
+
+    def minsize(self, t: AvroType) -> int:
+        """Fewest bytes one value of `t` can occupy (0 for cycles: a safe lower bound)."""
+        key = id(t)
+        if key in self.minsizes:
+            return self.minsizes[key]
+        self.minsizes[key] = 0
+        if t.kind in _MIN_SIZE:
+            size = _MIN_SIZE[t.kind]
+        elif t.kind == "fixed":
+            size = t.size
+        elif t.kind in ("enum", "array", "map", "union"):
+            size = 1
+        else:  # record
+            size = sum(self.minsize(ft) for _, ft in t.fields)
+        self.minsizes[key] = size
+        return size
+
+    # -- walkers: skip or render JSON, graph-shaped (cycles allowed)
+
+    def walker(self, t: AvroType) -> int:
+        key = id(t)
+        if key in self.walkers:
+            return self.walkers[key]
+        if t.kind in _PRIMITIVE_OPS:
+            idx = self.node(_PRIMITIVE_OPS[t.kind], minsz=_MIN_SIZE[t.kind])
+        elif t.kind == "fixed":
+            idx = self.node(OP_FIXED, param=t.size, minsz=t.size)
+        elif t.kind == "enum":
+            first = len(self.strings)
+            for s in t.symbols:
+                self.string(json.dumps(s).encode())
+            idx = self.node(OP_ENUM, param=len(t.symbols), param2=first, minsz=1)
+        elif t.kind in ("array", "map"):
+            assert t.items is not None
+            idx = self.node(OP_ARRAY if t.kind == "array" else OP_MAP, minsz=1)
+            self.walkers[key] = idx
+            item = self.walker(t.items)
+            itemsz = self.minsize(t.items) + (1 if t.kind == "map" else 0)
+            self._set_kids(idx, [item], param2=itemsz)
+        elif t.kind == "union":
+            idx = self.node(OP_UNION, minsz=1)
+            self.walkers[key] = idx
+            self._set_kids(idx, [self.walker(b) for b in t.branches])
+        else:  # record
+            idx = self.node(OP_RECORD, minsz=self.minsize(t))
+            self.walkers[key] = idx  # before the fields: they may refer to it
+            kids = [self.walker(ft) for _, ft in t.fields]
+            names = [self.string(json.dumps(fname).encode() + b":") for fname, _ in t.fields]
+            self._set_kids(idx, kids, names=names)
+        self.walkers[key] = idx
+        return idx
+
+    def _set_kids(self, idx: int, kids: list[int], param2: int | None = None,
+                  names: list[int] | None = None) -> None:
+        n = self.nodes[idx]
+        n[2], n[3] = len(self.kids), len(kids)
+        if param2 is not None:
+            n[5] = param2
+        self.kids.extend(kids)
+        self.kid_names.extend(names if names is not None else [-1] * len(kids))
+
+    # -- output nodes: tree-shaped, one column per node
+
+    def out(self, t: AvroType, name: str, stack: tuple[int, ...]) -> tuple[int, pl.DataType, tuple]:
+        """Compile `t` as an output column named `name`.
+
+        Returns ``(node, dtype, export spec)``.  Raises `_Recursive` when `t`
+        refers to a record on `stack`.
+        """
+        kind = t.kind
+        logical = t.logical
+        if kind == "null":
+            c = self.col(CK_NULL)
+            return self.node(OP_NULL, c), pl.Null(), (c, b"n", name.encode(), True, [], None)
+        if kind == "boolean":
+            c = self.col(CK_BOOL)
+            return self.node(OP_BOOL, c, minsz=1), pl.Boolean(), (c, b"b", name.encode(), False, [], None)
+        if kind == "int":
+            if logical == "date":
+                c = self.col(CK_FIXED, 4)
+                return self.node(OP_INT, c, minsz=1), pl.Date(), (c, b"tdD", name.encode(), False, [], None)
+            if logical == "time-millis":
+                c = self.col(CK_FIXED, 8)
+                return (self.node(OP_INT_SCALED, c, param=1_000_000, minsz=1), pl.Time(),
+                        (c, b"ttn", name.encode(), False, [], None))
+            c = self.col(CK_FIXED, 4)
+            return self.node(OP_INT, c, minsz=1), pl.Int32(), (c, b"i", name.encode(), False, [], None)
+        if kind == "long":
+            if logical == "time-micros":
+                c = self.col(CK_FIXED, 8)
+                return (self.node(OP_LONG_SCALED, c, param=1000, minsz=1), pl.Time(),
+                        (c, b"ttn", name.encode(), False, [], None))
+            if logical is not None and logical.startswith(("timestamp-", "local-timestamp-")):
+                unit = _TIME_UNITS.get(logical.rsplit("-", 1)[1])
+                if unit is not None:
+                    utc = logical.startswith("timestamp-")
+                    c = self.col(CK_FIXED, 8)
+                    fmt = f"ts{unit[0]}:{'UTC' if utc else ''}".encode()
+                    return (self.node(OP_LONG, c, minsz=1),
+                            pl.Datetime(unit, "UTC" if utc else None),  # type: ignore[arg-type]
+                            (c, fmt, name.encode(), False, [], None))
+            c = self.col(CK_FIXED, 8)
+            return self.node(OP_LONG, c, minsz=1), pl.Int64(), (c, b"l", name.encode(), False, [], None)
+        if kind == "float":
+            c = self.col(CK_FIXED, 4)
+            return self.node(OP_FLOAT, c, minsz=4), pl.Float32(), (c, b"f", name.encode(), False, [], None)
+        if kind == "double":
+            c = self.col(CK_FIXED, 8)
+            return self.node(OP_DOUBLE, c, minsz=8), pl.Float64(), (c, b"g", name.encode(), False, [], None)
+        if kind == "string":
+            c = self.col(CK_VAR)
+            return self.node(OP_STRING, c, minsz=1), pl.String(), (c, b"U", name.encode(), False, [], None)
+        if kind in ("bytes", "fixed"):
+            return self.out_binary(t, name)
+        if kind == "enum":
+            c = self.col(CK_FIXED, 4)
+            syms = [s.encode() for s in t.symbols]
+            return (self.node(OP_ENUM, c, param=len(t.symbols), minsz=1), pl.Enum(t.symbols),
+                    (c, b"i", name.encode(), False, [], syms))
+        if kind == "array":
+            assert t.items is not None
+            c = self.col(CK_LIST)
+            item, dtype, spec = self.out(t.items, "item", stack)
+            return (self.node(OP_ARRAY, c, [item], param2=self.minsize(t.items), minsz=1),
+                    pl.List(dtype), (c, b"+L", name.encode(), False, [spec], None))
+        if kind == "map":
+            assert t.items is not None
+            c = self.col(CK_LIST)
+            entries = self.col(CK_STRUCT)
+            kc = self.col(CK_VAR)
+            knode = self.node(OP_STRING, kc, minsz=1)
+            vnode, vdtype, vspec = self.out(t.items, "value", stack)
+            node = self.node(OP_MAP, c, [knode, vnode], param=entries,
+                             param2=1 + self.minsize(t.items), minsz=1)
+            kspec = (kc, b"U", b"key", False, [], None)
+            espec = (entries, b"+s", b"entries", False, [kspec, vspec], None)
+            dtype = pl.List(pl.Struct({"key": pl.String(), "value": vdtype}))
+            return node, dtype, (c, b"+L", name.encode(), False, [espec], None)
+        if kind == "union":
+            return self.out_union(t, name, stack)
+        # record
+        if id(t) in stack:
+            raise _Recursive
+        inner = stack + (id(t),)
+        c = self.col(CK_STRUCT)
+        kids, fdtypes, specs = [], {}, []
+        for fname, ftype in t.fields:
+            k, d, s = self.out_field(ftype, fname, inner)
+            kids.append(k)
+            fdtypes[fname] = d
+            specs.append(s)
+        return (self.node(OP_RECORD, c, kids, minsz=self.minsize(t)), pl.Struct(fdtypes),
+                (c, b"+s", name.encode(), False, specs, None))
+
+    def out_field(self, t: AvroType, name: str, stack: tuple[int, ...]) -> tuple[int, pl.DataType, tuple]:
+        """A record field: its type if it is not recursive, else its JSON text."""
+        mark = (len(self.nodes), len(self.kids), len(self.cols), len(self.strings))
+        try:
+            return self.out(t, name, stack)
+        except _Recursive:
+            # forget what the failed attempt compiled, then render this field as JSON
+            del self.nodes[mark[0]:], self.kids[mark[1]:], self.kid_names[mark[1]:]
+            del self.cols[mark[2]:], self.strings[mark[3]:]
+            self.walkers = {k: v for k, v in self.walkers.items() if v < mark[0]}
+            return self.out_json(t, name)
+
+    def out_json(self, t: AvroType, name: str) -> tuple[int, pl.DataType, tuple]:
+        c = self.col(CK_VAR)
+        w = self.walker(t)
+        nulls = [i for i, b in enumerate(t.branches) if b.kind == "null"] if t.kind == "union" else []
+        if nulls:
+            node = self.node(OP_JSON_NULLABLE, c, [w], param=nulls[0], minsz=1)
+            return node, pl.String(), (c, b"U", name.encode(), True, [], None)
+        node = self.node(OP_JSON, c, [w], minsz=self.minsize(t))
+        return node, pl.String(), (c, b"U", name.encode(), False, [], None)
+
+    def out_binary(self, t: AvroType, name: str) -> tuple[int, pl.DataType, tuple]:
+        fixed = t.kind == "fixed"
+        size = t.size
+        logical = t.logical
+        bname = name.encode()
+        if logical == "decimal":
+            p, s = t.attrs.get("precision"), t.attrs.get("scale", 0)
+            valid = (isinstance(p, int) and not isinstance(p, bool) and p > 0
+                     and isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= p)
+            if valid and fixed:
+                valid = size > 0 and p <= math.floor(math.log10(2 ** (8 * size - 1) - 1))
+            if valid:
+                if p <= 38:
+                    c = self.col(CK_FIXED, 16)
+                    op = OP_DEC_FIXED if fixed else OP_DEC_BYTES
+                    return (self.node(op, c, param=size, param2=s, minsz=size if fixed else 1),
+                            pl.Decimal(p, s), (c, f"d:{p},{s}".encode(), bname, False, [], None))
+                c = self.col(CK_VAR)
+                op = OP_DEC_FIXED_STR if fixed else OP_DEC_BYTES_STR
+                return (self.node(op, c, param=size, param2=s, minsz=size if fixed else 1),
+                        pl.String(), (c, b"U", bname, False, [], None))
+        if logical == "big-decimal" and not fixed:
+            c = self.col(CK_VAR)
+            return self.node(OP_BIGDEC, c, minsz=1), pl.String(), (c, b"U", bname, False, [], None)
+        if logical == "uuid" and fixed and size == 16:
+            c = self.col(CK_VAR)
+            return self.node(OP_UUID_FIXED, c, minsz=16), pl.String(), (c, b"U", bname, False, [], None)
+        if logical == "duration" and fixed and size == 12:
+            c = self.col(CK_STRUCT)
+            parts = [self.col(CK_FIXED, 4) for _ in range(3)]
+            names = (b"months", b"days", b"milliseconds")
+            specs = [(pc, b"I", pn, False, [], None) for pc, pn in zip(parts, names)]
+            dtype = pl.Struct({"months": pl.UInt32(), "days": pl.UInt32(), "milliseconds": pl.UInt32()})
+            return self.node(OP_DURATION, c, param=parts[0], minsz=12), dtype, (c, b"+s", bname, False, specs, None)
+        c = self.col(CK_VAR)
+        if fixed:
+            return self.node(OP_FIXED, c, param=size, minsz=size), pl.Binary(), (c, b"Z", bname, False, [], None)
+        return self.node(OP_BYTES, c, minsz=1), pl.Binary(), (c, b"Z", bname, False, [], None)
+
+    def out_union(self, t: AvroType, name: str, stack: tuple[int, ...]) -> tuple[int, pl.DataType, tuple]:
+        nulls = [i for i, b in enumerate(t.branches) if b.kind == "null"]
+        others = [i for i, b in enumerate(t.branches) if b.kind != "null"]
+        null_index = nulls[0] if nulls else -99
+        if not others:
+            c = self.col(CK_NULL)
+            inner = self.node(OP_NULL, c)
+            return (self.node(OP_UNION_NULLABLE, -1, [inner], param=null_index, param2=-99, minsz=1),
+                    pl.Null(), (c, b"n", name.encode(), True, [], None))
+        if len(others) == 1:
+            inner, dtype, spec = self.out(t.branches[others[0]], name, stack)
+            spec = (spec[0], spec[1], spec[2], bool(nulls), spec[4], spec[5])
+            return (self.node(OP_UNION_NULLABLE, -1, [inner], param=null_index, param2=others[0], minsz=1),
+                    dtype, spec)
+        c = self.col(CK_STRUCT)
+        labels = _branch_labels([t.branches[i] for i in others])
+        kids, dtypes, specs = [], {}, []
+        for i, b in enumerate(t.branches):
+            if b.kind == "null":
+                kids.append(-1)
+                continue
+            label = labels[others.index(i)]
+            k, d, s = self.out(b, label, stack)
+            kids.append(k)
+            dtypes[label] = d
+            specs.append((s[0], s[1], s[2], True, s[4], s[5]))
+        return (self.node(OP_UNION, c, kids, minsz=1), pl.Struct(dtypes),
+                (c, b"+s", name.encode(), bool(nulls), specs, None))
+
+
+def _branch_labels(branches: list[AvroType]) -> list[str]:
+    """Struct field names for union branches: the type name, short where unambiguous."""
+    short = [b.name.rsplit(".", 1)[-1] if b.name else b.kind for b in branches]
+    return [s if short.count(s) == 1 else (b.name or b.kind) for s, b in zip(short, branches)]
+
+
+def top_level_fields(root: AvroType) -> list[tuple[str, AvroType]]:
+    """The columns of a file: a record's fields, or one ``value`` column."""
+    if root.kind == "record":
+        return list(root.fields)
+    return [("value", root)]
+
+
+def compile_plan(root: AvroType, columns: list[str] | None = None) -> Plan:
+    """Compile the writer schema and a projection into a decoder plan.
+
+    Parameters
+    ----------
+    root
+        The parsed writer schema.
+    columns
+        Output columns, in output order; ``None`` for all, in schema order.
+        Top-level fields not listed are skipped without being materialised.
+
+    Raises
+    ------
+    SchemaError
+        If a requested column does not exist.
+    """
+    comp = _Compiler()
+    fields = top_level_fields(root)
+    names = [f for f, _ in fields]
+    if columns is None:
+        columns = names
+    missing = [c for c in columns if c not in names]
+    if missing:
+        msg = (
+            f"column(s) {', '.join(map(repr, missing))} not found in the schema; "
+            f"available columns: {', '.join(map(repr, names))}"
+        )
+        raise SchemaError(msg)
+    wanted = set(columns)
+    specs: dict[str, tuple] = {}
+    dtypes: dict[str, pl.DataType] = {}
+    stack = (id(root),) if root.kind == "record" else ()
+    kids = []
+    for fname, ftype in fields:
+        if fname in wanted:
+            k, d, s = comp.out_field(ftype, fname, stack)
+            specs[fname], dtypes[fname] = s, d
+        else:
+            k = comp.node(OP_SKIP, -1, [comp.walker(ftype)], minsz=comp.minsize(ftype))
+        kids.append(k)
+    if root.kind == "record":
+        root_node = comp.node(OP_RECORD, -1, kids, minsz=comp.minsize(root))
+    else:
+        root_node = kids[0]
+    return Plan(
+        nodes=[tuple(n) for n in comp.nodes],  # type: ignore[misc]
+        kids=comp.kids,
+        kid_names=comp.kid_names,
+        cols=comp.cols,
+        strings=comp.strings,
+        root=root_node,
+        export=[specs[c] for c in columns],
+        schema=pl.Schema({c: dtypes[c] for c in columns}),
+    )
+
+
+def polars_schema(root: AvroType) -> pl.Schema:
+    """The Polars schema of a file with writer schema `root` (all columns)."""
+    return compile_plan(root).schema

@@ -1,0 +1,251 @@
+"""Sources: what the user names (paths, globs, lists, file objects, URLs) resolved
+into reopenable `Source` objects.
+
+A `Source` is a description, not an open handle: ``Source.open()`` returns a
+`RangeFile` (``size`` and ``read_range(start, end)``), which is the only I/O
+contract the layers below rely on.  A LazyFrame stores sources and reopens them on
+every collect.
+"""
+
+from __future__ import annotations
+
+import errno
+import glob as globlib
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from jetliner.exceptions import (
+    AccessDeniedError,
+    ConfigurationError,
+    SourceError,
+    SourceNotFoundError,
+)
+
+__all__ = ["BytesSource", "FileObjectSource", "LocalSource", "RangeFile", "Source",
+           "resolve_sources"]
+
+_GLOB_CHARS = re.compile(r"[*?\[{]")
+
+
+class RangeFile(Protocol):
+    """An open source: its size and ranged reads."""
+
+    size: int
+
+    def read_range(self, start: int, end: int) -> bytes | memoryview:
+        """Return bytes ``[start, end)`` (fewer only at the end of the source)."""
+        ...
+
+    def close(self) -> None:
+        """Release the handle."""
+        ...
+
+
+class Source:
+    """A reopenable input.  ``path`` is what errors and the file-path column show."""
+
+    path: str
+    is_remote: bool = False
+
+    def open(self) -> RangeFile:
+        """Open for ranged reads; raises `SourceError` subclasses."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.path!r})"
+
+
+class _LocalFile:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except OSError as exc:
+            raise translate_os_error(exc, path) from exc
+        try:
+            self.size = os.fstat(self.fd).st_size
+        except OSError as exc:
+            os.close(self.fd)
+            raise translate_os_error(exc, path) from exc
+
+    def read_range(self, start: int, end: int) -> bytes:
+        try:
+            return os.pread(self.fd, max(0, end - start), start)
+        except OSError as exc:
+            raise translate_os_error(exc, self.path) from exc
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class LocalSource(Source):
+    """A file on the local filesystem, read with ``pread``."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+
+    def open(self) -> RangeFile:
+        if os.path.isdir(self.path):
+            msg = f"{self.path!r} is a directory, expected an Avro file (use a glob such as 'dir/*.avro')"
+            raise SourceError(msg, path=self.path)
+        return _LocalFile(self.path)
+
+
+class _MemoryFile:
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        self.view = memoryview(data).cast("B")
+        self.size = len(self.view)
+
+    def read_range(self, start: int, end: int) -> memoryview:
+        return self.view[start:end]
+
+    def close(self) -> None:
+        pass
+
+
+class BytesSource(Source):
+    """Bytes held in memory (``bytes``, ``bytearray``, ``memoryview``)."""
+
+    def __init__(self, data: bytes | bytearray | memoryview, path: str = "<bytes>") -> None:
+        self.data = data
+        self.path = path
+
+    def open(self) -> RangeFile:
+        return _MemoryFile(self.data)
+
+
+class _FileObjectFile:
+    def __init__(self, fileobj: BinaryIO, path: str) -> None:
+        self.fileobj = fileobj
+        self.path = path
+        try:
+            self.size = fileobj.seek(0, io.SEEK_END)
+        except (OSError, AttributeError, ValueError) as exc:
+            msg = f"the file object {path} is not seekable: {exc}"
+            raise SourceError(msg, path=path) from exc
+
+    def read_range(self, start: int, end: int) -> bytes:
+        try:
+            self.fileobj.seek(start)
+            return self.fileobj.read(max(0, end - start))
+        except (OSError, ValueError) as exc:
+            msg = f"reading the file object failed: {exc}"
+            raise SourceError(msg, path=self.path) from exc
+
+    def close(self) -> None:
+        pass  # not ours to close
+
+
+class FileObjectSource(Source):
+    """An open binary file object (``BytesIO``, an opened file); never closed by jetliner."""
+
+    def __init__(self, fileobj: BinaryIO) -> None:
+        self.fileobj = fileobj
+        self.path = getattr(fileobj, "name", None) or f"<{type(fileobj).__name__}>"
+        if not isinstance(self.path, str):
+            self.path = f"<{type(fileobj).__name__}>"
+
+    def open(self) -> RangeFile:
+        if isinstance(self.fileobj, io.BytesIO):
+            return _MemoryFile(self.fileobj.getbuffer())
+        return _FileObjectFile(self.fileobj, self.path)
+
+
+def translate_os_error(exc: OSError, path: str) -> SourceError:
+    """Map an `OSError` to jetliner's typed source errors."""
+    if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
+        return SourceNotFoundError(
+            f"no such file: {path!r} (check the path, or the working directory {os.getcwd()!r})",
+            path=path,
+        )
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
+        return AccessDeniedError(f"permission denied reading {path!r}", path=path)
+    return SourceError(f"cannot read {path!r}: {exc}", path=path)
+
+
+def _expand_braces(pattern: str) -> list[str]:
+    """``a{b,c}d`` -> ``[abd, acd]`` (nested braces too)."""
+    m = re.search(r"\{([^{}]*)\}", pattern)
+    if m is None:
+        return [pattern]
+    out: list[str] = []
+    for alt in m.group(1).split(","):
+        out.extend(_expand_braces(pattern[: m.start()] + alt + pattern[m.end():]))
+    return out
+
+
+def _has_glob(path: str) -> bool:
+    return _GLOB_CHARS.search(path) is not None
+
+
+def _local_glob(pattern: str) -> list[str]:
+    found: set[str] = set()
+    for p in _expand_braces(pattern):
+        found.update(m for m in globlib.glob(p, recursive=True) if os.path.isfile(m))
+    return sorted(found)
+
+
+def _is_url(path: str) -> bool:
+    return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", path) is not None
+
+
+def resolve_sources(
+    source: Any, *, glob: bool = True, storage_options: dict[str, Any] | None = None
+) -> list[Source]:
+    """Resolve what the user passed into a non-empty list of sources.
+
+    Parameters
+    ----------
+    source
+        A path (``str`` or ``os.PathLike``), a URL, a glob, a binary file object,
+        bytes, or a list/tuple of these.
+    glob
+        Expand glob patterns in string paths.
+    storage_options
+        Options for fsspec filesystems.
+
+    Raises
+    ------
+    SourceNotFoundError
+        When a glob matches nothing or a list is empty.
+    """
+    if isinstance(source, (list, tuple)):
+        if not source:
+            msg = "the list of sources is empty: pass at least one path"
+            raise SourceNotFoundError(msg)
+        out: list[Source] = []
+        for s in source:
+            out.extend(resolve_sources(s, glob=glob, storage_options=storage_options))
+        return out
+    if isinstance(source, Source):
+        return [source]
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return [BytesSource(source)]
+    if hasattr(source, "read") and hasattr(source, "seek"):
+        return [FileObjectSource(source)]
+    if isinstance(source, Path) or isinstance(source, os.PathLike):
+        return [LocalSource(source)]
+    if not isinstance(source, str):
+        msg = (
+            f"expected a path, URL, glob, file object or a list of them, got "
+            f"{type(source).__name__}"
+        )
+        raise ConfigurationError(msg)
+    if _is_url(source) and not source.startswith("file://"):
+        from jetliner.remote import resolve_remote  # fsspec is imported only when needed
+
+        return resolve_remote(source, glob=glob, storage_options=storage_options)
+    path = source[len("file://"):] if source.startswith("file://") else source
+    path = os.path.expanduser(path)
+    if glob and _has_glob(path):
+        matches = _local_glob(path)
+        if not matches:
+            msg = f"no files match the pattern {source!r}"
+            raise SourceNotFoundError(msg, path=source)
+        return [LocalSource(m) for m in matches]
+    return [LocalSource(path)]

@@ -1,0 +1,11 @@
+"""Build the compiled decoder; all metadata lives in pyproject.toml."""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=cythonize(
+        [Extension("jetliner._decoder", ["jetliner/_decoder.pyx"], extra_compile_args=["-O3"])],
+        compiler_directives={"language_level": "3"},
+    ),
+)
