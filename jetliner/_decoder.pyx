@@ -1433,6 +1433,21 @@ cdef class Decoder:
             return 0
         return self.fail(E_UNION, c)
 
+    def check_block(self, int64_t count, int64_t nbytes):
+        """Refuse a block whose record count cannot fit in its `nbytes` bytes.
+
+        Records occupy at least the schema's minimum size each; records of zero
+        bytes (empty records, top-level null) are bounded by the zero-byte budget.
+        """
+        cdef int64_t minsz = self.nodes[self.root].minsz
+        if count < 0:
+            raise DecodeFailure(E_COUNT, 0, 0)
+        if minsz > 0:
+            if count > nbytes // minsz:
+                raise DecodeFailure(E_COUNT, 0, 0)
+        elif count > self.zero_budget:
+            raise DecodeFailure(E_BUDGET, 0, 0)
+
     def decode(self, data, Py_ssize_t offset, int64_t count, int64_t block_size=-1):
         """Decode up to `count` records from `data[offset:offset+block_size]`.
 

@@ -103,6 +103,14 @@ def _decode_file(info: FileInfo, plan: Plan, options: ReadOptions,
         except CodecError as exc:
             raise CodecError(exc.message, path=info.path, block_index=block.index,
                              offset=block.offset) from exc
+        try:
+            decoder.check_block(block.count, len(data))
+        except DecodeFailure as f:
+            msg = (
+                f"block {block.index} claims {block.count} records, more than its "
+                f"{len(data)} bytes can hold: {_DECODE_ERRORS[f.code]}"
+            )
+            raise DecodeError(msg, path=info.path, block_index=block.index, offset=block.offset) from None
         offset = 0
         done = 0
         while done < block.count:

@@ -16,6 +16,8 @@ __all__ = ["ByteStream", "DEFAULT_LOCAL_CHUNK", "DEFAULT_REMOTE_CHUNK"]
 DEFAULT_LOCAL_CHUNK = 4 * 1024 * 1024
 # Remote reads: round trips dominate, so fetch more per request.
 DEFAULT_REMOTE_CHUNK = 8 * 1024 * 1024
+# First request after the header: a few typical blocks.
+FIRST_CHUNK = 256 * 1024
 
 
 class ByteStream:
@@ -26,7 +28,10 @@ class ByteStream:
     file
         The open source.
     chunk_size
-        Bytes fetched per request (more when one range needs more).
+        Largest number of bytes fetched per request (more only when one block
+        needs more).  Requests start at `FIRST_CHUNK` and double up to it, so a
+        read that stops early (``head()``) fetches little, and a full read soon
+        reaches full-size requests.
 
     Attributes
     ----------
@@ -40,6 +45,7 @@ class ByteStream:
         self.file = file
         self.size = file.size
         self.chunk_size = chunk_size
+        self.next_chunk = min(FIRST_CHUNK, chunk_size)
         self.buf: bytes | memoryview = b""
         self.buf_start = 0
         self.requests = 0
@@ -47,6 +53,7 @@ class ByteStream:
 
     def fetch(self, start: int, end: int) -> bytes | memoryview:
         """One counted request to the source."""
+        self.next_chunk = min(self.next_chunk * 2, self.chunk_size)
         self.requests += 1
         self.bytes_requested += end - start
         return self.file.read_range(start, end)
@@ -64,11 +71,11 @@ class ByteStream:
             if self.buf_start <= start < buf_end:
                 # keep the tail we already have, fetch the rest
                 have = memoryview(self.buf)[start - self.buf_start:]
-                fetch_end = min(max(end, start + self.chunk_size), self.size)
+                fetch_end = min(max(end, start + self.next_chunk), self.size)
                 more = self.fetch(buf_end, fetch_end)
                 self.buf = bytes(have) + bytes(more)
             else:
-                fetch_end = min(max(end, start + self.chunk_size), self.size)
+                fetch_end = min(max(end, start + self.next_chunk), self.size)
                 self.buf = self.fetch(start, fetch_end)
             self.buf_start = start
         off = start - self.buf_start

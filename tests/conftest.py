@@ -39,3 +39,45 @@ def avro_file(tmp_path: Path):
         return path
 
     return make
+
+
+def zigzag(n: int) -> bytes:
+    """Avro's zig-zag varint encoding of `n` (written here, independently of jetliner)."""
+    z = (n << 1) ^ (n >> 63)
+    z &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = z & 0x7F
+        z >>= 7
+        if z:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def avro_bytes(b: bytes) -> bytes:
+    """Avro encoding of a bytes/string value: length, then the bytes."""
+    return zigzag(len(b)) + b
+
+
+SYNC = b"0123456789abcdef"
+
+
+def container(schema: Any, blocks: list[tuple[int, bytes]], meta: dict[str, bytes] | None = None,
+              codec: str | None = None, sync: bytes = SYNC) -> bytes:
+    """A hand-built object container file: header, then (count, raw payload) blocks."""
+    import json
+
+    entries = {"avro.schema": json.dumps(schema).encode()}
+    if codec is not None:
+        entries["avro.codec"] = codec.encode()
+    entries.update(meta or {})
+    out = bytearray(b"Obj\x01")
+    out += zigzag(len(entries))
+    for k, v in entries.items():
+        out += avro_bytes(k.encode()) + avro_bytes(v)
+    out += zigzag(0) + sync
+    for count, payload in blocks:
+        out += zigzag(count) + zigzag(len(payload)) + payload + sync
+    return bytes(out)

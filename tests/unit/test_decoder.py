@@ -1,0 +1,170 @@
+"""The compiled decoder on malformed record bytes: typed errors, never a crash or hang."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import avro_bytes, container, zigzag
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jetliner
+
+LONG = {"type": "record", "name": "R", "fields": [{"name": "a", "type": "long"}]}
+INT = {"type": "record", "name": "R", "fields": [{"name": "a", "type": "int"}]}
+STR = {"type": "record", "name": "R", "fields": [{"name": "s", "type": "string"}]}
+
+
+def read(schema: object, count: int, payload: bytes, **kw: object):
+    return jetliner.read_avro(container(schema, [(count, payload)]), **kw)
+
+
+def decode_error(schema: object, count: int, payload: bytes) -> jetliner.DecodeError:
+    with pytest.raises(jetliner.DecodeError) as info:
+        read(schema, count, payload)
+    return info.value
+
+
+def test_varint_longer_than_ten_bytes() -> None:
+    err = decode_error(LONG, 1, b"\xff" * 11)
+    assert "variable-length integer" in err.message
+    assert err.block_index == 0 and err.record_index == 0
+
+
+def test_varint_overflowing_64_bits() -> None:
+    err = decode_error(LONG, 1, b"\xff" * 9 + b"\x02")
+    assert "64 bits" in err.message
+
+
+def test_extreme_longs_round_trip() -> None:
+    payload = zigzag(2**63 - 1) + zigzag(-(2**63))
+    assert read(LONG, 2, payload)["a"].to_list() == [2**63 - 1, -(2**63)]
+
+
+def test_int_outside_32_bits() -> None:
+    err = decode_error(INT, 1, zigzag(2**31))
+    assert "32 bits" in err.message
+    assert read(INT, 2, zigzag(2**31 - 1) + zigzag(-(2**31)))["a"].to_list() == [2**31 - 1, -(2**31)]
+
+
+def test_negative_string_length() -> None:
+    assert "negative length" in decode_error(STR, 1, zigzag(-3)).message
+
+
+def test_string_longer_than_block() -> None:
+    err = decode_error(STR, 1, zigzag(100) + b"abc")
+    assert "end before the record does" in err.message
+    assert err.offset == 2  # where the string bytes should start, after its length
+
+
+def test_invalid_utf8_rejected() -> None:
+    err = decode_error(STR, 2, avro_bytes(b"ok") + avro_bytes(b"\xc3\x28"))
+    assert "UTF-8" in err.message
+    assert err.record_index == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=12))
+def test_utf8_validation_agrees_with_python(raw: bytes) -> None:
+    try:
+        expected = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        expected = None
+    if expected is None:
+        with pytest.raises(jetliner.DecodeError):
+            read(STR, 1, avro_bytes(raw))
+    else:
+        assert read(STR, 1, avro_bytes(raw))["s"].to_list() == [expected]
+
+
+def test_enum_index_out_of_range() -> None:
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B"]}}]}
+    assert "enum index" in decode_error(schema, 1, zigzag(2)).message
+    assert "enum index" in decode_error(schema, 1, zigzag(-1)).message
+
+
+def test_union_index_out_of_range() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "u", "type": ["null", "long"]}]}
+    assert "union branch" in decode_error(schema, 1, zigzag(2)).message
+    multi = {"type": "record", "name": "R", "fields": [{"name": "u", "type": ["int", "string", "null"]}]}
+    assert "union branch" in decode_error(multi, 1, zigzag(3)).message
+
+
+def test_boolean_byte_other_than_0_or_1() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "b", "type": "boolean"}]}
+    assert "boolean" in decode_error(schema, 1, b"\x02").message
+
+
+def test_array_count_larger_than_bytes() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": {"type": "array", "items": "long"}}]}
+    assert "item count" in decode_error(schema, 1, zigzag(2**40) + b"\x00").message
+
+
+def test_array_of_nulls_claiming_two_to_the_forty_items_fails_fast() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": {"type": "array", "items": "null"}}]}
+    err = decode_error(schema, 1, zigzag(2**40) + zigzag(0))
+    assert "zero-byte" in err.message
+
+
+def test_zero_field_records_claiming_two_to_the_forty_rows_fail_fast() -> None:
+    schema = {"type": "record", "name": "Empty", "fields": []}
+    err = decode_error(schema, 2**40, b"")
+    assert "zero-byte" in err.message
+
+
+def test_block_count_larger_than_its_bytes() -> None:
+    assert "count" in decode_error(LONG, 1000, b"\x02").message
+
+
+def test_bytes_left_after_the_last_record() -> None:
+    err = decode_error(LONG, 1, b"\x02\x04")
+    assert "after its 1 records" in err.message
+
+
+def test_deep_recursive_data_is_bounded_without_stack_overflow() -> None:
+    schema = {"type": "record", "name": "Node", "fields": [
+        {"name": "v", "type": "long"},
+        {"name": "next", "type": ["null", "Node"]}]}
+    depth = 200_000
+    payload = (zigzag(1) + zigzag(1)) * depth + zigzag(1) + zigzag(0)
+    err = decode_error(schema, 1, payload)
+    assert "nesting limit" in err.message
+
+
+def test_moderately_deep_recursive_data_reads_as_json() -> None:
+    schema = {"type": "record", "name": "Node", "fields": [
+        {"name": "v", "type": "long"},
+        {"name": "next", "type": ["null", "Node"]}]}
+    depth = 500
+    payload = (zigzag(7) + zigzag(1)) * depth + zigzag(7) + zigzag(0)
+    text = read(schema, 1, payload)["next"][0]
+    assert text.count('"v":7') == depth
+    assert text.endswith('"next":null' + "}" * depth)
+
+
+@pytest.mark.parametrize("codec_free_cut", range(1, 33))
+def test_every_truncation_of_a_record_raises(codec_free_cut: int) -> None:
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": "long"}, {"name": "s", "type": "string"},
+        {"name": "m", "type": {"type": "map", "values": "double"}},
+        {"name": "u", "type": ["null", "float"]}]}
+    payload = (zigzag(123456789) + avro_bytes(b"hello world") + zigzag(1) + avro_bytes(b"k")
+               + b"\x00" * 8 + zigzag(0) + zigzag(1) + b"\x00\x00\x80\x3f")
+    assert len(payload) == 33
+    assert read(schema, 1, payload).height == 1
+    with pytest.raises(jetliner.DecodeError):
+        read(schema, 1, payload[:codec_free_cut])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64), st.integers(min_value=0, max_value=50))
+def test_random_bytes_never_crash(payload: bytes, count: int) -> None:
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": ["null", "long", "string", {"type": "array", "items": "R"}]},
+        {"name": "b", "type": {"type": "map", "values": {"type": "fixed", "name": "F", "size": 3}}},
+        {"name": "d", "type": {"type": "bytes", "logicalType": "decimal", "precision": 50, "scale": 3}},
+        {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["x", "y"]}}]}
+    try:
+        read(schema, count, payload)
+    except jetliner.DecodeError:
+        pass
