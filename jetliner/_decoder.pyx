@@ -737,6 +737,643 @@ cdef int put_unscaled(Col* out, const uint8_t* be, int64_t n, int64_t scale, uin
 # ---------------------------------------------------------------- the decoder
 
 
+
+cdef struct State:
+    Node* nodes
+    int32_t* kids
+    int32_t* kid_names
+    Col* cols
+    const uint8_t* strptr
+    int64_t* stroffs
+    Frame* stack
+    int64_t stack_cap
+    int64_t max_depth
+    int64_t zero_budget
+    int64_t zero_used
+    uint32_t* scratch
+    int err
+    int64_t err_pos
+
+# ---------------------------------------------------------------- decoding functions
+
+cdef inline int fail(State* d, int code, Cur* c) noexcept nogil:
+    d.err = code
+    d.err_pos = c.p - c.start
+    return -1
+
+cdef int check_count(State* d, int64_t count, int64_t minsz, Cur* c) noexcept nogil:
+    """A count of `count` values of at least `minsz` bytes each must fit in what is left."""
+    if count < 0:
+        return fail(d, E_COUNT, c)
+    if minsz > 0:
+        if count > (c.end - c.p) // minsz:
+            return fail(d, E_COUNT, c)
+    else:
+        d.zero_used += count
+        if d.zero_used > d.zero_budget:
+            return fail(d, E_BUDGET, c)
+    return 0
+
+cdef int null_node(State* d, int32_t ni) noexcept nogil:
+    """Append a null for node `ni` (and placeholders in every column beneath it)."""
+    cdef Node* n = &d.nodes[ni]
+    cdef int32_t k
+    if n.op == OP_SKIP:
+        return 0
+    if n.op == OP_UNION_NULLABLE:
+        return null_node(d, d.kids[n.kid0])
+    if n.col >= 0:
+        if col_push_null(&d.cols[n.col]) < 0:
+            return -1
+    if n.op == OP_RECORD or n.op == OP_UNION:
+        for k in range(n.nkids):
+            if d.kids[n.kid0 + k] >= 0:
+                if null_node(d, d.kids[n.kid0 + k]) < 0:
+                    return -1
+    elif n.op == OP_DURATION:
+        for k in range(3):
+            if col_push_null(&d.cols[n.param + k]) < 0:
+                return -1
+    return 0
+
+cdef inline int prim_long(State* d, Node* n, Cur* c) noexcept nogil:
+    cdef int64_t v
+    cdef int r = read_long(c, &v)
+    cdef Col* col
+    if r:
+        return fail(d, r, c)
+    col = &d.cols[n.col]
+    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+        return fail(d, E_NOMEM, c)
+    (<int64_t*>col.data)[col.length] = v
+    col_mark_valid(col)
+    col.length += 1
+    return 0
+
+
+cdef inline int prim_int(State* d, Node* n, Cur* c) noexcept nogil:
+    cdef int64_t v
+    cdef int r = read_int(c, &v)
+    cdef Col* col
+    if r:
+        return fail(d, r, c)
+    col = &d.cols[n.col]
+    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+        return fail(d, E_NOMEM, c)
+    (<int32_t*>col.data)[col.length] = <int32_t>v
+    col_mark_valid(col)
+    col.length += 1
+    return 0
+
+
+cdef inline int prim_fixed_width(State* d, Node* n, Cur* c, int64_t width) noexcept nogil:
+    """float (4 bytes) and double (8 bytes): little-endian, copied as they are."""
+    cdef Col* col
+    if need(c, width):
+        return fail(d, E_EOF, c)
+    col = &d.cols[n.col]
+    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+        return fail(d, E_NOMEM, c)
+    memcpy(col.data + col.length * width, c.p, width)
+    c.p += width
+    col_mark_valid(col)
+    col.length += 1
+    return 0
+
+
+cdef inline int prim_string(State* d, Node* n, Cur* c, bint check_utf8) noexcept nogil:
+    cdef int64_t blen
+    cdef int r = read_len(c, &blen)
+    cdef Col* col
+    if r:
+        return fail(d, r, c)
+    if check_utf8 and not utf8_valid(c.p, blen):
+        return fail(d, E_UTF8, c)
+    col = &d.cols[n.col]
+    if var_put(col, c.p, blen) < 0 or var_commit(col) < 0:
+        return fail(d, E_NOMEM, c)
+    c.p += blen
+    return 0
+
+
+cdef inline int prim_bool(State* d, Node* n, Cur* c) noexcept nogil:
+    cdef uint8_t b
+    cdef Col* col
+    if need(c, 1):
+        return fail(d, E_EOF, c)
+    b = c.p[0]
+    if b > 1:
+        return fail(d, E_BOOL, c)
+    c.p += 1
+    col = &d.cols[n.col]
+    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+        return fail(d, E_NOMEM, c)
+    if b:
+        col.data[col.length >> 3] |= <uint8_t>(1 << (col.length & 7))
+    col_mark_valid(col)
+    col.length += 1
+    return 0
+
+
+cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
+    cdef Node* n = &d.nodes[ni]
+    cdef Col* col
+    cdef int64_t v, count, blen, i
+    cdef int r
+    cdef int32_t k, br
+    cdef Node* kn
+    cdef int kop
+    cdef uint8_t b
+    cdef const uint8_t* s
+    cdef uint8_t tmp16[16]
+    cdef uint8_t fill
+    cdef uint32_t u
+    cdef int op = n.op
+
+    if op == OP_LONG:
+        return prim_long(d, n, c)
+    elif op == OP_INT:
+        return prim_int(d, n, c)
+    elif op == OP_STRING or op == OP_BYTES:
+        return prim_string(d, n, c, op == OP_STRING)
+    elif op == OP_DOUBLE:
+        return prim_fixed_width(d, n, c, 8)
+    elif op == OP_FLOAT:
+        return prim_fixed_width(d, n, c, 4)
+    elif op == OP_BOOL:
+        return prim_bool(d, n, c)
+    elif op == OP_RECORD:
+        if n.col >= 0:
+            col = &d.cols[n.col]
+            if col_reserve(col) < 0:
+                return fail(d, E_NOMEM, c)
+            col_mark_valid(col)
+            col.length += 1
+        for k in range(n.nkids):
+            kn = &d.nodes[d.kids[n.kid0 + k]]
+            kop = kn.op
+            if kop == OP_LONG:
+                r = prim_long(d, kn, c)
+            elif kop == OP_INT:
+                r = prim_int(d, kn, c)
+            elif kop == OP_STRING:
+                r = prim_string(d, kn, c, True)
+            elif kop == OP_DOUBLE:
+                r = prim_fixed_width(d, kn, c, 8)
+            else:
+                r = dec(d, d.kids[n.kid0 + k], c)
+            if r < 0:
+                return -1
+        return 0
+    elif op == OP_UNION_NULLABLE:
+        r = read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        if v == n.param2:
+            return dec(d, d.kids[n.kid0], c)
+        if v == n.param:
+            if null_node(d, d.kids[n.kid0]) < 0:
+                return fail(d, E_NOMEM, c)
+            return 0
+        return fail(d, E_UNION, c)
+    elif op == OP_ARRAY or op == OP_MAP:
+        col = &d.cols[n.col]
+        if col_reserve(col) < 0:
+            return fail(d, E_NOMEM, c)
+        count = 0  # items so far
+        while True:
+            r = read_long(c, &v)
+            if r:
+                return fail(d, r, c)
+            if v == 0:
+                break
+            if v < 0:
+                if v == -v:  # INT64_MIN
+                    return fail(d, E_COUNT, c)
+                v = -v
+                r = read_long(c, &blen)
+                if r:
+                    return fail(d, r, c)
+            if check_count(d, v, n.param2, c) < 0:
+                return -1
+            for i in range(v):
+                if op == OP_MAP:
+                    if dec(d, d.kids[n.kid0], c) < 0:
+                        return -1
+                    if dec(d, d.kids[n.kid0 + 1], c) < 0:
+                        return -1
+                    # the entries struct column
+                    if col_reserve(&d.cols[n.param]) < 0:
+                        return fail(d, E_NOMEM, c)
+                    d.cols[n.param].length += 1
+                else:
+                    if dec(d, d.kids[n.kid0], c) < 0:
+                        return -1
+            count += v
+        col = &d.cols[n.col]
+        col_mark_valid(col)
+        col.offsets[col.length + 1] = col.offsets[col.length] + count
+        col.length += 1
+        return 0
+    elif op == OP_ENUM:
+        r = read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        if v < 0 or v >= n.param:
+            return fail(d, E_ENUM, c)
+        col = &d.cols[n.col]
+        if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+            return fail(d, E_NOMEM, c)
+        (<int32_t*>col.data)[col.length] = <int32_t>v
+        col_mark_valid(col)
+        col.length += 1
+        return 0
+    elif op == OP_FIXED:
+        if need(c, n.param):
+            return fail(d, E_EOF, c)
+        col = &d.cols[n.col]
+        if var_put(col, c.p, n.param) < 0 or var_commit(col) < 0:
+            return fail(d, E_NOMEM, c)
+        c.p += n.param
+        return 0
+    elif op == OP_INT_SCALED or op == OP_LONG_SCALED:
+        r = read_int(c, &v) if op == OP_INT_SCALED else read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        col = &d.cols[n.col]
+        if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+            return fail(d, E_NOMEM, c)
+        (<int64_t*>col.data)[col.length] = v * n.param
+        col_mark_valid(col)
+        col.length += 1
+        return 0
+    elif op == OP_DEC_BYTES or op == OP_DEC_FIXED:
+        if op == OP_DEC_BYTES:
+            r = read_len(c, &blen)
+            if r:
+                return fail(d, r, c)
+        else:
+            blen = n.param
+            if need(c, blen):
+                return fail(d, E_EOF, c)
+        s = c.p
+        fill = 0xFF if (blen > 0 and (s[0] & 0x80)) else 0
+        if blen > 16:
+            for i in range(blen - 16):
+                if s[i] != fill:
+                    return fail(d, E_DECIMAL, c)
+            if (s[blen - 16] & 0x80) != (fill & 0x80):
+                return fail(d, E_DECIMAL, c)
+            s += blen - 16
+            v = 16
+        else:
+            v = blen
+        memset(tmp16, fill, 16)
+        for i in range(v):
+            tmp16[i] = s[v - 1 - i]
+        col = &d.cols[n.col]
+        if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+            return fail(d, E_NOMEM, c)
+        memcpy(col.data + col.length * 16, tmp16, 16)
+        col_mark_valid(col)
+        col.length += 1
+        c.p += blen
+        return 0
+    elif op == OP_DEC_BYTES_STR or op == OP_DEC_FIXED_STR or op == OP_BIGDEC:
+        if op == OP_DEC_FIXED_STR:
+            blen = n.param
+            if need(c, blen):
+                return fail(d, E_EOF, c)
+        else:
+            r = read_len(c, &blen)
+            if r:
+                return fail(d, r, c)
+        s = c.p
+        c.p += blen
+        col = &d.cols[n.col]
+        if op == OP_BIGDEC:
+            # bytes = [unscaled: Avro bytes][scale: Avro int]
+            return dec_bigdec(d, col, s, blen, c)
+        if blen > MAX_BIGDEC_BYTES:
+            return fail(d, E_DECIMAL, c)
+        if put_unscaled(col, s, blen, n.param2, d.scratch) < 0 or var_commit(col) < 0:
+            return fail(d, E_NOMEM, c)
+        return 0
+    elif op == OP_UUID_FIXED:
+        if need(c, 16):
+            return fail(d, E_EOF, c)
+        col = &d.cols[n.col]
+        if var_ensure(col, 36) < 0:
+            return fail(d, E_NOMEM, c)
+        for i in range(16):
+            if i == 4 or i == 6 or i == 8 or i == 10:
+                col.data[col.dlen] = 45
+                col.dlen += 1
+            col.data[col.dlen] = HEX[c.p[i] >> 4]
+            col.data[col.dlen + 1] = HEX[c.p[i] & 15]
+            col.dlen += 2
+        if var_commit(col) < 0:
+            return fail(d, E_NOMEM, c)
+        c.p += 16
+        return 0
+    elif op == OP_DURATION:
+        if need(c, 12):
+            return fail(d, E_EOF, c)
+        col = &d.cols[n.col]
+        if col_reserve(col) < 0:
+            return fail(d, E_NOMEM, c)
+        col_mark_valid(col)
+        col.length += 1
+        for k in range(3):
+            col = &d.cols[n.param + k]
+            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+                return fail(d, E_NOMEM, c)
+            u = (<uint32_t>c.p[0]) | ((<uint32_t>c.p[1]) << 8) | ((<uint32_t>c.p[2]) << 16) | ((<uint32_t>c.p[3]) << 24)
+            (<uint32_t*>col.data)[col.length] = u
+            col_mark_valid(col)
+            col.length += 1
+            c.p += 4
+        return 0
+    elif op == OP_UNION:
+        r = read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        if v < 0 or v >= n.nkids:
+            return fail(d, E_UNION, c)
+        br = d.kids[n.kid0 + v]
+        if br < 0:  # the null branch
+            if null_node(d, ni) < 0:
+                return fail(d, E_NOMEM, c)
+            return 0
+        col = &d.cols[n.col]
+        if col_reserve(col) < 0:
+            return fail(d, E_NOMEM, c)
+        col_mark_valid(col)
+        col.length += 1
+        for k in range(n.nkids):
+            if d.kids[n.kid0 + k] < 0:
+                continue
+            if k == v:
+                if dec(d, br, c) < 0:
+                    return -1
+            elif null_node(d, d.kids[n.kid0 + k]) < 0:
+                return fail(d, E_NOMEM, c)
+        return 0
+    elif op == OP_NULL:
+        col = &d.cols[n.col]
+        if col_push_null(col) < 0:
+            return fail(d, E_NOMEM, c)
+        return 0
+    elif op == OP_SKIP:
+        k = d.kids[n.kid0]
+        if d.nodes[k].op <= OP_ENUM:  # a primitive, fixed or enum: no walk needed
+            return walk_prim(d, &d.nodes[k], c, NULL)
+        return walk(d, k, c, NULL)
+    elif op == OP_JSON:
+        col = &d.cols[n.col]
+        if walk(d, d.kids[n.kid0], c, col) < 0:
+            return -1
+        if var_commit(col) < 0:
+            return fail(d, E_NOMEM, c)
+        return 0
+    elif op == OP_JSON_NULLABLE:
+        # kids[kid0] is a walker union node; param = its null branch
+        r = read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        k = d.kids[n.kid0]
+        if v < 0 or v >= d.nodes[k].nkids:
+            return fail(d, E_UNION, c)
+        col = &d.cols[n.col]
+        if v == n.param:
+            if col_push_null(col) < 0:
+                return fail(d, E_NOMEM, c)
+            return 0
+        if walk(d, d.kids[d.nodes[k].kid0 + v], c, col) < 0:
+            return -1
+        if var_commit(col) < 0:
+            return fail(d, E_NOMEM, c)
+        return 0
+    return fail(d, E_UNION, c)
+
+cdef int dec_bigdec(State* d, Col* col, const uint8_t* s, int64_t blen, Cur* outer) noexcept nogil:
+    cdef Cur inner
+    cdef int64_t ulen, scale
+    cdef int r
+    inner.start = outer.start
+    inner.p = s
+    inner.end = s + blen
+    r = read_len(&inner, &ulen)
+    if r:
+        return fail(d, r, &inner)
+    if ulen > MAX_BIGDEC_BYTES:
+        return fail(d, E_BIGDEC, &inner)
+    s = inner.p
+    inner.p += ulen
+    r = read_int(&inner, &scale)
+    if r:
+        return fail(d, r, &inner)
+    if inner.p != inner.end:
+        return fail(d, E_BIGDEC, &inner)
+    if scale < -1000000 or scale > 1000000:
+        return fail(d, E_BIGDEC, &inner)
+    if put_unscaled(col, s, ulen, scale, d.scratch) < 0 or var_commit(col) < 0:
+        return fail(d, E_NOMEM, &inner)
+    return 0
+
+cdef int walk(State* d, int32_t root, Cur* c, Col* out) noexcept nogil:
+    """Skip (out == NULL) or render as JSON (into `out`) one value of walker node
+    `root`, with an explicit stack whose depth is bounded by `max_depth`."""
+    cdef int64_t depth = 0
+    cdef Frame* f
+    cdef Node* n
+    cdef int64_t v, blen
+    cdef int r
+    cdef int32_t child
+    cdef Frame* grown
+    cdef float fv
+    cdef double dv
+    cdef int64_t sidx
+    d.stack[0].node = root
+    d.stack[0].i = 0
+    d.stack[0].remaining = 0
+    depth = 1
+    while depth > 0:
+        f = &d.stack[depth - 1]
+        n = &d.nodes[f.node]
+        child = -1
+        if n.op == OP_RECORD:
+            if f.i == 0 and out != NULL:
+                if var_put(out, <const uint8_t*>b"{", 1) < 0:
+                    return fail(d, E_NOMEM, c)
+            if f.i < n.nkids:
+                if out != NULL:
+                    if f.i > 0 and var_put(out, <const uint8_t*>b",", 1) < 0:
+                        return fail(d, E_NOMEM, c)
+                    sidx = d.kid_names[n.kid0 + f.i]
+                    if var_put(out, d.strptr + d.stroffs[sidx], d.stroffs[sidx + 1] - d.stroffs[sidx]) < 0:
+                        return fail(d, E_NOMEM, c)
+                child = d.kids[n.kid0 + f.i]
+                f.i += 1
+            else:
+                if out != NULL and var_put(out, <const uint8_t*>b"}", 1) < 0:
+                    return fail(d, E_NOMEM, c)
+                depth -= 1
+                continue
+        elif n.op == OP_ARRAY or n.op == OP_MAP:
+            if f.i == 0 and f.remaining == 0 and out != NULL:
+                if var_put(out, <const uint8_t*>(b"[" if n.op == OP_ARRAY else b"{"), 1) < 0:
+                    return fail(d, E_NOMEM, c)
+            while f.remaining == 0:
+                r = read_long(c, &v)
+                if r:
+                    return fail(d, r, c)
+                if v == 0:
+                    break
+                if v < 0:
+                    if v == -v:
+                        return fail(d, E_COUNT, c)
+                    v = -v
+                    r = read_long(c, &blen)
+                    if r:
+                        return fail(d, r, c)
+                    if out == NULL:
+                        # skip the whole block by its byte size
+                        if blen < 0 or blen > c.end - c.p:
+                            return fail(d, E_EOF, c)
+                        c.p += blen
+                        continue
+                if check_count(d, v, n.param2, c) < 0:
+                    return -1
+                f.remaining = v
+            if f.remaining == 0:
+                if out != NULL and var_put(out, <const uint8_t*>(b"]" if n.op == OP_ARRAY else b"}"), 1) < 0:
+                    return fail(d, E_NOMEM, c)
+                depth -= 1
+                continue
+            f.remaining -= 1
+            if out != NULL and f.i > 0 and var_put(out, <const uint8_t*>b",", 1) < 0:
+                return fail(d, E_NOMEM, c)
+            f.i += 1
+            if n.op == OP_MAP:
+                r = read_len(c, &blen)
+                if r:
+                    return fail(d, r, c)
+                if out != NULL:
+                    if not utf8_valid(c.p, blen):
+                        return fail(d, E_UTF8, c)
+                    if put_json_string(out, c.p, blen, False) < 0 or var_put(out, <const uint8_t*>b":", 1) < 0:
+                        return fail(d, E_NOMEM, c)
+                c.p += blen
+            child = d.kids[n.kid0]
+        elif n.op == OP_UNION:
+            r = read_long(c, &v)
+            if r:
+                return fail(d, r, c)
+            if v < 0 or v >= n.nkids:
+                return fail(d, E_UNION, c)
+            # the frame becomes the chosen branch: no extra depth
+            f.node = d.kids[n.kid0 + v]
+            f.i = 0
+            f.remaining = 0
+            continue
+        else:
+            # a primitive
+            if walk_prim(d, n, c, out) < 0:
+                return -1
+            depth -= 1
+            continue
+        # descend
+        if depth >= d.max_depth:
+            return fail(d, E_DEPTH, c)
+        if depth >= d.stack_cap:
+            grown = <Frame*>realloc(d.stack, d.stack_cap * 2 * sizeof(Frame))
+            if grown == NULL:
+                return fail(d, E_NOMEM, c)
+            d.stack = grown
+            d.stack_cap *= 2
+        d.stack[depth].node = child
+        d.stack[depth].i = 0
+        d.stack[depth].remaining = 0
+        depth += 1
+    return 0
+
+cdef int walk_prim(State* d, Node* n, Cur* c, Col* out) noexcept nogil:
+    cdef int64_t v, blen, sidx
+    cdef int r
+    cdef float fv
+    cdef double dv
+    cdef int op = n.op
+    if op == OP_NULL:
+        if out != NULL and var_put(out, <const uint8_t*>b"null", 4) < 0:
+            return fail(d, E_NOMEM, c)
+        return 0
+    if op == OP_BOOL:
+        if need(c, 1):
+            return fail(d, E_EOF, c)
+        if c.p[0] > 1:
+            return fail(d, E_BOOL, c)
+        if out != NULL:
+            if c.p[0]:
+                r = var_put(out, <const uint8_t*>b"true", 4)
+            else:
+                r = var_put(out, <const uint8_t*>b"false", 5)
+            if r < 0:
+                return fail(d, E_NOMEM, c)
+        c.p += 1
+        return 0
+    if op == OP_INT or op == OP_LONG:
+        r = read_int(c, &v) if op == OP_INT else read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        if out != NULL and put_long(out, v) < 0:
+            return fail(d, E_NOMEM, c)
+        return 0
+    if op == OP_FLOAT or op == OP_DOUBLE:
+        blen = 4 if op == OP_FLOAT else 8
+        if need(c, blen):
+            return fail(d, E_EOF, c)
+        if out != NULL:
+            if op == OP_FLOAT:
+                memcpy(&fv, c.p, 4)
+                dv = fv
+            else:
+                memcpy(&dv, c.p, 8)
+            if put_double(out, dv, op == OP_FLOAT) < 0:
+                return fail(d, E_NOMEM, c)
+        c.p += blen
+        return 0
+    if op == OP_STRING or op == OP_BYTES or op == OP_FIXED:
+        if op == OP_FIXED:
+            blen = n.param
+            if need(c, blen):
+                return fail(d, E_EOF, c)
+        else:
+            r = read_len(c, &blen)
+            if r:
+                return fail(d, r, c)
+        if out != NULL:
+            if op == OP_STRING and not utf8_valid(c.p, blen):
+                return fail(d, E_UTF8, c)
+            if put_json_string(out, c.p, blen, op != OP_STRING) < 0:
+                return fail(d, E_NOMEM, c)
+        c.p += blen
+        return 0
+    if op == OP_ENUM:
+        r = read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        if v < 0 or v >= n.param:
+            return fail(d, E_ENUM, c)
+        if out != NULL:
+            sidx = n.param2 + v
+            if var_put(out, d.strptr + d.stroffs[sidx], d.stroffs[sidx + 1] - d.stroffs[sidx]) < 0:
+                return fail(d, E_NOMEM, c)
+        return 0
+    return fail(d, E_UNION, c)
+
+
+
 class DecodeFailure(Exception):
     """Raised by `Decoder.decode`; `jetliner.readers` turns it into a typed error."""
 
@@ -771,28 +1408,14 @@ cdef class Decoder:
         that the counts of one block may claim.
     """
 
-    cdef Node* nodes
+    cdef State st
     cdef int32_t nnodes
-    cdef int32_t* kids
-    cdef int32_t* kid_names
     cdef int32_t nkids
-    cdef Col* cols
     cdef int32_t ncols
     cdef bytes strblob
-    cdef const uint8_t* strptr
-    cdef int64_t* stroffs
     cdef int32_t nstrings
     cdef int32_t root
-    cdef Frame* stack
-    cdef int64_t stack_cap
-    cdef int64_t max_depth
-    cdef int64_t zero_budget
-    cdef int64_t zero_used
-    cdef uint32_t* scratch
     cdef readonly int64_t rows
-    # error state
-    cdef int err
-    cdef int64_t err_pos
 
     def __cinit__(self, nodes, kids, kid_names, cols, strings, int root,
                   int64_t max_depth=100_000, int64_t zero_byte_budget=1 << 24):
@@ -800,638 +1423,56 @@ cdef class Decoder:
         self.nnodes = len(nodes)
         self.nkids = len(kids)
         self.ncols = len(cols)
-        self.nodes = <Node*>calloc(self.nnodes + 1, sizeof(Node))
-        self.kids = <int32_t*>calloc(self.nkids + 1, sizeof(int32_t))
-        self.kid_names = <int32_t*>calloc(self.nkids + 1, sizeof(int32_t))
-        self.cols = <Col*>calloc(self.ncols + 1, sizeof(Col))
-        self.stroffs = <int64_t*>calloc(len(strings) + 1, sizeof(int64_t))
-        self.scratch = <uint32_t*>malloc((MAX_BIGDEC_BYTES // 4 + 8) * sizeof(uint32_t))
-        self.stack_cap = 64
-        self.stack = <Frame*>malloc(self.stack_cap * sizeof(Frame))
-        if (self.nodes == NULL or self.kids == NULL or self.kid_names == NULL or self.cols == NULL
-                or self.stroffs == NULL or self.scratch == NULL or self.stack == NULL):
+        self.st.nodes = <Node*>calloc(self.nnodes + 1, sizeof(Node))
+        self.st.kids = <int32_t*>calloc(self.nkids + 1, sizeof(int32_t))
+        self.st.kid_names = <int32_t*>calloc(self.nkids + 1, sizeof(int32_t))
+        self.st.cols = <Col*>calloc(self.ncols + 1, sizeof(Col))
+        self.st.stroffs = <int64_t*>calloc(len(strings) + 1, sizeof(int64_t))
+        self.st.scratch = <uint32_t*>malloc((MAX_BIGDEC_BYTES // 4 + 8) * sizeof(uint32_t))
+        self.st.stack_cap = 64
+        self.st.stack = <Frame*>malloc(self.st.stack_cap * sizeof(Frame))
+        if (self.st.nodes == NULL or self.st.kids == NULL or self.st.kid_names == NULL or self.st.cols == NULL
+                or self.st.stroffs == NULL or self.st.scratch == NULL or self.st.stack == NULL):
             raise MemoryError()
         for i, nd in enumerate(nodes):
-            self.nodes[i].op = nd[0]
-            self.nodes[i].col = nd[1]
-            self.nodes[i].kid0 = nd[2]
-            self.nodes[i].nkids = nd[3]
-            self.nodes[i].param = nd[4]
-            self.nodes[i].param2 = nd[5]
-            self.nodes[i].minsz = nd[6]
+            self.st.nodes[i].op = nd[0]
+            self.st.nodes[i].col = nd[1]
+            self.st.nodes[i].kid0 = nd[2]
+            self.st.nodes[i].nkids = nd[3]
+            self.st.nodes[i].param = nd[4]
+            self.st.nodes[i].param2 = nd[5]
+            self.st.nodes[i].minsz = nd[6]
         for i in range(self.nkids):
-            self.kids[i] = kids[i]
-            self.kid_names[i] = kid_names[i]
+            self.st.kids[i] = kids[i]
+            self.st.kid_names[i] = kid_names[i]
         for i, c in enumerate(cols):
-            self.cols[i].kind = c[0]
-            self.cols[i].elem = c[1]
+            self.st.cols[i].kind = c[0]
+            self.st.cols[i].elem = c[1]
         self.strblob = b"".join(strings)
-        self.strptr = <const uint8_t*>(<const char*>self.strblob)
+        self.st.strptr = <const uint8_t*>(<const char*>self.strblob)
         self.nstrings = len(strings)
         pos = 0
         for i, s in enumerate(strings):
-            self.stroffs[i] = pos
+            self.st.stroffs[i] = pos
             pos += len(s)
-        self.stroffs[len(strings)] = pos
+        self.st.stroffs[len(strings)] = pos
         self.root = root
-        self.max_depth = max_depth
-        self.zero_budget = zero_byte_budget
+        self.st.max_depth = max_depth
+        self.st.zero_budget = zero_byte_budget
         self.rows = 0
 
     def __dealloc__(self):
         cdef int32_t i
-        if self.cols != NULL:
+        if self.st.cols != NULL:
             for i in range(self.ncols):
-                col_free(&self.cols[i])
-        free(self.nodes)
-        free(self.kids)
-        free(self.kid_names)
-        free(self.cols)
-        free(self.stroffs)
-        free(self.scratch)
-        free(self.stack)
-
-    # ------------------------------------------------------------ decoding
-
-    cdef inline int fail(self, int code, Cur* c) noexcept nogil:
-        self.err = code
-        self.err_pos = c.p - c.start
-        return -1
-
-    cdef int check_count(self, int64_t count, int64_t minsz, Cur* c) noexcept nogil:
-        """A count of `count` values of at least `minsz` bytes each must fit in what is left."""
-        if count < 0:
-            return self.fail(E_COUNT, c)
-        if minsz > 0:
-            if count > (c.end - c.p) // minsz:
-                return self.fail(E_COUNT, c)
-        else:
-            self.zero_used += count
-            if self.zero_used > self.zero_budget:
-                return self.fail(E_BUDGET, c)
-        return 0
-
-    cdef int null_node(self, int32_t ni) noexcept nogil:
-        """Append a null for node `ni` (and placeholders in every column beneath it)."""
-        cdef Node* n = &self.nodes[ni]
-        cdef int32_t k
-        if n.op == OP_SKIP:
-            return 0
-        if n.op == OP_UNION_NULLABLE:
-            return self.null_node(self.kids[n.kid0])
-        if n.col >= 0:
-            if col_push_null(&self.cols[n.col]) < 0:
-                return -1
-        if n.op == OP_RECORD or n.op == OP_UNION:
-            for k in range(n.nkids):
-                if self.kids[n.kid0 + k] >= 0:
-                    if self.null_node(self.kids[n.kid0 + k]) < 0:
-                        return -1
-        elif n.op == OP_DURATION:
-            for k in range(3):
-                if col_push_null(&self.cols[n.param + k]) < 0:
-                    return -1
-        return 0
-
-    cdef int dec(self, int32_t ni, Cur* c) noexcept nogil:
-        cdef Node* n = &self.nodes[ni]
-        cdef Col* col
-        cdef int64_t v, count, blen, i
-        cdef int r
-        cdef int32_t k, br
-        cdef float f
-        cdef double d
-        cdef uint8_t b
-        cdef const uint8_t* s
-        cdef uint8_t tmp16[16]
-        cdef uint8_t fill
-        cdef uint32_t u
-        cdef int op = n.op
-
-        if op == OP_LONG:
-            r = read_long(c, &v)
-            if r:
-                return self.fail(r, c)
-            col = &self.cols[n.col]
-            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-                return self.fail(E_NOMEM, c)
-            (<int64_t*>col.data)[col.length] = v
-            col_mark_valid(col)
-            col.length += 1
-            return 0
-        if op == OP_INT:
-            r = read_int(c, &v)
-            if r:
-                return self.fail(r, c)
-            col = &self.cols[n.col]
-            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-                return self.fail(E_NOMEM, c)
-            (<int32_t*>col.data)[col.length] = <int32_t>v
-            col_mark_valid(col)
-            col.length += 1
-            return 0
-        if op == OP_STRING or op == OP_BYTES:
-            r = read_len(c, &blen)
-            if r:
-                return self.fail(r, c)
-            if op == OP_STRING and not utf8_valid(c.p, blen):
-                return self.fail(E_UTF8, c)
-            col = &self.cols[n.col]
-            if var_put(col, c.p, blen) < 0 or var_commit(col) < 0:
-                return self.fail(E_NOMEM, c)
-            c.p += blen
-            return 0
-        if op == OP_DOUBLE:
-            if need(c, 8):
-                return self.fail(E_EOF, c)
-            col = &self.cols[n.col]
-            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-                return self.fail(E_NOMEM, c)
-            memcpy(col.data + col.length * 8, c.p, 8)
-            c.p += 8
-            col_mark_valid(col)
-            col.length += 1
-            return 0
-        if op == OP_FLOAT:
-            if need(c, 4):
-                return self.fail(E_EOF, c)
-            col = &self.cols[n.col]
-            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-                return self.fail(E_NOMEM, c)
-            memcpy(col.data + col.length * 4, c.p, 4)
-            c.p += 4
-            col_mark_valid(col)
-            col.length += 1
-            return 0
-        if op == OP_BOOL:
-            if need(c, 1):
-                return self.fail(E_EOF, c)
-            b = c.p[0]
-            c.p += 1
-            if b > 1:
-                return self.fail(E_BOOL, c)
-            col = &self.cols[n.col]
-            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-                return self.fail(E_NOMEM, c)
-            if b:
-                col.data[col.length >> 3] |= <uint8_t>(1 << (col.length & 7))
-            col_mark_valid(col)
-            col.length += 1
-            return 0
-        if op == OP_RECORD:
-            if n.col >= 0:
-                col = &self.cols[n.col]
-                if col_reserve(col) < 0:
-                    return self.fail(E_NOMEM, c)
-                col_mark_valid(col)
-                col.length += 1
-            for k in range(n.nkids):
-                if self.dec(self.kids[n.kid0 + k], c) < 0:
-                    return -1
-            return 0
-        if op == OP_UNION_NULLABLE:
-            r = read_long(c, &v)
-            if r:
-                return self.fail(r, c)
-            if v == n.param2:
-                return self.dec(self.kids[n.kid0], c)
-            if v == n.param:
-                if self.null_node(self.kids[n.kid0]) < 0:
-                    return self.fail(E_NOMEM, c)
-                return 0
-            return self.fail(E_UNION, c)
-        if op == OP_ARRAY or op == OP_MAP:
-            col = &self.cols[n.col]
-            if col_reserve(col) < 0:
-                return self.fail(E_NOMEM, c)
-            count = 0  # items so far
-            while True:
-                r = read_long(c, &v)
-                if r:
-                    return self.fail(r, c)
-                if v == 0:
-                    break
-                if v < 0:
-                    if v == -v:  # INT64_MIN
-                        return self.fail(E_COUNT, c)
-                    v = -v
-                    r = read_long(c, &blen)
-                    if r:
-                        return self.fail(r, c)
-                if self.check_count(v, n.param2, c) < 0:
-                    return -1
-                for i in range(v):
-                    if op == OP_MAP:
-                        if self.dec(self.kids[n.kid0], c) < 0:
-                            return -1
-                        if self.dec(self.kids[n.kid0 + 1], c) < 0:
-                            return -1
-                        # the entries struct column
-                        if col_reserve(&self.cols[n.param]) < 0:
-                            return self.fail(E_NOMEM, c)
-                        self.cols[n.param].length += 1
-                    else:
-                        if self.dec(self.kids[n.kid0], c) < 0:
-                            return -1
-                count += v
-            col = &self.cols[n.col]
-            col_mark_valid(col)
-            col.offsets[col.length + 1] = col.offsets[col.length] + count
-            col.length += 1
-            return 0
-        if op == OP_ENUM:
-            r = read_long(c, &v)
-            if r:
-                return self.fail(r, c)
-            if v < 0 or v >= n.param:
-                return self.fail(E_ENUM, c)
-            col = &self.cols[n.col]
-            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-                return self.fail(E_NOMEM, c)
-            (<int32_t*>col.data)[col.length] = <int32_t>v
-            col_mark_valid(col)
-            col.length += 1
-            return 0
-        if op == OP_FIXED:
-            if need(c, n.param):
-                return self.fail(E_EOF, c)
-            col = &self.cols[n.col]
-            if var_put(col, c.p, n.param) < 0 or var_commit(col) < 0:
-                return self.fail(E_NOMEM, c)
-            c.p += n.param
-            return 0
-        if op == OP_INT_SCALED or op == OP_LONG_SCALED:
-            r = read_int(c, &v) if op == OP_INT_SCALED else read_long(c, &v)
-            if r:
-                return self.fail(r, c)
-            col = &self.cols[n.col]
-            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-                return self.fail(E_NOMEM, c)
-            (<int64_t*>col.data)[col.length] = v * n.param
-            col_mark_valid(col)
-            col.length += 1
-            return 0
-        if op == OP_DEC_BYTES or op == OP_DEC_FIXED:
-            if op == OP_DEC_BYTES:
-                r = read_len(c, &blen)
-                if r:
-                    return self.fail(r, c)
-            else:
-                blen = n.param
-                if need(c, blen):
-                    return self.fail(E_EOF, c)
-            s = c.p
-            fill = 0xFF if (blen > 0 and (s[0] & 0x80)) else 0
-            if blen > 16:
-                for i in range(blen - 16):
-                    if s[i] != fill:
-                        return self.fail(E_DECIMAL, c)
-                if (s[blen - 16] & 0x80) != (fill & 0x80):
-                    return self.fail(E_DECIMAL, c)
-                s += blen - 16
-                v = 16
-            else:
-                v = blen
-            memset(tmp16, fill, 16)
-            for i in range(v):
-                tmp16[i] = s[v - 1 - i]
-            col = &self.cols[n.col]
-            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-                return self.fail(E_NOMEM, c)
-            memcpy(col.data + col.length * 16, tmp16, 16)
-            col_mark_valid(col)
-            col.length += 1
-            c.p += blen
-            return 0
-        if op == OP_DEC_BYTES_STR or op == OP_DEC_FIXED_STR or op == OP_BIGDEC:
-            if op == OP_DEC_FIXED_STR:
-                blen = n.param
-                if need(c, blen):
-                    return self.fail(E_EOF, c)
-            else:
-                r = read_len(c, &blen)
-                if r:
-                    return self.fail(r, c)
-            s = c.p
-            c.p += blen
-            col = &self.cols[n.col]
-            if op == OP_BIGDEC:
-                # bytes = [unscaled: Avro bytes][scale: Avro int]
-                return self.dec_bigdec(col, s, blen, c)
-            if blen > MAX_BIGDEC_BYTES:
-                return self.fail(E_DECIMAL, c)
-            if put_unscaled(col, s, blen, n.param2, self.scratch) < 0 or var_commit(col) < 0:
-                return self.fail(E_NOMEM, c)
-            return 0
-        if op == OP_UUID_FIXED:
-            if need(c, 16):
-                return self.fail(E_EOF, c)
-            col = &self.cols[n.col]
-            if var_ensure(col, 36) < 0:
-                return self.fail(E_NOMEM, c)
-            for i in range(16):
-                if i == 4 or i == 6 or i == 8 or i == 10:
-                    col.data[col.dlen] = 45
-                    col.dlen += 1
-                col.data[col.dlen] = HEX[c.p[i] >> 4]
-                col.data[col.dlen + 1] = HEX[c.p[i] & 15]
-                col.dlen += 2
-            if var_commit(col) < 0:
-                return self.fail(E_NOMEM, c)
-            c.p += 16
-            return 0
-        if op == OP_DURATION:
-            if need(c, 12):
-                return self.fail(E_EOF, c)
-            col = &self.cols[n.col]
-            if col_reserve(col) < 0:
-                return self.fail(E_NOMEM, c)
-            col_mark_valid(col)
-            col.length += 1
-            for k in range(3):
-                col = &self.cols[n.param + k]
-                if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-                    return self.fail(E_NOMEM, c)
-                u = (<uint32_t>c.p[0]) | ((<uint32_t>c.p[1]) << 8) | ((<uint32_t>c.p[2]) << 16) | ((<uint32_t>c.p[3]) << 24)
-                (<uint32_t*>col.data)[col.length] = u
-                col_mark_valid(col)
-                col.length += 1
-                c.p += 4
-            return 0
-        if op == OP_UNION:
-            r = read_long(c, &v)
-            if r:
-                return self.fail(r, c)
-            if v < 0 or v >= n.nkids:
-                return self.fail(E_UNION, c)
-            br = self.kids[n.kid0 + v]
-            if br < 0:  # the null branch
-                if self.null_node(ni) < 0:
-                    return self.fail(E_NOMEM, c)
-                return 0
-            col = &self.cols[n.col]
-            if col_reserve(col) < 0:
-                return self.fail(E_NOMEM, c)
-            col_mark_valid(col)
-            col.length += 1
-            for k in range(n.nkids):
-                if self.kids[n.kid0 + k] < 0:
-                    continue
-                if k == v:
-                    if self.dec(br, c) < 0:
-                        return -1
-                elif self.null_node(self.kids[n.kid0 + k]) < 0:
-                    return self.fail(E_NOMEM, c)
-            return 0
-        if op == OP_NULL:
-            col = &self.cols[n.col]
-            if col_push_null(col) < 0:
-                return self.fail(E_NOMEM, c)
-            return 0
-        if op == OP_SKIP:
-            return self.walk(self.kids[n.kid0], c, NULL)
-        if op == OP_JSON:
-            col = &self.cols[n.col]
-            if self.walk(self.kids[n.kid0], c, col) < 0:
-                return -1
-            if var_commit(col) < 0:
-                return self.fail(E_NOMEM, c)
-            return 0
-        if op == OP_JSON_NULLABLE:
-            # kids[kid0] is a walker union node; param = its null branch
-            r = read_long(c, &v)
-            if r:
-                return self.fail(r, c)
-            k = self.kids[n.kid0]
-            if v < 0 or v >= self.nodes[k].nkids:
-                return self.fail(E_UNION, c)
-            col = &self.cols[n.col]
-            if v == n.param:
-                if col_push_null(col) < 0:
-                    return self.fail(E_NOMEM, c)
-                return 0
-            if self.walk(self.kids[self.nodes[k].kid0 + v], c, col) < 0:
-                return -1
-            if var_commit(col) < 0:
-                return self.fail(E_NOMEM, c)
-            return 0
-        return self.fail(E_UNION, c)
-
-    cdef int dec_bigdec(self, Col* col, const uint8_t* s, int64_t blen, Cur* outer) noexcept nogil:
-        cdef Cur inner
-        cdef int64_t ulen, scale
-        cdef int r
-        inner.start = outer.start
-        inner.p = s
-        inner.end = s + blen
-        r = read_len(&inner, &ulen)
-        if r:
-            return self.fail(r, &inner)
-        if ulen > MAX_BIGDEC_BYTES:
-            return self.fail(E_BIGDEC, &inner)
-        s = inner.p
-        inner.p += ulen
-        r = read_int(&inner, &scale)
-        if r:
-            return self.fail(r, &inner)
-        if inner.p != inner.end:
-            return self.fail(E_BIGDEC, &inner)
-        if scale < -1000000 or scale > 1000000:
-            return self.fail(E_BIGDEC, &inner)
-        if put_unscaled(col, s, ulen, scale, self.scratch) < 0 or var_commit(col) < 0:
-            return self.fail(E_NOMEM, &inner)
-        return 0
-
-    cdef int walk(self, int32_t root, Cur* c, Col* out) noexcept nogil:
-        """Skip (out == NULL) or render as JSON (into `out`) one value of walker node
-        `root`, with an explicit stack whose depth is bounded by `max_depth`."""
-        cdef int64_t depth = 0
-        cdef Frame* f
-        cdef Node* n
-        cdef int64_t v, blen
-        cdef int r
-        cdef int32_t child
-        cdef Frame* grown
-        cdef float fv
-        cdef double dv
-        cdef int64_t sidx
-        self.stack[0].node = root
-        self.stack[0].i = 0
-        self.stack[0].remaining = 0
-        depth = 1
-        while depth > 0:
-            f = &self.stack[depth - 1]
-            n = &self.nodes[f.node]
-            child = -1
-            if n.op == OP_RECORD:
-                if f.i == 0 and out != NULL:
-                    if var_put(out, <const uint8_t*>b"{", 1) < 0:
-                        return self.fail(E_NOMEM, c)
-                if f.i < n.nkids:
-                    if out != NULL:
-                        if f.i > 0 and var_put(out, <const uint8_t*>b",", 1) < 0:
-                            return self.fail(E_NOMEM, c)
-                        sidx = self.kid_names[n.kid0 + f.i]
-                        if var_put(out, self.strptr + self.stroffs[sidx], self.stroffs[sidx + 1] - self.stroffs[sidx]) < 0:
-                            return self.fail(E_NOMEM, c)
-                    child = self.kids[n.kid0 + f.i]
-                    f.i += 1
-                else:
-                    if out != NULL and var_put(out, <const uint8_t*>b"}", 1) < 0:
-                        return self.fail(E_NOMEM, c)
-                    depth -= 1
-                    continue
-            elif n.op == OP_ARRAY or n.op == OP_MAP:
-                if f.i == 0 and f.remaining == 0 and out != NULL:
-                    if var_put(out, <const uint8_t*>(b"[" if n.op == OP_ARRAY else b"{"), 1) < 0:
-                        return self.fail(E_NOMEM, c)
-                while f.remaining == 0:
-                    r = read_long(c, &v)
-                    if r:
-                        return self.fail(r, c)
-                    if v == 0:
-                        break
-                    if v < 0:
-                        if v == -v:
-                            return self.fail(E_COUNT, c)
-                        v = -v
-                        r = read_long(c, &blen)
-                        if r:
-                            return self.fail(r, c)
-                        if out == NULL:
-                            # skip the whole block by its byte size
-                            if blen < 0 or blen > c.end - c.p:
-                                return self.fail(E_EOF, c)
-                            c.p += blen
-                            continue
-                    if self.check_count(v, n.param2, c) < 0:
-                        return -1
-                    f.remaining = v
-                if f.remaining == 0:
-                    if out != NULL and var_put(out, <const uint8_t*>(b"]" if n.op == OP_ARRAY else b"}"), 1) < 0:
-                        return self.fail(E_NOMEM, c)
-                    depth -= 1
-                    continue
-                f.remaining -= 1
-                if out != NULL and f.i > 0 and var_put(out, <const uint8_t*>b",", 1) < 0:
-                    return self.fail(E_NOMEM, c)
-                f.i += 1
-                if n.op == OP_MAP:
-                    r = read_len(c, &blen)
-                    if r:
-                        return self.fail(r, c)
-                    if out != NULL:
-                        if not utf8_valid(c.p, blen):
-                            return self.fail(E_UTF8, c)
-                        if put_json_string(out, c.p, blen, False) < 0 or var_put(out, <const uint8_t*>b":", 1) < 0:
-                            return self.fail(E_NOMEM, c)
-                    c.p += blen
-                child = self.kids[n.kid0]
-            elif n.op == OP_UNION:
-                r = read_long(c, &v)
-                if r:
-                    return self.fail(r, c)
-                if v < 0 or v >= n.nkids:
-                    return self.fail(E_UNION, c)
-                # the frame becomes the chosen branch: no extra depth
-                f.node = self.kids[n.kid0 + v]
-                f.i = 0
-                f.remaining = 0
-                continue
-            else:
-                # a primitive
-                if self.walk_prim(n, c, out) < 0:
-                    return -1
-                depth -= 1
-                continue
-            # descend
-            if depth >= self.max_depth:
-                return self.fail(E_DEPTH, c)
-            if depth >= self.stack_cap:
-                grown = <Frame*>realloc(self.stack, self.stack_cap * 2 * sizeof(Frame))
-                if grown == NULL:
-                    return self.fail(E_NOMEM, c)
-                self.stack = grown
-                self.stack_cap *= 2
-            self.stack[depth].node = child
-            self.stack[depth].i = 0
-            self.stack[depth].remaining = 0
-            depth += 1
-        return 0
-
-    cdef int walk_prim(self, Node* n, Cur* c, Col* out) noexcept nogil:
-        cdef int64_t v, blen, sidx
-        cdef int r
-        cdef float fv
-        cdef double dv
-        cdef int op = n.op
-        if op == OP_NULL:
-            if out != NULL and var_put(out, <const uint8_t*>b"null", 4) < 0:
-                return self.fail(E_NOMEM, c)
-            return 0
-        if op == OP_BOOL:
-            if need(c, 1):
-                return self.fail(E_EOF, c)
-            if c.p[0] > 1:
-                return self.fail(E_BOOL, c)
-            if out != NULL:
-                if c.p[0]:
-                    r = var_put(out, <const uint8_t*>b"true", 4)
-                else:
-                    r = var_put(out, <const uint8_t*>b"false", 5)
-                if r < 0:
-                    return self.fail(E_NOMEM, c)
-            c.p += 1
-            return 0
-        if op == OP_INT or op == OP_LONG:
-            r = read_int(c, &v) if op == OP_INT else read_long(c, &v)
-            if r:
-                return self.fail(r, c)
-            if out != NULL and put_long(out, v) < 0:
-                return self.fail(E_NOMEM, c)
-            return 0
-        if op == OP_FLOAT or op == OP_DOUBLE:
-            blen = 4 if op == OP_FLOAT else 8
-            if need(c, blen):
-                return self.fail(E_EOF, c)
-            if out != NULL:
-                if op == OP_FLOAT:
-                    memcpy(&fv, c.p, 4)
-                    dv = fv
-                else:
-                    memcpy(&dv, c.p, 8)
-                if put_double(out, dv, op == OP_FLOAT) < 0:
-                    return self.fail(E_NOMEM, c)
-            c.p += blen
-            return 0
-        if op == OP_STRING or op == OP_BYTES or op == OP_FIXED:
-            if op == OP_FIXED:
-                blen = n.param
-                if need(c, blen):
-                    return self.fail(E_EOF, c)
-            else:
-                r = read_len(c, &blen)
-                if r:
-                    return self.fail(r, c)
-            if out != NULL:
-                if op == OP_STRING and not utf8_valid(c.p, blen):
-                    return self.fail(E_UTF8, c)
-                if put_json_string(out, c.p, blen, op != OP_STRING) < 0:
-                    return self.fail(E_NOMEM, c)
-            c.p += blen
-            return 0
-        if op == OP_ENUM:
-            r = read_long(c, &v)
-            if r:
-                return self.fail(r, c)
-            if v < 0 or v >= n.param:
-                return self.fail(E_ENUM, c)
-            if out != NULL:
-                sidx = n.param2 + v
-                if var_put(out, self.strptr + self.stroffs[sidx], self.stroffs[sidx + 1] - self.stroffs[sidx]) < 0:
-                    return self.fail(E_NOMEM, c)
-            return 0
-        return self.fail(E_UNION, c)
+                col_free(&self.st.cols[i])
+        free(self.st.nodes)
+        free(self.st.kids)
+        free(self.st.kid_names)
+        free(self.st.cols)
+        free(self.st.stroffs)
+        free(self.st.scratch)
+        free(self.st.stack)
 
     def check_block(self, int64_t count, int64_t nbytes):
         """Refuse a block whose record count cannot fit in its `nbytes` bytes.
@@ -1439,13 +1480,13 @@ cdef class Decoder:
         Records occupy at least the schema's minimum size each; records of zero
         bytes (empty records, top-level null) are bounded by the zero-byte budget.
         """
-        cdef int64_t minsz = self.nodes[self.root].minsz
+        cdef int64_t minsz = self.st.nodes[self.root].minsz
         if count < 0:
             raise DecodeFailure(E_COUNT, 0, 0)
         if minsz > 0:
             if count > nbytes // minsz:
                 raise DecodeFailure(E_COUNT, 0, 0)
-        elif count > self.zero_budget:
+        elif count > self.st.zero_budget:
             raise DecodeFailure(E_BUDGET, 0, 0)
 
     def decode(self, data, Py_ssize_t offset, int64_t count, int64_t block_size=-1):
@@ -1458,7 +1499,7 @@ cdef class Decoder:
         cdef Cur c
         cdef int64_t i = 0
         cdef int rc = 0
-        cdef int64_t minsz = self.nodes[self.root].minsz
+        cdef int64_t minsz = self.st.nodes[self.root].minsz
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         try:
             if offset < 0 or offset > view.len:
@@ -1468,20 +1509,20 @@ cdef class Decoder:
             c.start = <const uint8_t*>view.buf
             c.p = c.start + offset
             c.end = c.p + block_size
-            self.err = 0
-            self.zero_used = 0
+            self.st.err = 0
+            self.st.zero_used = 0
             with nogil:
-                if self.check_count(count, minsz, &c) < 0:
+                if check_count(&self.st, count, minsz, &c) < 0:
                     rc = -1
                 else:
                     while i < count:
-                        if self.dec(self.root, &c) < 0:
+                        if dec(&self.st, self.root, &c) < 0:
                             rc = -1
                             break
                         i += 1
             self.rows += i
             if rc < 0:
-                raise DecodeFailure(self.err, self.err_pos, i)
+                raise DecodeFailure(self.st.err, self.st.err_pos, i)
             return c.p - c.start
         finally:
             PyBuffer_Release(&view)
@@ -1519,14 +1560,14 @@ cdef class Decoder:
             self.export(spec[i], out.schema.children[i], out.array.children[i], self.rows)
         for i in range(self.ncols):
             # the next batch starts with the capacity this one needed
-            self.cols[i].hint = self.cols[i].length
-            col_free(&self.cols[i])
-            self.cols[i].length = 0
-            self.cols[i].cap = 0
-            self.cols[i].vcap = 0
-            self.cols[i].null_count = 0
-            self.cols[i].dlen = 0
-            self.cols[i].dcap = 0
+            self.st.cols[i].hint = self.st.cols[i].length
+            col_free(&self.st.cols[i])
+            self.st.cols[i].length = 0
+            self.st.cols[i].cap = 0
+            self.st.cols[i].vcap = 0
+            self.st.cols[i].null_count = 0
+            self.st.cols[i].dlen = 0
+            self.st.cols[i].dcap = 0
         self.rows = 0
         return out
 
@@ -1554,7 +1595,7 @@ cdef class Decoder:
         a.release = release_array
         if ci < 0:
             raise ValueError("export spec without a column")
-        c = &self.cols[ci]
+        c = &self.st.cols[ci]
         if c.length != length:
             raise RuntimeError(f"column {name!r} has {c.length} values, expected {length}")
         a.length = c.length
