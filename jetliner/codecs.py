@@ -1,5 +1,10 @@
 """Block codecs, keyed by the Avro codec name.
 
+zstandard goes through cramjam, deflate/bzip2/xz through the standard library
+(their decompressor objects bound the output size), and snappy through
+`jetliner._snappy`, which releases the GIL (cramjam's does not), so that blocks
+decompress in parallel on the decoding threads.
+
 Every codec bounds its output by ``max_size`` before or while decompressing, so a
 lying block or a decompression bomb costs at most ``max_size`` bytes of memory.
 """
@@ -14,6 +19,7 @@ from collections.abc import Callable
 
 import cramjam
 
+from jetliner import _snappy as _snappy_raw
 from jetliner.exceptions import CodecError
 
 __all__ = ["CODECS", "get_codec"]
@@ -49,30 +55,17 @@ def _deflate(data: memoryview, max_size: int) -> Buffer:
     return out
 
 
-def _uvarint(data: memoryview) -> int:
-    result = shift = 0
-    for i in range(min(len(data), 10)):
-        b = data[i]
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result
-        shift += 7
-    msg = "invalid snappy data: bad length preamble"
-    raise CodecError(msg)
-
-
 def _snappy(data: memoryview, max_size: int) -> Buffer:
     if len(data) < 4:
         msg = f"a snappy block needs a 4-byte CRC32 trailer, but the block has {len(data)} bytes"
         raise CodecError(msg)
     body, crc = data[:-4], int.from_bytes(data[-4:], "big")
-    if _uvarint(body) > max_size:
-        raise _too_big(max_size)
     try:
-        out = cramjam.snappy.decompress_raw(body)
-    except cramjam.DecompressionError as exc:
-        msg = f"invalid snappy data: {exc}"
-        raise CodecError(msg) from exc
+        out = _snappy_raw.decompress_raw(body, max_size)
+    except ValueError as exc:
+        if str(exc) == "too big":
+            raise _too_big(max_size) from None
+        raise CodecError(str(exc)) from None
     view = memoryview(out)
     actual = zlib.crc32(view)
     if actual != crc:

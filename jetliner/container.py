@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from jetliner._framing import BAD_SYNC, BAD_VARINT, NEED_MORE, NEG_COUNT, NEG_SIZE, frame_window
+from jetliner._framing import OK as FRAMED
 from jetliner.exceptions import ParseError
 from jetliner.stream import ByteStream
 
@@ -21,6 +23,7 @@ SYNC_SIZE = 16
 # Headers hold the schema and user metadata: generous, but bounded.
 MAX_HEADER_SIZE = 64 * 1024 * 1024
 _FIRST_HEADER_READ = 64 * 1024
+_MAX_BLOCK_HEADER = 20  # two varints of at most 10 bytes
 
 
 class _Truncated(Exception):
@@ -29,6 +32,18 @@ class _Truncated(Exception):
 
 def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
     """Zig-zag varint at `pos` -> (value, next pos).  Raises `_Truncated` or ValueError."""
+    if pos + 2 < len(buf):  # fast paths: block counts and sizes take 1-3 bytes
+        b0 = buf[pos]
+        if b0 < 0x80:
+            return (b0 >> 1) ^ -(b0 & 1), pos + 1
+        b1 = buf[pos + 1]
+        if b1 < 0x80:
+            z = (b0 & 0x7F) | (b1 << 7)
+            return (z >> 1) ^ -(z & 1), pos + 2
+        b2 = buf[pos + 2]
+        if b2 < 0x80:
+            z = (b0 & 0x7F) | ((b1 & 0x7F) << 7) | (b2 << 14)
+            return (z >> 1) ^ -(z & 1), pos + 3
     result = shift = 0
     n = len(buf)
     for i in range(10):
@@ -161,7 +176,7 @@ def _parse_header(buf: memoryview, path: str) -> Header:
     return Header(meta, schema_json, codec, sync, pos + SYNC_SIZE)
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     """One framed block: its record count and its still-compressed bytes."""
 
@@ -181,39 +196,46 @@ def iter_blocks(stream: ByteStream, header: Header, path: str) -> Iterator[Block
     pos = header.size
     size = stream.size
     index = 0
+    want = 0
     while pos < size:
-        head = stream.view(pos, 20)
-        try:
-            count, p = _varint(head, 0)
-            nbytes, p = _varint(head, p)
-        except _Truncated:
-            msg = (
-                f"the file ends inside the header of block {index} ({size - pos} trailing "
-                "bytes): truncated file or trailing garbage"
-            )
-            raise ParseError(msg, path=path, block_index=index, offset=pos) from None
-        except ValueError as exc:
-            raise ParseError(f"malformed block header: {exc}", path=path,
-                             block_index=index, offset=pos) from exc
-        if count < 0:
-            msg = f"block {index} has a negative record count ({count})"
-            raise ParseError(msg, path=path, block_index=index, offset=pos)
-        if nbytes < 0:
-            msg = f"block {index} has a negative byte size ({nbytes})"
-            raise ParseError(msg, path=path, block_index=index, offset=pos)
-        data_start = pos + p
-        end = data_start + nbytes + SYNC_SIZE
-        if end > size:
-            msg = (
-                f"block {index} needs {nbytes} bytes of data and a {SYNC_SIZE}-byte sync "
-                f"marker, but only {max(0, size - data_start)} bytes remain in the file "
-                "(truncated file or corrupt block size)"
-            )
-            raise ParseError(msg, path=path, block_index=index, offset=pos)
-        whole = stream.view(data_start, nbytes + SYNC_SIZE)
-        if bytes(whole[nbytes:]) != header.sync:
+        window = stream.window(pos, want)
+        window_end = pos + len(window)
+        found: list[tuple[int, int, int, int]] = []
+        status, stop, needed = frame_window(window, pos, pos, header.sync, 1 << 62, found)
+        for offset, count, data_start, data_len in found:
+            rel = data_start - pos
+            yield Block(index, count, offset, window[rel: rel + data_len],
+                        data_start + data_len + SYNC_SIZE)
+            index += 1
+        pos = stop
+        if status == FRAMED:
+            want = 0
+            continue
+        if status == NEED_MORE:
+            have = size - stop
+            if needed > have:
+                msg = (
+                    f"block {index} needs {needed} bytes (header, data and {SYNC_SIZE}-byte sync "
+                    f"marker), but only {have} bytes remain in the file (truncated file or "
+                    "corrupt block size)"
+                )
+                raise ParseError(msg, path=path, block_index=index, offset=stop)
+            if not needed and window_end >= size:
+                msg = (
+                    f"the file ends inside the header of block {index} ({have} trailing "
+                    "bytes): truncated file or trailing garbage"
+                )
+                raise ParseError(msg, path=path, block_index=index, offset=stop)
+            # a block header (at most 20 bytes) or block cut by the window's end
+            want = needed or _MAX_BLOCK_HEADER
+            continue
+        if status == BAD_SYNC:
             msg = "sync marker mismatch after the block: the file is corrupt"
-            raise ParseError(msg, path=path, block_index=index, offset=data_start + nbytes)
-        yield Block(index, count, pos, whole[:nbytes], end)
-        pos = end
-        index += 1
+            raise ParseError(msg, path=path, block_index=index, offset=stop)
+        what = {
+            BAD_VARINT: "a variable-length integer in the block header is longer than 10 bytes "
+                        "or overflows 64 bits",
+            NEG_COUNT: f"block {index} has a negative record count",
+            NEG_SIZE: f"block {index} has a negative byte size",
+        }[status]
+        raise ParseError(f"malformed block header: {what}", path=path, block_index=index, offset=stop)

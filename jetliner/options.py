@@ -59,18 +59,22 @@ class ReadOptions:
     storage_options
         Options for remote filesystems (credentials, endpoint, retries).
     buffer_blocks
-        How many decoded batches may wait ahead of the consumer.  4 keeps both
-        cores busy while bounding memory.
+        How many batches may be decoding or decoded ahead of the consumer (4:
+        enough to keep every decoding thread busy on a small machine while
+        bounding memory to a few batches).
     buffer_bytes
-        Upper bound on the compressed bytes read ahead of the decoder (64 MiB:
-        dozens of typical blocks, a small fraction of a machine's memory).
+        Upper bound on the compressed bytes handed to the decoding threads and
+        not yet consumed (64 MiB: many typical blocks, a small fraction of a
+        machine's memory).
     read_chunk_size
         Size of one read from the source.  ``None`` picks 4 MiB for local files
         (large enough to amortise the system call, small enough for ``head()`` to
         stop early) and 8 MiB for remote objects (round trips dominate there).
     batch_size
-        Rows per yielded DataFrame (100 000: big enough that per-batch overhead
-        vanishes, small enough to stream bounded memory).
+        Most rows per yielded DataFrame (100 000: big enough that per-batch
+        overhead vanishes, small enough to stream in bounded memory).  Batches
+        end on block boundaries where they can, so most hold a little less; a
+        block larger than `batch_size` is split.
     max_block_size
         Refuse a block whose decompressed size would exceed this (512 MiB): the
         guard against decompression bombs and lying size fields.

@@ -9,7 +9,11 @@ read as soon as it is satisfied: no block after the one completing it is fetched
 from __future__ import annotations
 
 import json
+import os
+import threading
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +21,7 @@ import polars as pl
 
 from jetliner._decoder import DecodeFailure, Decoder
 from jetliner.codecs import get_codec
-from jetliner.container import Header, iter_blocks, read_header
+from jetliner.container import Block, Header, iter_blocks, read_header
 from jetliner.exceptions import (
     CodecError,
     ConfigurationError,
@@ -88,16 +92,42 @@ def open_file(source: Source, options: ReadOptions) -> FileInfo:
         raise
 
 
-def _decode_file(info: FileInfo, plan: Plan, options: ReadOptions,
-                 limit: int | None) -> Iterator[tuple[object, int]]:
-    """Yield ``(exported batch, rows)`` for one file, at most `limit` rows in all."""
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The shared decoding threads: one per core (decoding runs without the GIL)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
+                                       thread_name_prefix="jetliner-decode")
+        return _POOL
+
+
+@dataclass
+class _Task:
+    """Whole blocks to decode together, and how many rows of each to keep."""
+
+    blocks: list[tuple[Block, int]]
+    rows: int
+    nbytes: int
+
+
+def _decode_task(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
+                 task: _Task) -> list[tuple[pl.DataFrame, int]]:
+    """Decompress and decode one task's blocks (runs on a pool thread)."""
     decoder = Decoder(plan.nodes, plan.kids, plan.kid_names, plan.cols, plan.strings, plan.root)
     codec = get_codec(info.header.codec, info.path)
     batch_size = options.batch_size
-    left = limit
-    for block in iter_blocks(info.stream, info.header, info.path):
-        if left is not None and left <= 0:
-            break
+    out: list[tuple[pl.DataFrame, int]] = []
+
+    def flush() -> None:
+        rows = decoder.rows
+        out.append((frames.build(decoder.finish(plan.export), rows), rows))
+
+    for block, keep in task.blocks:
         try:
             data = codec(block.data, options.max_block_size)
         except CodecError as exc:
@@ -110,14 +140,12 @@ def _decode_file(info: FileInfo, plan: Plan, options: ReadOptions,
                 f"block {block.index} claims {block.count} records, more than its "
                 f"{len(data)} bytes can hold: {_DECODE_ERRORS[f.code]}"
             )
-            raise DecodeError(msg, path=info.path, block_index=block.index, offset=block.offset) from None
+            raise DecodeError(msg, path=info.path, block_index=block.index,
+                              offset=block.offset) from None
         offset = 0
         done = 0
-        while done < block.count:
-            take = block.count - done
-            take = min(take, batch_size - decoder.rows)
-            if left is not None:
-                take = min(take, left)
+        while done < keep:
+            take = min(keep - done, batch_size - decoder.rows)
             try:
                 offset = decoder.decode(data, offset, take)
             except DecodeFailure as f:
@@ -125,14 +153,9 @@ def _decode_file(info: FileInfo, plan: Plan, options: ReadOptions,
                 raise DecodeError(msg, path=info.path, block_index=block.index,
                                   record_index=done + f.record, offset=f.offset) from None
             done += take
-            if left is not None:
-                left -= take
-            if decoder.rows >= batch_size or (left is not None and left <= 0):
-                rows = decoder.rows
-                yield decoder.finish(plan.export), rows
-            if left is not None and left <= 0:
-                return
-        if offset != len(data):
+            if decoder.rows >= batch_size:
+                flush()
+        if keep == block.count and offset != len(data):
             msg = (
                 f"the block holds {len(data) - offset} bytes after its {block.count} "
                 "records: its record count or data is corrupt"
@@ -140,8 +163,72 @@ def _decode_file(info: FileInfo, plan: Plan, options: ReadOptions,
             raise DecodeError(msg, path=info.path, block_index=block.index,
                               record_index=block.count, offset=offset)
     if decoder.rows:
-        rows = decoder.rows
-        yield decoder.finish(plan.export), rows
+        flush()
+    return out
+
+
+def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
+                 limit: int | None) -> Iterator[tuple[pl.DataFrame, int]]:
+    """Yield ``(frame, rows)`` for one file, at most `limit` rows in all.
+
+    Blocks are framed here, grouped into tasks of whole blocks holding at most
+    ``batch_size`` rows, and decoded on the shared pool, in order.  At most
+    ``buffer_blocks`` tasks and ``buffer_bytes`` compressed bytes are in flight;
+    no block is read once `limit` rows are dispatched.
+    """
+    pool = _pool()
+    pending: deque[Future[list[tuple[pl.DataFrame, int]]]] = deque()
+    inflight_bytes = 0
+    batch_size = options.batch_size
+    task = _Task([], 0, 0)
+    dispatched = 0
+
+    def submit(t: _Task) -> None:
+        nonlocal inflight_bytes
+        pending.append(pool.submit(_decode_task, info, plan, frames, options, t))
+        inflight_bytes += t.nbytes
+        sizes.append(t.nbytes)
+
+    sizes: deque[int] = deque()
+    framing_error: JetlinerError | None = None
+    blocks = iter_blocks(info.stream, info.header, info.path)
+    try:
+        while True:
+            try:
+                block = next(blocks)
+            except StopIteration:
+                break
+            except JetlinerError as exc:
+                # blocks before the damage come first: decode them, then raise
+                framing_error = exc
+                break
+            if limit is not None and dispatched >= limit:
+                break
+            keep = block.count if limit is None else min(block.count, limit - dispatched)
+            if task.blocks and task.rows + keep > batch_size:
+                submit(task)
+                task = _Task([], 0, 0)
+            task.blocks.append((block, keep))
+            task.rows += keep
+            task.nbytes += len(block.data)
+            dispatched += keep
+            if task.rows >= batch_size:
+                submit(task)
+                task = _Task([], 0, 0)
+            while pending and (len(pending) >= options.buffer_blocks
+                               or inflight_bytes > options.buffer_bytes):
+                inflight_bytes -= sizes.popleft()
+                yield from pending.popleft().result()
+        if task.blocks:
+            submit(task)
+        while pending:
+            inflight_bytes -= sizes.popleft()
+            yield from pending.popleft().result()
+        if framing_error is not None:
+            raise framing_error
+    finally:
+        for f in pending:
+            f.cancel()
 
 
 def _schema_difference(a: pl.Schema, b: pl.Schema) -> str:
@@ -302,8 +389,7 @@ class MultiAvroReader:
                 plan = self._compile(info) if self._columns is not None else compile_plan(
                     info.schema, list(self._plan.schema))
             try:
-                for batch, rows in _decode_file(info, plan, opts, left):
-                    df = self._frames.build(batch, rows)
+                for df, rows in _decode_file(info, plan, self._frames, opts, left):
                     if opts.row_index_name is not None:
                         df = df.insert_column(0, pl.int_range(
                             index, index + rows, dtype=pl.get_index_type(), eager=True

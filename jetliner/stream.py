@@ -68,18 +68,24 @@ class ByteStream:
             return memoryview(b"")
         buf_end = self.buf_start + len(self.buf)
         if start < self.buf_start or end > buf_end:
-            if self.buf_start <= start < buf_end:
-                # keep the tail we already have, fetch the rest
-                have = memoryview(self.buf)[start - self.buf_start:]
-                fetch_end = min(max(end, start + self.next_chunk), self.size)
-                more = self.fetch(buf_end, fetch_end)
-                self.buf = bytes(have) + bytes(more)
-            else:
-                fetch_end = min(max(end, start + self.next_chunk), self.size)
-                self.buf = self.fetch(start, fetch_end)
+            # refetch from `start`: re-reading the few bytes of a block that
+            # straddles two chunks is cheaper than joining the chunks in memory
+            fetch_end = min(max(end, start + self.next_chunk), self.size)
+            self.buf = self.fetch(start, fetch_end)
             self.buf_start = start
         off = start - self.buf_start
         return memoryview(self.buf)[off: off + (end - start)]
+
+    def window(self, start: int, min_length: int) -> memoryview:
+        """Buffered bytes from `start` on: at least `min_length` of them (fewer only
+        at the end of the source), and at least one unless `start` is at the end."""
+        buf_end = self.buf_start + len(self.buf)
+        need_end = min(start + max(min_length, 1), self.size)
+        if start < self.buf_start or need_end > buf_end:
+            fetch_end = min(max(need_end, start + self.next_chunk), self.size)
+            self.buf = self.fetch(start, fetch_end)
+            self.buf_start = start
+        return memoryview(self.buf)[start - self.buf_start:]
 
     def close(self) -> None:
         """Drop the buffer and close the source."""

@@ -153,13 +153,17 @@ def test_reader_iteration_and_properties(avro_file) -> None:
         assert '"name": "R"' in reader.schema or '"name":"R"' in reader.schema
         assert reader.polars_schema == jetliner.read_avro_schema(path)
         assert not reader.is_finished
-        heights = [b.height for b in reader]
+        batches = list(reader)
+        heights = [b.height for b in batches]
         assert reader.is_finished
         assert reader.rows_read == 1000
         assert reader.errors == [] and reader.error_count == 0
-    assert heights == [300, 300, 300, 100]
-    batches = list(jetliner.AvroReader(path, batch_size=1000))
-    assert [b.height for b in batches] == [1000]
+    assert max(heights) <= 300 and sum(heights) == 1000
+    assert pl.concat(batches)["id"].to_list() == list(range(1000))
+    assert [b.height for b in jetliner.AvroReader(path, batch_size=1000)] == [1000]
+    # one block bigger than batch_size is split
+    one_block = avro_file(SCHEMA, rows(0, 1000), sync_interval=1 << 20)
+    assert [b.height for b in jetliner.AvroReader(one_block, batch_size=300)] == [300, 300, 300, 100]
 
 
 def test_avro_reader_refuses_several_files(three_files: list[Path]) -> None:
