@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from jetliner._framing import BAD_SYNC, BAD_VARINT, NEED_MORE, NEG_COUNT, NEG_SIZE, frame_window
 from jetliner._framing import OK as FRAMED
-from jetliner.exceptions import ParseError
+from jetliner.exceptions import BadBlockError, ParseError
 from jetliner.stream import ByteStream
 
 __all__ = ["MAGIC", "Block", "Header", "iter_blocks", "read_header"]
@@ -176,6 +176,10 @@ def _parse_header(buf: memoryview, path: str) -> Header:
     return Header(meta, schema_json, codec, sync, pos + SYNC_SIZE)
 
 
+class _SyncMismatch(ParseError):
+    """The bytes after a block are not the sync marker."""
+
+
 @dataclass(slots=True)
 class Block:
     """One framed block: its record count and its still-compressed bytes."""
@@ -187,15 +191,56 @@ class Block:
     end: int  # file offset just past its sync marker
 
 
-def iter_blocks(stream: ByteStream, header: Header, path: str) -> Iterator[Block]:
+def iter_blocks(stream: ByteStream, header: Header, path: str,
+                skipped: list[BadBlockError] | None = None) -> Iterator[Block]:
     """Frame the blocks after the header, checking sizes and sync markers.
 
     The file must end exactly after a block's sync marker; anything else is a
-    `ParseError` naming the offset.
+    `ParseError` naming the offset.  With `skipped` (skip mode), the error is
+    appended there instead, and framing resumes after the next sync marker.
     """
-    pos = header.size
-    size = stream.size
+    for block in _frame(stream, header, path, skipped):
+        yield block
+
+
+def _frame(stream: ByteStream, header: Header, path: str,
+           skipped: list[BadBlockError] | None) -> Iterator[Block]:
     index = 0
+    pos = header.size
+    while True:
+        try:
+            for block in _frame_from(stream, header, path, pos, index):
+                index = block.index + 1
+                yield block
+            return
+        except ParseError as exc:
+            if skipped is None:
+                raise
+            damaged = exc.offset if exc.offset is not None else pos
+            if isinstance(exc, _SyncMismatch):
+                # only the marker may be damaged: the next block starts after it
+                # (if not, framing fails again there and searches)
+                skipped.append(BadBlockError(
+                    f"{exc.message}; skipped the block before it", kind="framing", path=path,
+                    block_index=exc.block_index, offset=damaged))
+                pos = damaged + SYNC_SIZE
+                index = (exc.block_index or index) + 1
+                continue
+            # resynchronise: the next sync marker ends the damaged block
+            hit = stream.find(header.sync, damaged + 1)
+            lost = "the rest of the file" if hit < 0 else f"bytes {damaged}..{hit + SYNC_SIZE}"
+            skipped.append(BadBlockError(
+                f"{exc.message}; skipped {lost}", kind="framing", path=path,
+                block_index=exc.block_index, offset=damaged))
+            if hit < 0:
+                return
+            pos = hit + SYNC_SIZE
+            index = (exc.block_index or index) + 1
+
+
+def _frame_from(stream: ByteStream, header: Header, path: str, pos: int,
+                index: int) -> Iterator[Block]:
+    size = stream.size
     want = 0
     while pos < size:
         window = stream.window(pos, want)
@@ -231,7 +276,7 @@ def iter_blocks(stream: ByteStream, header: Header, path: str) -> Iterator[Block
             continue
         if status == BAD_SYNC:
             msg = "sync marker mismatch after the block: the file is corrupt"
-            raise ParseError(msg, path=path, block_index=index, offset=stop)
+            raise _SyncMismatch(msg, path=path, block_index=index, offset=stop)
         what = {
             BAD_VARINT: "a variable-length integer in the block header is longer than 10 bytes "
                         "or overflows 64 bits",

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "AccessDeniedError",
     "AuthenticationError",
+    "BadBlockError",
     "CodecError",
     "ConfigurationError",
     "DecodeError",
@@ -18,6 +19,7 @@ __all__ = [
     "ParseError",
     "SchemaError",
     "SourceError",
+    "SkippedDataWarning",
     "SourceNotFoundError",
 ]
 
@@ -103,3 +105,42 @@ class AuthenticationError(AccessDeniedError):
 
 class ConfigurationError(JetlinerError, ValueError):
     """An option has an invalid value or an unknown name (also a `ValueError`)."""
+
+
+class BadBlockError(JetlinerError):
+    """What ``ignore_errors=True`` skipped: one damaged region of a file.
+
+    Attributes
+    ----------
+    kind
+        ``"framing"`` (block header or sync marker), ``"codec"`` (decompression),
+        or ``"decode"`` (record bytes).
+    records_lost
+        Records of the block that could not be kept (None when unknown, as for
+        framing damage, where the block's count cannot be trusted).
+    """
+
+    def __init__(self, message: str, *, kind: str, records_lost: int | None = None,
+                 path: str | None = None, block_index: int | None = None,
+                 record_index: int | None = None, offset: int | None = None) -> None:
+        super().__init__(message, path=path, block_index=block_index,
+                         record_index=record_index, offset=offset)
+        self.kind = kind
+        self.records_lost = records_lost
+
+    @property
+    def file_offset(self) -> int | None:
+        """Byte offset in the file (framing) or the decompressed block (decode)."""
+        return self.offset
+
+
+class SkippedDataWarning(UserWarning):
+    """Issued by `read_avro` and `scan_avro` when ``ignore_errors=True`` skipped data.
+
+    Its ``errors`` attribute lists every skip as a `BadBlockError`; catch it with
+    ``warnings.catch_warnings(record=True)`` to inspect them.
+    """
+
+    def __init__(self, message: str, errors: list[BadBlockError]) -> None:
+        super().__init__(message)
+        self.errors = errors

@@ -8,6 +8,7 @@ read as soon as it is satisfied: no block after the one completing it is fetched
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import threading
@@ -23,6 +24,7 @@ from jetliner._decoder import DecodeFailure, Decoder
 from jetliner.codecs import get_codec
 from jetliner.container import Block, Header, iter_blocks, read_header
 from jetliner.exceptions import (
+    BadBlockError,
     CodecError,
     ConfigurationError,
     DecodeError,
@@ -116,8 +118,36 @@ class _Task:
 
 
 def _decode_task(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
-                 task: _Task) -> list[tuple[pl.DataFrame, int]]:
-    """Decompress and decode one task's blocks (runs on a pool thread)."""
+                 task: _Task) -> tuple[list[tuple[pl.DataFrame, int]], list[BadBlockError]]:
+    """Decompress and decode one task's blocks (runs on a pool thread).
+
+    In skip mode a damaged block costs only its damaged part: the task is decoded
+    again, keeping the records before the damage (never a half-decoded row) and
+    dropping the rest of that block, and the loss is reported.
+    """
+    blocks = list(task.blocks)
+    skipped: list[BadBlockError] = []
+    while True:
+        try:
+            return _decode_blocks(info, plan, frames, options, blocks), skipped
+        except (CodecError, DecodeError) as exc:
+            if not options.ignore_errors or exc.block_index is None:
+                raise
+            i = next(i for i, (b, _) in enumerate(blocks) if b.index == exc.block_index)
+            block, keep = blocks[i]
+            good = exc.record_index if isinstance(exc, DecodeError) and exc.record_index else 0
+            good = min(good, keep)
+            kind = "codec" if isinstance(exc, CodecError) else "decode"
+            skipped.append(BadBlockError(
+                f"{exc.message}; kept {good} of the block's {block.count} records",
+                kind=kind, records_lost=keep - good, path=info.path,
+                block_index=block.index, record_index=exc.record_index, offset=exc.offset))
+            blocks[i] = (block, -good - 1)  # keep `good` records, skip the checks
+
+
+def _decode_blocks(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
+                   blocks: list[tuple[Block, int]]) -> list[tuple[pl.DataFrame, int]]:
+    """Decode `blocks`; a negative keep ``-n - 1`` keeps n records of a damaged block."""
     decoder = Decoder(plan.nodes, plan.kids, plan.kid_names, plan.cols, plan.strings, plan.root)
     codec = get_codec(info.header.codec, info.path)
     batch_size = options.batch_size
@@ -127,21 +157,27 @@ def _decode_task(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
         rows = decoder.rows
         out.append((frames.build(decoder.finish(plan.export), rows), rows))
 
-    for block, keep in task.blocks:
+    for block, keep in blocks:
+        damaged = keep < 0
+        if damaged:
+            keep = -keep - 1
+            if keep == 0:
+                continue
         try:
             data = codec(block.data, options.max_block_size)
         except CodecError as exc:
             raise CodecError(exc.message, path=info.path, block_index=block.index,
                              offset=block.offset) from exc
-        try:
-            decoder.check_block(block.count, len(data))
-        except DecodeFailure as f:
-            msg = (
-                f"block {block.index} claims {block.count} records, more than its "
-                f"{len(data)} bytes can hold: {_DECODE_ERRORS[f.code]}"
-            )
-            raise DecodeError(msg, path=info.path, block_index=block.index,
-                              offset=block.offset) from None
+        if not damaged:
+            try:
+                decoder.check_block(block.count, len(data))
+            except DecodeFailure as f:
+                msg = (
+                    f"block {block.index} claims {block.count} records, more than its "
+                    f"{len(data)} bytes can hold: {_DECODE_ERRORS[f.code]}"
+                )
+                raise DecodeError(msg, path=info.path, block_index=block.index,
+                                  record_index=0, offset=block.offset) from None
         offset = 0
         done = 0
         while done < keep:
@@ -155,7 +191,7 @@ def _decode_task(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
             done += take
             if decoder.rows >= batch_size:
                 flush()
-        if keep == block.count and offset != len(data):
+        if not damaged and keep == block.count and offset != len(data):
             msg = (
                 f"the block holds {len(data) - offset} bytes after its {block.count} "
                 "records: its record count or data is corrupt"
@@ -168,16 +204,18 @@ def _decode_task(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
 
 
 def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
-                 limit: int | None) -> Iterator[tuple[pl.DataFrame, int]]:
+                 limit: int | None,
+                 skipped: list[BadBlockError]) -> Iterator[tuple[pl.DataFrame, int]]:
     """Yield ``(frame, rows)`` for one file, at most `limit` rows in all.
 
     Blocks are framed here, grouped into tasks of whole blocks holding at most
     ``batch_size`` rows, and decoded on the shared pool, in order.  At most
     ``buffer_blocks`` tasks and ``buffer_bytes`` compressed bytes are in flight;
-    no block is read once `limit` rows are dispatched.
+    no block is read once `limit` rows are dispatched.  In skip mode, what was
+    skipped is appended to `skipped`, in file order.
     """
     pool = _pool()
-    pending: deque[Future[list[tuple[pl.DataFrame, int]]]] = deque()
+    pending: deque[Future[tuple[list[tuple[pl.DataFrame, int]], list[BadBlockError]]]] = deque()
     inflight_bytes = 0
     batch_size = options.batch_size
     task = _Task([], 0, 0)
@@ -191,7 +229,16 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
 
     sizes: deque[int] = deque()
     framing_error: JetlinerError | None = None
-    blocks = iter_blocks(info.stream, info.header, info.path)
+    framing_skips: list[BadBlockError] = []
+    blocks = iter_blocks(info.stream, info.header, info.path,
+                         framing_skips if options.ignore_errors else None)
+
+    def collect() -> Iterator[tuple[pl.DataFrame, int]]:
+        nonlocal inflight_bytes
+        inflight_bytes -= sizes.popleft()
+        results, task_skips = pending.popleft().result()
+        _merge(skipped, task_skips)
+        yield from results
     try:
         while True:
             try:
@@ -215,20 +262,27 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
             if task.rows >= batch_size:
                 submit(task)
                 task = _Task([], 0, 0)
+            _merge(skipped, framing_skips)
+            framing_skips.clear()
             while pending and (len(pending) >= options.buffer_blocks
                                or inflight_bytes > options.buffer_bytes):
-                inflight_bytes -= sizes.popleft()
-                yield from pending.popleft().result()
+                yield from collect()
         if task.blocks:
             submit(task)
         while pending:
-            inflight_bytes -= sizes.popleft()
-            yield from pending.popleft().result()
+            yield from collect()
+        _merge(skipped, framing_skips)
         if framing_error is not None:
             raise framing_error
     finally:
         for f in pending:
             f.cancel()
+
+
+def _merge(into: list[BadBlockError], new: list[BadBlockError]) -> None:
+    """Add skips to a file's list, keeping it in block order."""
+    for e in new:
+        bisect.insort(into, e, key=lambda x: (x.block_index or 0, x.offset or 0))
 
 
 def _schema_difference(a: pl.Schema, b: pl.Schema) -> str:
@@ -275,7 +329,7 @@ class MultiAvroReader:
         self._file_schema = compile_plan(self._first.schema).schema
         self._rows_read = 0
         self._finished = False
-        self._errors: list[JetlinerError] = []
+        self._errors_by_file: list[list[BadBlockError]] = []
         self._iter: Iterator[pl.DataFrame] | None = None
         self._current: FileInfo | None = self._first
 
@@ -318,14 +372,14 @@ class MultiAvroReader:
         return self._options.batch_size
 
     @property
-    def errors(self) -> list[JetlinerError]:
-        """Problems skipped with ``ignore_errors=True`` (empty in strict mode)."""
-        return list(self._errors)
+    def errors(self) -> list[BadBlockError]:
+        """What ``ignore_errors=True`` skipped so far, in file order (empty in strict mode)."""
+        return [e for errors in self._errors_by_file for e in errors]
 
     @property
     def error_count(self) -> int:
         """Number of skipped problems."""
-        return len(self._errors)
+        return sum(len(errors) for errors in self._errors_by_file)
 
     @property
     def sources(self) -> list[str]:
@@ -389,7 +443,9 @@ class MultiAvroReader:
                 plan = self._compile(info) if self._columns is not None else compile_plan(
                     info.schema, list(self._plan.schema))
             try:
-                for df, rows in _decode_file(info, plan, self._frames, opts, left):
+                file_skips: list[BadBlockError] = []
+                self._errors_by_file.append(file_skips)
+                for df, rows in _decode_file(info, plan, self._frames, opts, left, file_skips):
                     if opts.row_index_name is not None:
                         df = df.insert_column(0, pl.int_range(
                             index, index + rows, dtype=pl.get_index_type(), eager=True

@@ -10,13 +10,14 @@ reopen the sources, so it can be collected any number of times.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from jetliner.exceptions import ConfigurationError
+from jetliner.exceptions import BadBlockError, ConfigurationError, SkippedDataWarning
 from jetliner.options import ReadOptions
 from jetliner.readers import AvroReader, MultiAvroReader, open_file
 from jetliner.schema import compile_plan
@@ -31,6 +32,21 @@ if TYPE_CHECKING:
     from jetliner.options import ReadOptionsDict
 
 __all__ = ["open", "read_avro", "read_avro_schema", "scan", "scan_avro"]
+
+
+def _warn_skipped(errors: list[BadBlockError]) -> None:
+    """Summarise what skip mode dropped in a `SkippedDataWarning` (which carries the list)."""
+    if not errors:
+        return
+    lost = sum(e.records_lost or 0 for e in errors)
+    unknown = sum(1 for e in errors if e.records_lost is None)
+    files = len({e.path for e in errors})
+    msg = (
+        f"ignore_errors=True skipped {len(errors)} damaged region(s) in {files} file(s): "
+        f"{lost} record(s) lost" + (f", plus {unknown} region(s) of unknown size" if unknown else "")
+        + f"; first: {errors[0]}. The warning's .errors attribute lists them all."
+    )
+    warnings.warn(SkippedDataWarning(msg, errors), stacklevel=3)
 
 
 def _resolve(source: Any, opts: ReadOptions) -> list[Source]:
@@ -115,25 +131,33 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
         # with a predicate, the row limit applies after filtering: count here
         reader_opts["n_rows"] = limit if predicate is None else None
         reader = MultiAvroReader(sources, columns=columns, **reader_opts)
-        left = limit
         with reader:
-            for df in reader:
-                if predicate is not None:
-                    df = df.filter(predicate)
-                if df.columns != wanted:
-                    df = df.select(wanted)
-                if left is not None:
-                    if df.height >= left:
-                        yield df.head(left)
-                        return
-                    left -= df.height
-                yield df
+            yield from _filter_batches(reader, predicate, wanted, limit)
+        _warn_skipped(reader.errors)
 
     return register_io_source(io_source, schema=pl.Schema(schema), explain_name="jetliner",
                               explain_detail=f"{len(sources)} Avro source(s): {sources[0].path}")
 
 
 scan = scan_avro
+
+
+def _filter_batches(batches: Iterator[pl.DataFrame], predicate: pl.Expr | None,
+                    wanted: list[str], limit: int | None) -> Iterator[pl.DataFrame]:
+    """Apply the pushed-down predicate to every batch, select the wanted columns, and
+    stop once `limit` rows passed (the IO-plugin contract: Polars filters no further)."""
+    left = limit
+    for df in batches:
+        if predicate is not None:
+            df = df.filter(predicate)
+        if df.columns != wanted:
+            df = df.select(wanted)
+        if left is not None:
+            if df.height >= left:
+                yield df.head(left)
+                return
+            left -= df.height
+        yield df
 
 
 def read_avro(
@@ -185,8 +209,9 @@ def read_avro(
             raise ConfigurationError(msg)
     with MultiAvroReader(sources, columns=names, **options) as reader:
         frames = list(reader)
-        if not frames:
-            return pl.DataFrame(schema=reader.polars_schema)
+    _warn_skipped(reader.errors)
+    if not frames:
+        return pl.DataFrame(schema=reader.polars_schema)
     return pl.concat(frames, how="vertical", rechunk=False) if len(frames) > 1 else frames[0]
 
 

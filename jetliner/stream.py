@@ -87,6 +87,19 @@ class ByteStream:
             self.buf_start = start
         return memoryview(self.buf)[start - self.buf_start:]
 
+    def find(self, pattern: bytes, start: int) -> int:
+        """File offset of the first `pattern` at or after `start`, or -1."""
+        pos = start
+        while pos < self.size:
+            window = self.window(pos, self.next_chunk)
+            hit = bytes(window).find(pattern)
+            if hit >= 0:
+                return pos + hit
+            if pos + len(window) >= self.size:
+                return -1
+            pos += max(1, len(window) - len(pattern) + 1)
+        return -1
+
     def close(self) -> None:
         """Drop the buffer and close the source."""
         self.buf = b""
