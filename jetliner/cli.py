@@ -10,8 +10,8 @@ import polars as pl
 
 import jetliner
 from jetliner.exceptions import JetlinerError
-from jetliner.readers import open_file
 from jetliner.options import ReadOptions
+from jetliner.readers import open_file
 from jetliner.sources import resolve_sources
 
 __all__ = ["main"]

@@ -145,7 +145,8 @@ scan = scan_avro
 def _filter_batches(batches: Iterator[pl.DataFrame], predicate: pl.Expr | None,
                     wanted: list[str], limit: int | None) -> Iterator[pl.DataFrame]:
     """Apply the pushed-down predicate to every batch, select the wanted columns, and
-    stop once `limit` rows passed (the IO-plugin contract: Polars filters no further)."""
+    stop once `limit` rows passed (the IO-plugin contract: Polars filters no further).
+    """
     left = limit
     for df in batches:
         if predicate is not None:

@@ -78,7 +78,8 @@ class ByteStream:
 
     def window(self, start: int, min_length: int) -> memoryview:
         """Buffered bytes from `start` on: at least `min_length` of them (fewer only
-        at the end of the source), and at least one unless `start` is at the end."""
+        at the end of the source), and at least one unless `start` is at the end.
+        """
         buf_end = self.buf_start + len(self.buf)
         need_end = min(start + max(min_length, 1), self.size)
         if start < self.buf_start or need_end > buf_end:

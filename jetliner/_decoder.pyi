@@ -1,0 +1,31 @@
+from collections.abc import Sequence
+
+from typing_extensions import Buffer
+
+class DecodeFailure(Exception):
+    code: int
+    offset: int
+    record: int
+
+class ArrowBatch:
+    length: int
+    def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[object, object]: ...
+
+class Decoder:
+    rows: int
+    def __init__(
+        self,
+        nodes: Sequence[tuple[int, int, int, int, int, int, int]],
+        kids: Sequence[int],
+        kid_names: Sequence[int],
+        cols: Sequence[tuple[int, int]],
+        strings: Sequence[bytes],
+        root: int,
+        max_depth: int = 100_000,
+        zero_byte_budget: int = 1 << 24,
+    ) -> None: ...
+    def check_block(self, count: int, nbytes: int) -> None: ...
+    def decode(self, data: Buffer, offset: int, count: int, block_size: int = -1) -> int: ...
+    def finish(self, spec: list[tuple]) -> ArrowBatch: ...
+
+def read_long_at(data: Buffer, offset: int) -> tuple[int, int]: ...

@@ -1,0 +1,13 @@
+from typing_extensions import Buffer
+
+OK: int
+NEED_MORE: int
+BAD_VARINT: int
+NEG_COUNT: int
+NEG_SIZE: int
+BAD_SYNC: int
+
+def frame_window(
+    window: Buffer, base: int, pos: int, sync: bytes, max_blocks: int,
+    out: list[tuple[int, int, int, int]],
+) -> tuple[int, int, int]: ...
