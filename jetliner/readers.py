@@ -33,7 +33,7 @@ from jetliner.exceptions import (
 )
 from jetliner.frames import FrameBuilder
 from jetliner.options import ReadOptions
-from jetliner.schema import AvroType, Plan, compile_plan, parse_schema
+from jetliner.schema import AvroType, Plan, parse_schema_text, plan_for
 from jetliner.sources import Source, resolve_sources
 from jetliner.stream import DEFAULT_LOCAL_CHUNK, DEFAULT_REMOTE_CHUNK, ByteStream
 
@@ -85,7 +85,7 @@ def open_file(source: Source, options: ReadOptions) -> FileInfo:
         header = read_header(stream, source.path)
         get_codec(header.codec, source.path)
         try:
-            schema = parse_schema(header.schema_json)
+            schema = parse_schema_text(header.schema_json)
         except SchemaError as exc:
             raise SchemaError(exc.message, path=source.path) from exc
         return FileInfo(source, stream, header, schema)
@@ -326,7 +326,7 @@ class MultiAvroReader:
         self._first = open_file(self._sources[0], opts)
         self._plan = self._compile(self._first)
         self._frames = FrameBuilder(self._plan.schema)
-        self._file_schema = compile_plan(self._first.schema).schema
+        self._file_schema = plan_for(self._first.header.schema_json, None).schema
         self._rows_read = 0
         self._finished = False
         self._errors_by_file: list[list[BadBlockError]] = []
@@ -418,7 +418,8 @@ class MultiAvroReader:
 
     def _compile(self, info: FileInfo) -> Plan:
         try:
-            return compile_plan(info.schema, self._columns)
+            columns = None if self._columns is None else tuple(self._columns)
+            return plan_for(info.header.schema_json, columns)
         except SchemaError as exc:
             raise SchemaError(exc.message, path=info.path) from exc
 
@@ -433,15 +434,14 @@ class MultiAvroReader:
             self._current = info
             plan = self._plan
             if i > 0:
-                schema = compile_plan(info.schema).schema
+                schema = plan_for(info.header.schema_json, None).schema
                 if dict(schema) != dict(self._file_schema):
                     msg = (
                         f"{source.path!r} has a schema incompatible with "
                         f"{self._first.path!r}: {_schema_difference(self._file_schema, schema)}"
                     )
                     raise SchemaError(msg, path=source.path)
-                plan = self._compile(info) if self._columns is not None else compile_plan(
-                    info.schema, list(self._plan.schema))
+                plan = plan_for(info.header.schema_json, tuple(self._plan.schema))
             try:
                 file_skips: list[BadBlockError] = []
                 self._errors_by_file.append(file_skips)

@@ -20,7 +20,7 @@ from polars.io.plugins import register_io_source
 from jetliner.exceptions import BadBlockError, ConfigurationError, SkippedDataWarning
 from jetliner.options import ReadOptions
 from jetliner.readers import AvroReader, MultiAvroReader, open_file
-from jetliner.schema import compile_plan
+from jetliner.schema import plan_for
 from jetliner.sources import Source, resolve_sources
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def _resolve(source: Any, opts: ReadOptions) -> list[Source]:
 def _file_schema(sources: list[Source], opts: ReadOptions) -> pl.Schema:
     info = open_file(sources[0], opts)
     try:
-        return compile_plan(info.schema).schema
+        return plan_for(info.header.schema_json, None).schema
     finally:
         info.stream.close()
 

@@ -27,6 +27,7 @@ one column named ``value``.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -36,7 +37,8 @@ import polars as pl
 
 from jetliner.exceptions import SchemaError
 
-__all__ = ["AvroType", "Plan", "compile_plan", "parse_schema", "polars_schema"]
+__all__ = ["AvroType", "Plan", "compile_plan", "parse_schema", "parse_schema_text", "plan_for",
+           "polars_schema"]
 
 PRIMITIVES = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
 
@@ -622,3 +624,18 @@ def compile_plan(root: AvroType, columns: list[str] | None = None) -> Plan:
 def polars_schema(root: AvroType) -> pl.Schema:
     """The Polars schema of a file with writer schema `root` (all columns)."""
     return compile_plan(root).schema
+
+
+@functools.lru_cache(maxsize=128)
+def parse_schema_text(text: str) -> AvroType:
+    """`parse_schema` of a header's schema text, cached: files of one dataset share it."""
+    return parse_schema(text)
+
+
+@functools.lru_cache(maxsize=256)
+def plan_for(text: str, columns: tuple[str, ...] | None) -> Plan:
+    """`compile_plan` for a header's schema text and a projection, cached.
+
+    Plans are never modified after compilation, so threads and readers share them.
+    """
+    return compile_plan(parse_schema_text(text), None if columns is None else list(columns))
