@@ -268,7 +268,14 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
                                or inflight_bytes > options.buffer_bytes):
                 yield from collect()
         if task.blocks:
-            submit(task)
+            if not pending:
+                # a lone last task (a small file, head()): decode it here, sparing
+                # the round trip through the pool
+                results, task_skips = _decode_task(info, plan, frames, options, task)
+                _merge(skipped, task_skips)
+                yield from results
+            else:
+                submit(task)
         while pending:
             yield from collect()
         _merge(skipped, framing_skips)
