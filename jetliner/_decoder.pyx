@@ -920,6 +920,8 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
                 r = prim_string(d, kn, c, True)
             elif kop == OP_DOUBLE:
                 r = prim_fixed_width(d, kn, c, 8)
+            elif kop == OP_SKIP and d.nodes[d.kids[kn.kid0]].op <= OP_ENUM:
+                r = walk_prim(d, &d.nodes[d.kids[kn.kid0]], c, NULL)
             else:
                 r = dec(d, d.kids[n.kid0 + k], c)
             if r < 0:
@@ -1308,7 +1310,7 @@ cdef int walk_prim(State* d, Node* n, Cur* c, Col* out) noexcept nogil:
         if out != NULL and var_put(out, <const uint8_t*>b"null", 4) < 0:
             return fail(d, E_NOMEM, c)
         return 0
-    if op == OP_BOOL:
+    elif op == OP_BOOL:
         if need(c, 1):
             return fail(d, E_EOF, c)
         if c.p[0] > 1:
@@ -1322,14 +1324,14 @@ cdef int walk_prim(State* d, Node* n, Cur* c, Col* out) noexcept nogil:
                 return fail(d, E_NOMEM, c)
         c.p += 1
         return 0
-    if op == OP_INT or op == OP_LONG:
+    elif op == OP_INT or op == OP_LONG:
         r = read_int(c, &v) if op == OP_INT else read_long(c, &v)
         if r:
             return fail(d, r, c)
         if out != NULL and put_long(out, v) < 0:
             return fail(d, E_NOMEM, c)
         return 0
-    if op == OP_FLOAT or op == OP_DOUBLE:
+    elif op == OP_FLOAT or op == OP_DOUBLE:
         blen = 4 if op == OP_FLOAT else 8
         if need(c, blen):
             return fail(d, E_EOF, c)
@@ -1343,7 +1345,7 @@ cdef int walk_prim(State* d, Node* n, Cur* c, Col* out) noexcept nogil:
                 return fail(d, E_NOMEM, c)
         c.p += blen
         return 0
-    if op == OP_STRING or op == OP_BYTES or op == OP_FIXED:
+    elif op == OP_STRING or op == OP_BYTES or op == OP_FIXED:
         if op == OP_FIXED:
             blen = n.param
             if need(c, blen):
@@ -1359,7 +1361,7 @@ cdef int walk_prim(State* d, Node* n, Cur* c, Col* out) noexcept nogil:
                 return fail(d, E_NOMEM, c)
         c.p += blen
         return 0
-    if op == OP_ENUM:
+    elif op == OP_ENUM:
         r = read_long(c, &v)
         if r:
             return fail(d, r, c)
