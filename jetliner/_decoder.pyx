@@ -272,6 +272,8 @@ cdef enum:
     E_BIGDEC = 13
 cdef enum:
     E_BOOL = 14
+cdef enum:
+    E_TIME = 15
 
 cdef enum:
     MAX_BIGDEC_BYTES = 1024
@@ -796,33 +798,43 @@ cdef int null_node(State* d, int32_t ni) noexcept nogil:
                 return -1
     return 0
 
-cdef inline int prim_long(State* d, Node* n, Cur* c) noexcept nogil:
-    cdef int64_t v
-    cdef int r = read_long(c, &v)
-    cdef Col* col
-    if r:
-        return fail(d, r, c)
-    col = &d.cols[n.col]
+cdef inline int push_i64(Col* col, int64_t v) noexcept nogil:
+    """Append one 8-byte value to a fixed-width column."""
     if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-        return fail(d, E_NOMEM, c)
+        return -1
     (<int64_t*>col.data)[col.length] = v
     col_mark_valid(col)
     col.length += 1
     return 0
 
 
+cdef inline int push_i32(Col* col, int32_t v) noexcept nogil:
+    """Append one 4-byte value to a fixed-width column."""
+    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+        return -1
+    (<int32_t*>col.data)[col.length] = v
+    col_mark_valid(col)
+    col.length += 1
+    return 0
+
+
+cdef inline int prim_long(State* d, Node* n, Cur* c) noexcept nogil:
+    cdef int64_t v
+    cdef int r = read_long(c, &v)
+    if r:
+        return fail(d, r, c)
+    if push_i64(&d.cols[n.col], v) < 0:
+        return fail(d, E_NOMEM, c)
+    return 0
+
+
 cdef inline int prim_int(State* d, Node* n, Cur* c) noexcept nogil:
     cdef int64_t v
     cdef int r = read_int(c, &v)
-    cdef Col* col
     if r:
         return fail(d, r, c)
-    col = &d.cols[n.col]
-    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+    if push_i32(&d.cols[n.col], <int32_t>v) < 0:
         return fail(d, E_NOMEM, c)
-    (<int32_t*>col.data)[col.length] = <int32_t>v
-    col_mark_valid(col)
-    col.length += 1
     return 0
 
 
@@ -983,12 +995,8 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
             return fail(d, r, c)
         if v < 0 or v >= n.param:
             return fail(d, E_ENUM, c)
-        col = &d.cols[n.col]
-        if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+        if push_i32(&d.cols[n.col], <int32_t>v) < 0:
             return fail(d, E_NOMEM, c)
-        (<int32_t*>col.data)[col.length] = <int32_t>v
-        col_mark_valid(col)
-        col.length += 1
         return 0
     elif op == OP_FIXED:
         if need(c, n.param):
@@ -1002,12 +1010,11 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
         r = read_int(c, &v) if op == OP_INT_SCALED else read_long(c, &v)
         if r:
             return fail(d, r, c)
-        col = &d.cols[n.col]
-        if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+        # a time of day: n.param is the unit in nanoseconds (1e6 for millis, 1e3 for micros)
+        if v < 0 or v >= (<int64_t>86400 * 1000000000) // n.param:
+            return fail(d, E_TIME, c)
+        if push_i64(&d.cols[n.col], v * n.param) < 0:
             return fail(d, E_NOMEM, c)
-        (<int64_t*>col.data)[col.length] = v * n.param
-        col_mark_valid(col)
-        col.length += 1
         return 0
     elif op == OP_DEC_BYTES or op == OP_DEC_FIXED:
         if op == OP_DEC_BYTES:

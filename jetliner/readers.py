@@ -57,6 +57,7 @@ _DECODE_ERRORS = {
         "zero-byte budget allows",
     13: "malformed big-decimal value",
     14: "a boolean byte is neither 0 nor 1",
+    15: "a time-millis/time-micros value is outside the 24 hours of a day",
 }
 
 

@@ -168,3 +168,14 @@ def test_random_bytes_never_crash(payload: bytes, count: int) -> None:
         read(schema, count, payload)
     except jetliner.DecodeError:
         pass
+
+
+@pytest.mark.parametrize(("logical", "base", "value"), [
+    ("time-millis", "int", 86_400_000), ("time-millis", "int", -1),
+    ("time-micros", "long", 86_400_000_000), ("time-micros", "long", 2**62)])
+def test_time_outside_a_day_is_rejected(logical: str, base: str, value: int) -> None:
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "t", "type": {"type": base, "logicalType": logical}}]}
+    assert "outside the 24 hours" in decode_error(schema, 1, zigzag(value)).message
+    last = 86_400_000 - 1 if logical == "time-millis" else 86_400_000_000 - 1
+    assert read(schema, 2, zigzag(0) + zigzag(last)).height == 2
