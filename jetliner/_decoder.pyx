@@ -764,16 +764,19 @@ cdef inline int fail(State* d, int code, Cur* c) noexcept nogil:
     return -1
 
 cdef int check_count(State* d, int64_t count, int64_t minsz, Cur* c) noexcept nogil:
-    """A count of `count` values of at least `minsz` bytes each must fit in what is left."""
+    """A count of `count` values must fit: in the bytes left when each takes at least
+    `minsz` > 0 bytes, else in the zero-byte budget at ``max(1, -minsz)`` units each."""
+    cdef int64_t units
     if count < 0:
         return fail(d, E_COUNT, c)
     if minsz > 0:
         if count > (c.end - c.p) // minsz:
             return fail(d, E_COUNT, c)
-    else:
-        d.zero_used += count
-        if d.zero_used > d.zero_budget:
-            return fail(d, E_BUDGET, c)
+        return 0
+    units = -minsz if minsz < 0 else 1
+    if count > (d.zero_budget - d.zero_used) // units:
+        return fail(d, E_BUDGET, c)
+    d.zero_used += count * units
     return 0
 
 cdef int null_node(State* d, int32_t ni) noexcept nogil:
@@ -1490,12 +1493,13 @@ cdef class Decoder:
         bytes (empty records, top-level null) are bounded by the zero-byte budget.
         """
         cdef int64_t minsz = self.st.nodes[self.root].minsz
+        cdef int64_t units = -minsz if minsz < 0 else 1
         if count < 0:
             raise DecodeFailure(E_COUNT, 0, 0)
         if minsz > 0:
             if count > nbytes // minsz:
                 raise DecodeFailure(E_COUNT, 0, 0)
-        elif count > self.st.zero_budget:
+        elif count > self.st.zero_budget // units:
             raise DecodeFailure(E_BUDGET, 0, 0)
 
     def decode(self, data, Py_ssize_t offset, int64_t count, int64_t block_size=-1):

@@ -324,6 +324,24 @@ class _Compiler:
         self.minsizes[key] = size
         return size
 
+    def item_size(self, t: AvroType) -> int:
+        """What the decoder checks a claimed count of `t` values against.
+
+        Positive: the fewest bytes one value occupies (the count must fit in the
+        bytes left).  Zero or negative: values of zero bytes, each costing
+        ``max(1, -n)`` units of the zero-byte budget (a record of many null fields
+        costs one unit per field, so the budget bounds work, not just values).
+        """
+        size = self.minsize(t)
+        return size if size > 0 else -self.zero_work(t, set())
+
+    def zero_work(self, t: AvroType, seen: set[int]) -> int:
+        """Values touched when decoding one zero-byte value of `t`."""
+        if t.kind != "record" or id(t) in seen:
+            return 1
+        seen = seen | {id(t)}
+        return 1 + sum(self.zero_work(ft, seen) for _, ft in t.fields)
+
     # -- walkers: skip or render JSON, graph-shaped (cycles allowed)
 
     def walker(self, t: AvroType) -> int:
@@ -344,7 +362,7 @@ class _Compiler:
             idx = self.node(OP_ARRAY if t.kind == "array" else OP_MAP, minsz=1)
             self.walkers[key] = idx
             item = self.walker(t.items)
-            itemsz = self.minsize(t.items) + (1 if t.kind == "map" else 0)
+            itemsz = self.minsize(t.items) + 1 if t.kind == "map" else self.item_size(t.items)
             self._set_kids(idx, [item], param2=itemsz)
         elif t.kind == "union":
             idx = self.node(OP_UNION, minsz=1)
@@ -430,7 +448,7 @@ class _Compiler:
             assert t.items is not None
             c = self.col(CK_LIST)
             item, dtype, spec = self.out(t.items, "item", stack)
-            return (self.node(OP_ARRAY, c, [item], param2=self.minsize(t.items), minsz=1),
+            return (self.node(OP_ARRAY, c, [item], param2=self.item_size(t.items), minsz=1),
                     pl.List(dtype), (c, b"+L", name.encode(), False, [spec], None))
         if kind == "map":
             assert t.items is not None
@@ -606,9 +624,10 @@ def compile_plan(root: AvroType, columns: list[str] | None = None) -> Plan:
             k = comp.node(OP_SKIP, -1, [comp.walker(ftype)], minsz=comp.minsize(ftype))
         kids.append(k)
     if root.kind == "record":
-        root_node = comp.node(OP_RECORD, -1, kids, minsz=comp.minsize(root))
+        root_node = comp.node(OP_RECORD, -1, kids, minsz=comp.item_size(root))
     else:
         root_node = kids[0]
+        comp.nodes[root_node][6] = comp.item_size(root)
     return Plan(
         nodes=[tuple(n) for n in comp.nodes],  # type: ignore[misc]
         kids=comp.kids,

@@ -179,3 +179,20 @@ def test_time_outside_a_day_is_rejected(logical: str, base: str, value: int) -> 
     assert "outside the 24 hours" in decode_error(schema, 1, zigzag(value)).message
     last = 86_400_000 - 1 if logical == "time-millis" else 86_400_000_000 - 1
     assert read(schema, 2, zigzag(0) + zigzag(last)).height == 2
+
+
+def test_zero_byte_budget_counts_every_null_field_not_just_records() -> None:
+    wide_nulls = {"type": "record", "name": "N", "fields": [
+        {"name": f"n{i}", "type": "null"} for i in range(1000)]}
+    # 100 000 records of 1000 null fields: 10^8 values, beyond the default budget
+    err = decode_error(wide_nulls, 100_000, b"")
+    assert "zero-byte" in err.message
+    assert read(wide_nulls, 1000, b"").shape == (1000, 1000)
+
+
+def test_zero_byte_budget_for_arrays_of_empty_records() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": {
+        "type": "array", "items": {"type": "record", "name": "E", "fields": [
+            {"name": f"n{i}", "type": "null"} for i in range(100)]}}}]}
+    err = decode_error(schema, 1, zigzag(1_000_000) + zigzag(0))
+    assert "zero-byte" in err.message
