@@ -15,14 +15,14 @@ class Decoder:
     rows: int
     def __init__(
         self,
-        nodes: Sequence[tuple[int, int, int, int, int, int, int]],
+        nodes: Sequence[tuple[int, ...]],
         kids: Sequence[int],
         kid_names: Sequence[int],
         cols: Sequence[tuple[int, int]],
         strings: Sequence[bytes],
         root: int,
         max_depth: int = 100_000,
-        zero_byte_budget: int = 1 << 24,
+        zero_byte_budget: int = 1 << 26,
     ) -> None: ...
     def check_block(self, count: int, nbytes: int) -> None: ...
     def decode(self, data: Buffer, offset: int, count: int, block_size: int = -1) -> int: ...

@@ -17,7 +17,7 @@ from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer, PyCapsule_Is
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT64_MAX
 from libc.stdlib cimport malloc, calloc, realloc, free, strtod
-from libc.string cimport memcpy, memset, strlen
+from libc.string cimport memcpy, memmove, memset, strlen
 from libc.stdio cimport snprintf
 from libc.math cimport isnan, isinf
 
@@ -277,6 +277,9 @@ cdef enum:
 
 cdef enum:
     MAX_BIGDEC_BYTES = 1024
+# |scale| of a big-decimal: bounds the zeros one value renders (about 1 KB)
+cdef enum:
+    MAX_SCALE = 1000
 
 
 cdef struct Node:
@@ -287,6 +290,8 @@ cdef struct Node:
     int64_t param
     int64_t param2
     int64_t minsz     # minimum encoded size of one value, in bytes
+    uint64_t lim_hi   # decimals (precision <= 38): 10**precision as a 128-bit number
+    uint64_t lim_lo
 
 
 cdef struct Col:
@@ -702,7 +707,7 @@ cdef int put_unscaled(Col* out, const uint8_t* be, int64_t n, int64_t scale, uin
     digits = out.data + start
     if scale <= 0:
         if neg and not (ndig == 1 and digits[0] == 48):
-            memcpy(digits + 1, digits, ndig)
+            memmove(digits + 1, digits, ndig)
             digits[0] = 45
             out.dlen += 1
         if not (ndig == 1 and digits[0] == 48):
@@ -713,17 +718,17 @@ cdef int put_unscaled(Col* out, const uint8_t* be, int64_t n, int64_t scale, uin
     intdigits = ndig - scale
     if intdigits > 0:
         # d...d.ddd : move the fraction one to the right
-        memcpy(digits + intdigits + 1, digits + intdigits, scale)
+        memmove(digits + intdigits + 1, digits + intdigits, scale)
         digits[intdigits] = 46
         out.dlen += 1
         if neg:
-            memcpy(digits + 1, digits, out.dlen - start)
+            memmove(digits + 1, digits, out.dlen - start)
             digits[0] = 45
             out.dlen += 1
     else:
         # 0.000ddd
         k = (1 if neg else 0) + 2 + (-intdigits)
-        memcpy(digits + k, digits, ndig)
+        memmove(digits + k, digits, ndig)
         i = 0
         if neg:
             digits[0] = 45
@@ -763,6 +768,14 @@ cdef inline int fail(State* d, int code, Cur* c) noexcept nogil:
     d.err_pos = c.p - c.start
     return -1
 
+cdef inline int charge(State* d, int64_t units, Cur* c) noexcept nogil:
+    """Spend `units` of the batch's zero-byte budget (work done without consuming bytes)."""
+    d.zero_used += units
+    if d.zero_used > d.zero_budget:
+        return fail(d, E_BUDGET, c)
+    return 0
+
+
 cdef int check_count(State* d, int64_t count, int64_t minsz, Cur* c) noexcept nogil:
     """A count of `count` values must fit: in the bytes left when each takes at least
     `minsz` > 0 bytes, else in the zero-byte budget at ``max(1, -minsz)`` units each."""
@@ -790,6 +803,7 @@ cdef int null_node(State* d, int32_t ni) noexcept nogil:
     if n.col >= 0:
         if col_push_null(&d.cols[n.col]) < 0:
             return -1
+        d.zero_used += 1
     if n.op == OP_RECORD or n.op == OP_UNION:
         for k in range(n.nkids):
             if d.kids[n.kid0 + k] >= 0:
@@ -799,7 +813,22 @@ cdef int null_node(State* d, int32_t ni) noexcept nogil:
         for k in range(3):
             if col_push_null(&d.cols[n.param + k]) < 0:
                 return -1
+        d.zero_used += 3
     return 0
+
+cdef inline bint decimal_fits(const uint8_t* le16, uint64_t lim_hi, uint64_t lim_lo) noexcept nogil:
+    """|value| < 10**precision for a 128-bit little-endian two's-complement value."""
+    cdef uint64_t lo, hi
+    memcpy(&lo, le16, 8)
+    memcpy(&hi, le16 + 8, 8)
+    if hi >> 63:  # negative: magnitude = ~x + 1
+        lo = ~lo
+        hi = ~hi
+        lo += 1
+        if lo == 0:
+            hi += 1
+    return hi < lim_hi or (hi == lim_hi and lo < lim_lo)
+
 
 cdef inline int push_i64(Col* col, int64_t v) noexcept nogil:
     """Append one 8-byte value to a fixed-width column."""
@@ -946,12 +975,14 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
         r = read_long(c, &v)
         if r:
             return fail(d, r, c)
+        if v < 0:
+            return fail(d, E_UNION, c)
         if v == n.param2:
             return dec(d, d.kids[n.kid0], c)
         if v == n.param:
             if null_node(d, d.kids[n.kid0]) < 0:
                 return fail(d, E_NOMEM, c)
-            return 0
+            return charge(d, -1, c)  # the union index paid one value
         return fail(d, E_UNION, c)
     elif op == OP_ARRAY or op == OP_MAP:
         col = &d.cols[n.col]
@@ -1043,6 +1074,8 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
         memset(tmp16, fill, 16)
         for i in range(v):
             tmp16[i] = s[v - 1 - i]
+        if not decimal_fits(tmp16, n.lim_hi, n.lim_lo):
+            return fail(d, E_DECIMAL, c)
         col = &d.cols[n.col]
         if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
             return fail(d, E_NOMEM, c)
@@ -1116,7 +1149,7 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
         if br < 0:  # the null branch
             if null_node(d, ni) < 0:
                 return fail(d, E_NOMEM, c)
-            return 0
+            return charge(d, -1, c)
         col = &d.cols[n.col]
         if col_reserve(col) < 0:
             return fail(d, E_NOMEM, c)
@@ -1130,7 +1163,7 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
                     return -1
             elif null_node(d, d.kids[n.kid0 + k]) < 0:
                 return fail(d, E_NOMEM, c)
-        return 0
+        return charge(d, 0, c)
     elif op == OP_NULL:
         col = &d.cols[n.col]
         if col_push_null(col) < 0:
@@ -1187,7 +1220,7 @@ cdef int dec_bigdec(State* d, Col* col, const uint8_t* s, int64_t blen, Cur* out
         return fail(d, r, &inner)
     if inner.p != inner.end:
         return fail(d, E_BIGDEC, &inner)
-    if scale < -1000000 or scale > 1000000:
+    if scale < -MAX_SCALE or scale > MAX_SCALE:
         return fail(d, E_BIGDEC, &inner)
     if put_unscaled(col, s, ulen, scale, d.scratch) < 0 or var_commit(col) < 0:
         return fail(d, E_NOMEM, &inner)
@@ -1215,6 +1248,8 @@ cdef int walk(State* d, int32_t root, Cur* c, Col* out) noexcept nogil:
         n = &d.nodes[f.node]
         child = -1
         if n.op == OP_RECORD:
+            if f.i == 0 and n.minsz == 0 and charge(d, 1, c) < 0:
+                return -1
             if f.i == 0 and out != NULL:
                 if var_put(out, <const uint8_t*>b"{", 1) < 0:
                     return fail(d, E_NOMEM, c)
@@ -1316,6 +1351,8 @@ cdef int walk_prim(State* d, Node* n, Cur* c, Col* out) noexcept nogil:
     cdef float fv
     cdef double dv
     cdef int op = n.op
+    if n.minsz == 0 and charge(d, 1, c) < 0:  # null, fixed(0): no bytes, bounded work
+        return -1
     if op == OP_NULL:
         if out != NULL and var_put(out, <const uint8_t*>b"null", 4) < 0:
             return fail(d, E_NOMEM, c)
@@ -1416,8 +1453,10 @@ cdef class Decoder:
     max_depth
         Bound on the nesting depth of data walked with the explicit stack.
     zero_byte_budget
-        Bound on the number of zero-byte values (``null`` items, empty records)
-        that the counts of one block may claim.
+        Bound, per batch, on the values produced without consuming input bytes
+        (``null`` items and empty records claimed by counts, the placeholders a
+        null struct puts in its fields, zero-byte values walked while skipping).
+        It bounds the time and memory a few hostile bytes can cost.
     """
 
     cdef State st
@@ -1430,7 +1469,7 @@ cdef class Decoder:
     cdef readonly int64_t rows
 
     def __cinit__(self, nodes, kids, kid_names, cols, strings, int root,
-                  int64_t max_depth=100_000, int64_t zero_byte_budget=1 << 24):
+                  int64_t max_depth=100_000, int64_t zero_byte_budget=1 << 26):
         cdef int64_t i
         self.nnodes = len(nodes)
         self.nkids = len(kids)
@@ -1454,6 +1493,10 @@ cdef class Decoder:
             self.st.nodes[i].param = nd[4]
             self.st.nodes[i].param2 = nd[5]
             self.st.nodes[i].minsz = nd[6]
+            if len(nd) > 7 and nd[7] > 0:
+                lim = 10 ** nd[7]
+                self.st.nodes[i].lim_hi = lim >> 64
+                self.st.nodes[i].lim_lo = lim & 0xFFFFFFFFFFFFFFFF
         for i in range(self.nkids):
             self.st.kids[i] = kids[i]
             self.st.kid_names[i] = kid_names[i]
@@ -1517,13 +1560,12 @@ cdef class Decoder:
         try:
             if offset < 0 or offset > view.len:
                 raise ValueError("offset outside the buffer")
-            if block_size < 0 or offset + block_size > view.len:
+            if block_size < 0 or block_size > view.len - offset:
                 block_size = view.len - offset
             c.start = <const uint8_t*>view.buf
             c.p = c.start + offset
             c.end = c.p + block_size
             self.st.err = 0
-            self.st.zero_used = 0
             with nogil:
                 if check_count(&self.st, count, minsz, &c) < 0:
                     rc = -1
@@ -1582,6 +1624,7 @@ cdef class Decoder:
             self.st.cols[i].dlen = 0
             self.st.cols[i].dcap = 0
         self.rows = 0
+        self.st.zero_used = 0  # the zero-byte budget is per batch
         return out
 
     cdef export(self, tuple spec, ArrowSchema* s, ArrowArray* a, int64_t length):

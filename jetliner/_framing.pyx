@@ -4,7 +4,7 @@ block in a window of bytes (count, size, payload, sync check), so the cost per
 block is a few nanoseconds instead of a Python loop iteration."""
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
-from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdint cimport INT64_MAX, int64_t, uint8_t, uint64_t
 from libc.string cimport memcmp
 
 # Status codes returned with the position where framing stopped.
@@ -72,6 +72,9 @@ def frame_window(window, int64_t base, int64_t pos, bytes sync, int64_t max_bloc
             if size < 0:
                 return NEG_SIZE, base + (p - start), 0
             if size > (end - q) - 16:
+                # what the block needs from p; a size near 2^63 must not overflow
+                if size > INT64_MAX - 64:
+                    return NEED_MORE, base + (p - start), INT64_MAX
                 return NEED_MORE, base + (p - start), (q - p) + size + 16
             if memcmp(q + size, s, 16) != 0:
                 return BAD_SYNC, base + (q - start) + size, 0

@@ -59,6 +59,13 @@ _MIN_SIZE = {"null": 0, "boolean": 1, "int": 1, "long": 1, "float": 4, "double":
              "bytes": 1, "string": 1}
 _TIME_UNITS = {"millis": "ms", "micros": "us", "nanos": "ns"}
 _MAX_SCHEMA_DEPTH = 500
+# A record type reused by name at every level of a schema expands exponentially
+# into columns; a plan this large is a hostile (or broken) schema, not data.
+MAX_PLAN_NODES = 200_000
+_WORK_CAP = 1 << 40
+# Decimals with more digits than this read as their base type (bytes/fixed): the
+# exact text of one value stays around a kilobyte.
+_MAX_PRECISION = 1000
 
 
 class AvroType:
@@ -265,7 +272,7 @@ class Plan:
         The Polars schema of the output columns, in output order.
     """
 
-    nodes: list[tuple[int, int, int, int, int, int, int]]
+    nodes: list[tuple[int, ...]]
     kids: list[int]
     kid_names: list[int]
     cols: list[tuple[int, int]]
@@ -288,13 +295,21 @@ class _Compiler:
         self.strings: list[bytes] = []
         self.walkers: dict[int, int] = {}
         self.minsizes: dict[int, int] = {}
+        self.works: dict[int, int] = {}
 
     # -- building blocks
 
     def node(self, op: int, col: int = -1, kids: list[int] | None = None, param: int = 0,
-             param2: int = 0, minsz: int = 0, names: list[int] | None = None) -> int:
+             param2: int = 0, minsz: int = 0, names: list[int] | None = None,
+             precision: int = 0) -> int:
         kids = kids or []
-        self.nodes.append([op, col, len(self.kids), len(kids), param, param2, minsz])
+        if len(self.nodes) >= MAX_PLAN_NODES:
+            msg = (
+                f"the schema expands to more than {MAX_PLAN_NODES} decoding steps per record "
+                "(named records reused at many levels multiply); refusing to compile it"
+            )
+            raise SchemaError(msg)
+        self.nodes.append([op, col, len(self.kids), len(kids), param, param2, minsz, precision])
         self.kids.extend(kids)
         self.kid_names.extend(names if names is not None else [-1] * len(kids))
         return len(self.nodes) - 1
@@ -336,11 +351,15 @@ class _Compiler:
         return size if size > 0 else -self.zero_work(t, set())
 
     def zero_work(self, t: AvroType, seen: set[int]) -> int:
-        """Values touched when decoding one zero-byte value of `t`."""
-        if t.kind != "record" or id(t) in seen:
+        """Values touched when decoding one zero-byte value of `t` (memoised; capped,
+        since named records reused at every level multiply it)."""
+        key = id(t)
+        if t.kind != "record" or key in seen:
             return 1
-        seen = seen | {id(t)}
-        return 1 + sum(self.zero_work(ft, seen) for _, ft in t.fields)
+        if key not in self.works:
+            work = 1 + sum(self.zero_work(ft, seen | {key}) for _, ft in t.fields)
+            self.works[key] = min(work, _WORK_CAP)
+        return self.works[key]
 
     # -- walkers: skip or render JSON, graph-shaped (cycles allowed)
 
@@ -508,7 +527,7 @@ class _Compiler:
         bname = name.encode()
         if logical == "decimal":
             p, s = t.attrs.get("precision"), t.attrs.get("scale", 0)
-            valid = (isinstance(p, int) and not isinstance(p, bool) and p > 0
+            valid = (isinstance(p, int) and not isinstance(p, bool) and 0 < p <= _MAX_PRECISION
                      and isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= p)
             if valid and fixed:
                 valid = size > 0 and p <= math.floor(math.log10(2 ** (8 * size - 1) - 1))
@@ -516,7 +535,8 @@ class _Compiler:
                 if p <= 38:
                     c = self.col(CK_FIXED, 16)
                     op = OP_DEC_FIXED if fixed else OP_DEC_BYTES
-                    return (self.node(op, c, param=size, param2=s, minsz=size if fixed else 1),
+                    return (self.node(op, c, param=size, param2=s, minsz=size if fixed else 1,
+                                      precision=p),
                             pl.Decimal(p, s), (c, f"d:{p},{s}".encode(), bname, False, [], None))
                 c = self.col(CK_VAR)
                 op = OP_DEC_FIXED_STR if fixed else OP_DEC_BYTES_STR
@@ -599,11 +619,22 @@ def compile_plan(root: AvroType, columns: list[str] | None = None) -> Plan:
     SchemaError
         If a requested column does not exist.
     """
+    try:
+        return _compile_plan(root, columns)
+    except RecursionError:
+        msg = "the schema nests named types too deeply to compile"
+        raise SchemaError(msg) from None
+
+
+def _compile_plan(root: AvroType, columns: list[str] | None) -> Plan:
     comp = _Compiler()
     fields = top_level_fields(root)
     names = [f for f, _ in fields]
     if columns is None:
         columns = names
+    if len(set(columns)) != len(columns):
+        msg = f"a column is requested twice: {columns}"
+        raise SchemaError(msg)
     missing = [c for c in columns if c not in names]
     if missing:
         msg = (

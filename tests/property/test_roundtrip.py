@@ -90,7 +90,8 @@ def schemas(draw: st.DrawFn, depth: int = 3, counter: list[int] | None = None,
 
 def _decimal_value(draw: st.DrawFn, p: int, s: int) -> decimal.Decimal:
     unscaled = draw(st.integers(-(10**p) + 1, 10**p - 1))
-    return decimal.Decimal(unscaled).scaleb(-s)
+    # exact: the default context would round to 28 digits
+    return decimal.Decimal(unscaled).scaleb(-s, context=decimal.Context(prec=p + 2))
 
 
 @st.composite

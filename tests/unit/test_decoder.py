@@ -196,3 +196,67 @@ def test_zero_byte_budget_for_arrays_of_empty_records() -> None:
             {"name": f"n{i}", "type": "null"} for i in range(100)]}}}]}
     err = decode_error(schema, 1, zigzag(1_000_000) + zigzag(0))
     assert "zero-byte" in err.message
+
+
+@pytest.mark.parametrize("unscaled", [10**4, -(10**4), 2**100])
+def test_decimal_beyond_its_precision_is_rejected(unscaled: int) -> None:
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "d", "type": {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2}}]}
+    raw = unscaled.to_bytes(16, "big", signed=True)
+    assert "precision" in decode_error(schema, 1, avro_bytes(raw)).message
+    ok = (9999).to_bytes(2, "big", signed=True)
+    assert str(read(schema, 1, avro_bytes(ok))["d"][0]) == "99.99"
+
+
+def test_big_decimal_scale_is_bounded() -> None:
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "b", "type": {"type": "bytes", "logicalType": "big-decimal"}}]}
+    value = avro_bytes(avro_bytes(b"\x01") + zigzag(-1_000_000))
+    assert "big-decimal" in decode_error(schema, 1, value).message
+
+
+def test_single_branch_union_rejects_negative_index() -> None:
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": ["long"]}, {"name": "n", "type": ["null"]}]}
+    assert "union branch" in decode_error(schema, 1, zigzag(-99) * 2).message
+    assert read(schema, 1, zigzag(0) + zigzag(5) + zigzag(0)).to_dicts() == [{"a": 5, "n": None}]
+
+
+def test_block_size_near_two_to_the_63_is_an_error_not_a_hang() -> None:
+    data = container(LONG, []) + zigzag(1) + zigzag(2**63 - 1) + b"\x02" + b"0123456789abcdef"
+    with pytest.raises(jetliner.ParseError, match="needs"):
+        jetliner.read_avro(data)
+
+
+def test_zero_byte_budget_is_per_batch_not_per_block() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": {
+        "type": "array", "items": {"type": "record", "name": "E", "fields": [
+            {"name": f"f{i}", "type": {"type": "fixed", "name": f"F{i}", "size": 0}} for i in range(4)]}}}]}
+    block = (1, zigzag(2**24 // 5) + zigzag(0))
+    with pytest.raises(jetliner.DecodeError, match="zero-byte"):
+        jetliner.read_avro(container(schema, [block] * 40))
+
+
+def test_exponential_named_type_reuse_is_refused() -> None:
+    types = [{"type": "record", "name": "R0", "fields": [{"name": f"n{i}", "type": "null"} for i in range(10)]}]
+    for k in range(1, 7):
+        types.append({"type": "record", "name": f"R{k}",
+                      "fields": [{"name": f"f{i}", "type": types[-1] if i == 0 else f"R{k - 1}"}
+                                 for i in range(10)]})
+    schema = {"type": "record", "name": "Top", "fields": [{"name": "x", "type": types[-1]}]}
+    with pytest.raises(jetliner.SchemaError, match="expands to more than"):
+        jetliner.read_avro_schema(container(schema, []))
+
+
+def test_skipping_deeply_reused_zero_byte_records_is_bounded() -> None:
+    types = [{"type": "record", "name": "R0", "fields": [{"name": f"n{i}", "type": "null"} for i in range(10)]}]
+    for k in range(1, 5):  # R4: ~111 000 values per record, still compilable
+        types.append({"type": "record", "name": f"R{k}",
+                      "fields": [{"name": f"f{i}", "type": types[-1] if i == 0 else f"R{k - 1}"}
+                                 for i in range(10)]})
+    schema = {"type": "record", "name": "Top", "fields": [
+        {"name": "id", "type": "long"}, {"name": "x", "type": types[-1]}]}
+    # 10 000 one-byte records would make 10^9 zero-byte values: refused, not hours of work
+    with pytest.raises(jetliner.DecodeError, match="zero-byte"):
+        jetliner.read_avro(container(schema, [(10_000, zigzag(1) * 10_000)]), columns=["id"])
+    assert jetliner.read_avro(container(schema, [(3, zigzag(1) * 3)]), columns=["id"]).height == 3
