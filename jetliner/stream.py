@@ -16,8 +16,8 @@ __all__ = ["ByteStream", "DEFAULT_LOCAL_CHUNK", "DEFAULT_REMOTE_CHUNK"]
 DEFAULT_LOCAL_CHUNK = 4 * 1024 * 1024
 # Remote reads: round trips dominate, so fetch more per request.
 DEFAULT_REMOTE_CHUNK = 8 * 1024 * 1024
-# First request after the header: a few typical blocks.
-FIRST_CHUNK = 256 * 1024
+# First request: the header and the first block or two (64 KiB is a typical block).
+FIRST_CHUNK = 64 * 1024
 
 
 class ByteStream:
