@@ -521,6 +521,15 @@ cdef inline int need(Cur* c, int64_t n) noexcept nogil:
     return E_OK
 
 
+cdef inline int read_span(Cur* c, int64_t fixed, int64_t* blen) noexcept nogil:
+    """Size of a value that is `fixed` bytes (fixed >= 0) or length-prefixed (fixed < 0),
+    checked to be present in the block."""
+    if fixed >= 0:
+        blen[0] = fixed
+        return need(c, fixed)
+    return read_len(c, blen)
+
+
 # ---------------------------------------------------------------- UTF-8
 
 cdef int utf8_valid(const uint8_t* s, int64_t n) noexcept nogil:
@@ -1051,14 +1060,9 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
             return fail(d, E_NOMEM, c)
         return 0
     elif op == OP_DEC_BYTES or op == OP_DEC_FIXED:
-        if op == OP_DEC_BYTES:
-            r = read_len(c, &blen)
-            if r:
-                return fail(d, r, c)
-        else:
-            blen = n.param
-            if need(c, blen):
-                return fail(d, E_EOF, c)
+        r = read_span(c, n.param if op == OP_DEC_FIXED else -1, &blen)
+        if r:
+            return fail(d, r, c)
         s = c.p
         fill = 0xFF if (blen > 0 and (s[0] & 0x80)) else 0
         if blen > 16:
@@ -1085,14 +1089,9 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
         c.p += blen
         return 0
     elif op == OP_DEC_BYTES_STR or op == OP_DEC_FIXED_STR or op == OP_BIGDEC:
-        if op == OP_DEC_FIXED_STR:
-            blen = n.param
-            if need(c, blen):
-                return fail(d, E_EOF, c)
-        else:
-            r = read_len(c, &blen)
-            if r:
-                return fail(d, r, c)
+        r = read_span(c, n.param if op == OP_DEC_FIXED_STR else -1, &blen)
+        if r:
+            return fail(d, r, c)
         s = c.p
         c.p += blen
         col = &d.cols[n.col]
@@ -1393,14 +1392,9 @@ cdef int walk_prim(State* d, Node* n, Cur* c, Col* out) noexcept nogil:
         c.p += blen
         return 0
     elif op == OP_STRING or op == OP_BYTES or op == OP_FIXED:
-        if op == OP_FIXED:
-            blen = n.param
-            if need(c, blen):
-                return fail(d, E_EOF, c)
-        else:
-            r = read_len(c, &blen)
-            if r:
-                return fail(d, r, c)
+        r = read_span(c, n.param if op == OP_FIXED else -1, &blen)
+        if r:
+            return fail(d, r, c)
         if out != NULL:
             if op == OP_STRING and not utf8_valid(c.p, blen):
                 return fail(d, E_UTF8, c)
