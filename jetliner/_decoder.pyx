@@ -81,7 +81,7 @@ cdef void release_schema(ArrowSchema* s) noexcept nogil:
         return
     free(<void*>s.format)
     free(<void*>s.name)
-    for i in range(s.n_children):
+    for i in range(s.n_children if s.children != NULL else 0):
         if s.children[i] != NULL:
             if s.children[i].release != NULL:
                 s.children[i].release(s.children[i])
@@ -98,10 +98,10 @@ cdef void release_array(ArrowArray* a) noexcept nogil:
     cdef int64_t i
     if a == NULL or a.release == NULL:
         return
-    for i in range(a.n_buffers):
+    for i in range(a.n_buffers if a.buffers != NULL else 0):
         free(<void*>a.buffers[i])
     free(<void*>a.buffers)
-    for i in range(a.n_children):
+    for i in range(a.n_children if a.children != NULL else 0):
         if a.children[i] != NULL:
             if a.children[i].release != NULL:
                 a.children[i].release(a.children[i])
@@ -128,6 +128,14 @@ cdef void capsule_array_destructor(object capsule) noexcept:
         if a.release != NULL:
             a.release(a)
         free(a)
+
+
+cdef void* zalloc(size_t n) except NULL:
+    """Zeroed memory, or MemoryError (never a NULL to dereference)."""
+    cdef void* p = calloc(n if n > 0 else 1, 1)
+    if p == NULL:
+        raise MemoryError()
+    return p
 
 
 cdef char* dup_str(bytes b) except NULL:
@@ -1588,24 +1596,22 @@ cdef class Decoder:
         cdef ArrowBatch out = ArrowBatch.__new__(ArrowBatch)
         cdef int64_t i, n = len(spec)
         out.length = self.rows
-        out.schema = <ArrowSchema*>calloc(1, sizeof(ArrowSchema))
-        out.array = <ArrowArray*>calloc(1, sizeof(ArrowArray))
-        if out.schema == NULL or out.array == NULL:
-            raise MemoryError()
+        out.schema = <ArrowSchema*>zalloc((1) * sizeof(ArrowSchema))
+        out.array = <ArrowArray*>zalloc((1) * sizeof(ArrowArray))
         out.schema.format = dup_str(b"+s")
         out.schema.name = dup_str(b"")
         out.schema.n_children = n
-        out.schema.children = <ArrowSchema**>calloc(n + 1, sizeof(ArrowSchema*))
+        out.schema.children = <ArrowSchema**>zalloc((n + 1) * sizeof(ArrowSchema*))
         out.schema.release = release_schema
         out.array.length = self.rows
         out.array.n_buffers = 1
-        out.array.buffers = <const void**>calloc(1, sizeof(void*))
+        out.array.buffers = <const void**>zalloc((1) * sizeof(void*))
         out.array.n_children = n
-        out.array.children = <ArrowArray**>calloc(n + 1, sizeof(ArrowArray*))
+        out.array.children = <ArrowArray**>zalloc((n + 1) * sizeof(ArrowArray*))
         out.array.release = release_array
         for i in range(n):
-            out.schema.children[i] = <ArrowSchema*>calloc(1, sizeof(ArrowSchema))
-            out.array.children[i] = <ArrowArray*>calloc(1, sizeof(ArrowArray))
+            out.schema.children[i] = <ArrowSchema*>zalloc((1) * sizeof(ArrowSchema))
+            out.array.children[i] = <ArrowArray*>zalloc((1) * sizeof(ArrowArray))
             self.export(spec[i], out.schema.children[i], out.array.children[i], self.rows)
         for i in range(self.ncols):
             # the next batch starts with the capacity this one needed
@@ -1638,10 +1644,10 @@ cdef class Decoder:
         s.name = dup_str(name)
         s.flags = ARROW_FLAG_NULLABLE if nullable else 0
         s.n_children = nch
-        s.children = <ArrowSchema**>calloc(nch + 1, sizeof(ArrowSchema*))
+        s.children = <ArrowSchema**>zalloc((nch + 1) * sizeof(ArrowSchema*))
         s.release = release_schema
         a.n_children = nch
-        a.children = <ArrowArray**>calloc(nch + 1, sizeof(ArrowArray*))
+        a.children = <ArrowArray**>zalloc((nch + 1) * sizeof(ArrowArray*))
         a.release = release_array
         if ci < 0:
             raise ValueError("export spec without a column")
@@ -1653,33 +1659,33 @@ cdef class Decoder:
         if c.kind == CK_NULL:
             a.null_count = c.length
             a.n_buffers = 0
-            a.buffers = <const void**>calloc(1, sizeof(void*))
+            a.buffers = <const void**>zalloc((1) * sizeof(void*))
         elif c.kind == CK_STRUCT:
             a.n_buffers = 1
-            a.buffers = <const void**>calloc(1, sizeof(void*))
+            a.buffers = <const void**>zalloc((1) * sizeof(void*))
             a.buffers[0] = c.validity
         elif c.kind == CK_BOOL or c.kind == CK_FIXED:
             a.n_buffers = 2
-            a.buffers = <const void**>calloc(2, sizeof(void*))
+            a.buffers = <const void**>zalloc((2) * sizeof(void*))
             a.buffers[0] = c.validity
             if c.data == NULL:
-                c.data = <uint8_t*>malloc(16)
+                c.data = <uint8_t*>zalloc(16)
             a.buffers[1] = c.data
         elif c.kind == CK_VAR:
             a.n_buffers = 3
-            a.buffers = <const void**>calloc(3, sizeof(void*))
+            a.buffers = <const void**>zalloc((3) * sizeof(void*))
             if c.offsets == NULL:
-                c.offsets = <int64_t*>calloc(1, sizeof(int64_t))
+                c.offsets = <int64_t*>zalloc((1) * sizeof(int64_t))
             if c.data == NULL:
-                c.data = <uint8_t*>malloc(16)
+                c.data = <uint8_t*>zalloc(16)
             a.buffers[0] = c.validity
             a.buffers[1] = c.offsets
             a.buffers[2] = c.data
         elif c.kind == CK_LIST:
             a.n_buffers = 2
-            a.buffers = <const void**>calloc(2, sizeof(void*))
+            a.buffers = <const void**>zalloc((2) * sizeof(void*))
             if c.offsets == NULL:
-                c.offsets = <int64_t*>calloc(1, sizeof(int64_t))
+                c.offsets = <int64_t*>zalloc((1) * sizeof(int64_t))
             a.buffers[0] = c.validity
             a.buffers[1] = c.offsets
         if c.null_count == 0 and c.kind != CK_NULL:
@@ -1691,8 +1697,8 @@ cdef class Decoder:
         c.data = NULL
         c.offsets = NULL
         for i in range(nch):
-            s.children[i] = <ArrowSchema*>calloc(1, sizeof(ArrowSchema))
-            a.children[i] = <ArrowArray*>calloc(1, sizeof(ArrowArray))
+            s.children[i] = <ArrowSchema*>zalloc((1) * sizeof(ArrowSchema))
+            a.children[i] = <ArrowArray*>zalloc((1) * sizeof(ArrowArray))
             child = children[i]
             if c.kind == CK_LIST:
                 clen = (<int64_t*>a.buffers[1])[c.length]
@@ -1701,16 +1707,22 @@ cdef class Decoder:
             self.export(child, s.children[i], a.children[i], clen)
         if dictionary is not None:
             # enum: int32 indices into a dictionary of utf8 symbols
-            s.dictionary = <ArrowSchema*>calloc(1, sizeof(ArrowSchema))
+            s.dictionary = <ArrowSchema*>zalloc((1) * sizeof(ArrowSchema))
             s.dictionary.format = dup_str(b"u")
             s.dictionary.name = dup_str(b"")
-            s.dictionary.children = <ArrowSchema**>calloc(1, sizeof(ArrowSchema*))
+            s.dictionary.children = <ArrowSchema**>zalloc((1) * sizeof(ArrowSchema*))
             s.dictionary.release = release_schema
-            a.dictionary = <ArrowArray*>calloc(1, sizeof(ArrowArray))
+            a.dictionary = <ArrowArray*>zalloc((1) * sizeof(ArrowArray))
+            a.dictionary.release = release_array
             total = sum(len(x) for x in dictionary)
             nsym = len(dictionary)
-            dbuf = <uint8_t*>malloc(total + 1)
-            doffs = <int32_t*>malloc((nsym + 1) * sizeof(int32_t))
+            # attach every buffer as soon as it exists: a failure later frees it
+            a.dictionary.buffers = <const void**>zalloc((3) * sizeof(void*))
+            a.dictionary.n_buffers = 3
+            dbuf = <uint8_t*>zalloc(total + 1)
+            a.dictionary.buffers[2] = dbuf
+            doffs = <int32_t*>zalloc((nsym + 1) * sizeof(int32_t))
+            a.dictionary.buffers[1] = doffs
             off = 0
             for i in range(nsym):
                 doffs[i] = <int32_t>off
@@ -1719,11 +1731,7 @@ cdef class Decoder:
                 off += len(sym)
             doffs[nsym] = <int32_t>off
             a.dictionary.length = nsym
-            a.dictionary.n_buffers = 3
-            a.dictionary.buffers = <const void**>calloc(3, sizeof(void*))
-            a.dictionary.buffers[1] = doffs
-            a.dictionary.buffers[2] = dbuf
-            a.dictionary.children = <ArrowArray**>calloc(1, sizeof(ArrowArray*))
+            a.dictionary.children = <ArrowArray**>zalloc((1) * sizeof(ArrowArray*))
             a.dictionary.release = release_array
 
 
