@@ -199,8 +199,7 @@ def iter_blocks(stream: ByteStream, header: Header, path: str,
     `ParseError` naming the offset.  With `skipped` (skip mode), the error is
     appended there instead, and framing resumes after the next sync marker.
     """
-    for block in _frame(stream, header, path, skipped):
-        yield block
+    yield from _frame(stream, header, path, skipped)
 
 
 def _frame(stream: ByteStream, header: Header, path: str,

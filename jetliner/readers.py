@@ -222,13 +222,14 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
     task = _Task([], 0, 0)
     dispatched = 0
 
+    sizes: deque[int] = deque()  # compressed bytes of each pending task
+
     def submit(t: _Task) -> None:
         nonlocal inflight_bytes
         pending.append(pool.submit(_decode_task, info, plan, frames, options, t))
         inflight_bytes += t.nbytes
         sizes.append(t.nbytes)
 
-    sizes: deque[int] = deque()
     framing_error: JetlinerError | None = None
     framing_skips: list[BadBlockError] = []
     blocks = iter_blocks(info.stream, info.header, info.path,
@@ -240,8 +241,9 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
         results, task_skips = pending.popleft().result()
         _merge(skipped, task_skips)
         yield from results
+
     try:
-        while True:
+        while limit is None or dispatched < limit:  # no block is framed past the limit
             try:
                 block = next(blocks)
             except StopIteration:
@@ -249,8 +251,6 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
             except JetlinerError as exc:
                 # blocks before the damage come first: decode them, then raise
                 framing_error = exc
-                break
-            if limit is not None and dispatched >= limit:
                 break
             keep = block.count if limit is None else min(block.count, limit - dispatched)
             if task.blocks and task.rows + keep > batch_size:
