@@ -847,24 +847,22 @@ cdef inline bint decimal_fits(const uint8_t* le16, uint64_t lim_hi, uint64_t lim
     return hi < lim_hi or (hi == lim_hi and lo < lim_lo)
 
 
-cdef inline int push_i64(Col* col, int64_t v) noexcept nogil:
-    """Append one 8-byte value to a fixed-width column."""
+cdef inline int push_fixed(Col* col, const void* src, int64_t width) noexcept nogil:
+    """Append one `width`-byte value (copied from `src`) to a fixed-width column."""
     if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
         return -1
-    (<int64_t*>col.data)[col.length] = v
+    memcpy(col.data + col.length * width, src, width)
     col_mark_valid(col)
     col.length += 1
     return 0
+
+
+cdef inline int push_i64(Col* col, int64_t v) noexcept nogil:
+    return push_fixed(col, &v, 8)
 
 
 cdef inline int push_i32(Col* col, int32_t v) noexcept nogil:
-    """Append one 4-byte value to a fixed-width column."""
-    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-        return -1
-    (<int32_t*>col.data)[col.length] = v
-    col_mark_valid(col)
-    col.length += 1
-    return 0
+    return push_fixed(col, &v, 4)
 
 
 cdef inline int prim_long(State* d, Node* n, Cur* c) noexcept nogil:
@@ -892,13 +890,9 @@ cdef inline int prim_fixed_width(State* d, Node* n, Cur* c, int64_t width) noexc
     cdef Col* col
     if need(c, width):
         return fail(d, E_EOF, c)
-    col = &d.cols[n.col]
-    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+    if push_fixed(&d.cols[n.col], c.p, width) < 0:
         return fail(d, E_NOMEM, c)
-    memcpy(col.data + col.length * width, c.p, width)
     c.p += width
-    col_mark_valid(col)
-    col.length += 1
     return 0
 
 
@@ -1088,12 +1082,8 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
             tmp16[i] = s[v - 1 - i]
         if not decimal_fits(tmp16, n.lim_hi, n.lim_lo):
             return fail(d, E_DECIMAL, c)
-        col = &d.cols[n.col]
-        if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+        if push_fixed(&d.cols[n.col], tmp16, 16) < 0:
             return fail(d, E_NOMEM, c)
-        memcpy(col.data + col.length * 16, tmp16, 16)
-        col_mark_valid(col)
-        col.length += 1
         c.p += blen
         return 0
     elif op == OP_DEC_BYTES_STR or op == OP_DEC_FIXED_STR or op == OP_BIGDEC:
@@ -1137,13 +1127,9 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
         col_mark_valid(col)
         col.length += 1
         for k in range(3):
-            col = &d.cols[n.param + k]
-            if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-                return fail(d, E_NOMEM, c)
             u = (<uint32_t>c.p[0]) | ((<uint32_t>c.p[1]) << 8) | ((<uint32_t>c.p[2]) << 16) | ((<uint32_t>c.p[3]) << 24)
-            (<uint32_t*>col.data)[col.length] = u
-            col_mark_valid(col)
-            col.length += 1
+            if push_fixed(&d.cols[n.param + k], &u, 4) < 0:
+                return fail(d, E_NOMEM, c)
             c.p += 4
         return 0
     elif op == OP_UNION:
