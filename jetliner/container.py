@@ -32,18 +32,6 @@ class _Truncated(Exception):
 
 def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
     """Zig-zag varint at `pos` -> (value, next pos).  Raises `_Truncated` or ValueError."""
-    if pos + 2 < len(buf):  # fast paths: block counts and sizes take 1-3 bytes
-        b0 = buf[pos]
-        if b0 < 0x80:
-            return (b0 >> 1) ^ -(b0 & 1), pos + 1
-        b1 = buf[pos + 1]
-        if b1 < 0x80:
-            z = (b0 & 0x7F) | (b1 << 7)
-            return (z >> 1) ^ -(z & 1), pos + 2
-        b2 = buf[pos + 2]
-        if b2 < 0x80:
-            z = (b0 & 0x7F) | ((b1 & 0x7F) << 7) | (b2 << 14)
-            return (z >> 1) ^ -(z & 1), pos + 3
     result = shift = 0
     n = len(buf)
     for i in range(10):

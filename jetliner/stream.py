@@ -63,18 +63,7 @@ class ByteStream:
 
         Reads forward: data before `start` may be dropped from the buffer.
         """
-        end = min(start + length, self.size)
-        if start >= end:
-            return memoryview(b"")
-        buf_end = self.buf_start + len(self.buf)
-        if start < self.buf_start or end > buf_end:
-            # refetch from `start`: re-reading the few bytes of a block that
-            # straddles two chunks is cheaper than joining the chunks in memory
-            fetch_end = min(max(end, start + self.next_chunk), self.size)
-            self.buf = self.fetch(start, fetch_end)
-            self.buf_start = start
-        off = start - self.buf_start
-        return memoryview(self.buf)[off: off + (end - start)]
+        return self.window(start, length)[:max(0, length)]
 
     def window(self, start: int, min_length: int) -> memoryview:
         """Buffered bytes from `start` on: at least `min_length` of them (fewer only
