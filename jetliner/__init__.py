@@ -11,6 +11,7 @@ from jetliner.exceptions import (
     ParseError,
     SchemaError,
     SkippedDataWarning,
+    SourceChangedError,
     SourceError,
     SourceNotFoundError,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "ReadOptions",
     "SchemaError",
     "SkippedDataWarning",
+    "SourceChangedError",
     "SourceError",
     "SourceNotFoundError",
     "__version__",

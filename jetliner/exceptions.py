@@ -18,6 +18,7 @@ __all__ = [
     "JetlinerError",
     "ParseError",
     "SchemaError",
+    "SourceChangedError",
     "SourceError",
     "SkippedDataWarning",
     "SourceNotFoundError",
@@ -91,8 +92,17 @@ class SourceError(JetlinerError):
     """The source cannot be read: I/O, network, or access problems."""
 
 
-class SourceNotFoundError(SourceError, FileNotFoundError):
-    """The file or object does not exist (also a builtin `FileNotFoundError`)."""
+class SourceNotFoundError(JetlinerError, FileNotFoundError):
+    """The file, object or bucket does not exist (a builtin `FileNotFoundError`).
+
+    Deliberately not a `SourceError`: a missing input is usually a wrong name, not
+    a failing store, and code written as ``except SourceError: ... except
+    FileNotFoundError: ...`` handles the two apart.
+    """
+
+
+class SourceChangedError(SourceError):
+    """The object was replaced or cut while it was being read (its ETag or size changed)."""
 
 
 class AccessDeniedError(SourceError, PermissionError):

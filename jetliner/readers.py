@@ -82,7 +82,11 @@ def open_file(source: Source, options: ReadOptions) -> FileInfo:
         chunk = options.read_chunk_size or (
             DEFAULT_REMOTE_CHUNK if source.is_remote else DEFAULT_LOCAL_CHUNK
         )
-        stream = ByteStream(file, chunk)
+        if source.is_remote:
+            stream = ByteStream(file, chunk, prefetch_ranges=options.buffer_blocks,
+                                prefetch_bytes=options.buffer_bytes)
+        else:
+            stream = ByteStream(file, chunk)
         header = read_header(stream, source.path)
         get_codec(header.codec, source.path)
         try:

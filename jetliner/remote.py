@@ -1,45 +1,97 @@
-"""fsspec-backed sources: any URL fsspec understands (``memory://``, ``s3://``, ...).
+"""fsspec-backed sources: any URL fsspec understands (``s3://``, ``gs://``,
+``memory://``, ``http(s)://``, ...).
 
-Objects are read with ranged requests (``fs.cat_file(path, start, end)``), never
-through ``fs.open()`` and its read-ahead.
+Objects are read with ranged requests, never through ``fs.open()`` and its
+read-ahead.  The object's size (and, on S3, its ETag) is pinned when the file is
+opened: every range must come back whole and from the same version of the object,
+so a replaced object is a `SourceChangedError` and a body cut short is retried,
+then an error, never a silently shorter file.  Every request goes through
+`jetliner.storage.call_with_retries`.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from jetliner.exceptions import AccessDeniedError, SourceError, SourceNotFoundError
+from jetliner.exceptions import ConfigurationError, SourceChangedError, SourceNotFoundError
 from jetliner.sources import Source, _expand_braces, _has_glob
+from jetliner.storage import RetryPolicy, ShortRead, call_with_retries, filesystem_options
 
 __all__ = ["FsspecSource", "resolve_remote"]
 
 
-def _translate(exc: BaseException, path: str) -> SourceError:
-    if isinstance(exc, FileNotFoundError):
-        return SourceNotFoundError(f"no such object: {path!r}", path=path)
-    if isinstance(exc, PermissionError):
-        return AccessDeniedError(f"access denied to {path!r}: {exc}", path=path)
-    return SourceError(f"cannot read {path!r}: {exc}", path=path)
+def _etag(info: dict[str, Any]) -> str | None:
+    for name in ("ETag", "etag", "e_tag"):
+        value = info.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 class _FsspecFile:
-    def __init__(self, fs: Any, path: str, url: str) -> None:
-        self.fs = fs
-        self.path = path
-        self.url = url
+    """An open object: pinned size (and ETag), ranged reads with retries."""
+
+    def __init__(self, source: FsspecSource) -> None:
+        self.source = source
+        self.url = source.path
+        fs = source.fs
+        info = call_with_retries(lambda: fs.info(source.fs_path), source.policy, self.url,
+                                 "opening")
+        if info.get("type") == "directory":
+            raise SourceNotFoundError(
+                f"{self.url!r} is a directory or prefix, not an object (use a glob such as "
+                f"'{self.url.rstrip('/')}/*.avro')", path=self.url)
         try:
-            self.size = int(fs.size(path))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a typed error
-            raise _translate(exc, url) from exc
+            self.size = int(info["size"])
+        except (KeyError, TypeError, ValueError):
+            self.size = int(call_with_retries(lambda: fs.size(source.fs_path), source.policy,
+                                              self.url, "opening"))
+        self.etag = _etag(info)
+        self.is_s3 = source.protocol in ("s3", "s3a") and hasattr(fs, "_call_s3")
+
+    def _fetch(self, start: int, end: int) -> bytes:
+        if self.is_s3:
+            data, etag = self._s3_get(start, end)
+            if self.etag and etag and etag != self.etag:
+                raise SourceChangedError(
+                    f"{self.url!r} was replaced while it was being read (ETag {self.etag} "
+                    f"when opened, {etag} now); read it again to get the new version",
+                    path=self.url)
+        else:
+            data = self.source.fs.cat_file(self.source.fs_path, start=start, end=end)
+        if len(data) != end - start:
+            msg = f"asked for {end - start} bytes at offset {start}, received {len(data)}"
+            raise ShortRead(msg)
+        return data
+
+    def _s3_get(self, start: int, end: int) -> tuple[bytes, str | None]:
+        from fsspec.asyn import sync
+
+        fs = self.source.fs
+        bucket, key, version = fs.split_path(self.source.fs_path)
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key,
+                                  "Range": f"bytes={start}-{end - 1}"}
+        if version:
+            kwargs["VersionId"] = version
+        if self.etag:
+            kwargs["IfMatch"] = self.etag
+
+        async def get() -> tuple[bytes, str | None]:
+            resp = await fs._call_s3("get_object", **kwargs)
+            try:
+                return await resp["Body"].read(), resp.get("ETag")
+            finally:
+                resp["Body"].close()
+
+        return sync(fs.loop, get)
 
     def read_range(self, start: int, end: int) -> bytes:
         end = min(end, self.size)
         if end <= start:
             return b""
-        try:
-            return self.fs.cat_file(self.path, start=start, end=end)
-        except Exception as exc:  # noqa: BLE001
-            raise _translate(exc, self.url) from exc
+        return call_with_retries(lambda: self._fetch(start, end), self.source.policy,
+                                 self.url, f"reading bytes {start}-{end} of")
 
     def close(self) -> None:
         pass
@@ -50,35 +102,64 @@ class FsspecSource(Source):
 
     is_remote = True
 
-    def __init__(self, fs: Any, path: str, url: str) -> None:
+    def __init__(self, fs: Any, path: str, url: str, protocol: str, policy: RetryPolicy) -> None:
         self.fs = fs
         self.fs_path = path
         self.path = url
+        self.protocol = protocol
+        self.policy = policy
 
     def open(self) -> _FsspecFile:
-        return _FsspecFile(self.fs, self.fs_path, self.path)
+        return _FsspecFile(self)
+
+
+def _filesystem(protocol: str, url: str, storage_options: dict[str, Any] | None) -> tuple[Any, RetryPolicy]:
+    import fsspec
+
+    kwargs, policy = filesystem_options(protocol, storage_options)
+    try:
+        cls = fsspec.get_filesystem_class(protocol)
+    except (ImportError, ValueError) as exc:
+        extra = " (pip install 'jetliner[s3]')" if protocol in ("s3", "s3a") else ""
+        msg = f"cannot read {url!r}: no filesystem for {protocol!r} URLs{extra}: {exc}"
+        raise ConfigurationError(msg) from exc
+    from fsspec.utils import tokenize
+
+    token = tokenize(protocol, kwargs)
+    with _FS_LOCK:
+        fs = _FS_CACHE.get(token)
+        if fs is None:
+            try:
+                # jetliner's own instance (its settings differ from the defaults),
+                # kept for reuse of connections across reads
+                fs = cls(skip_instance_cache=True, **kwargs)
+            except TypeError as exc:
+                msg = f"storage_options for {protocol!r} URLs were not accepted: {exc}"
+                raise ConfigurationError(msg) from exc
+            if protocol in ("s3", "s3a"):
+                fs.retries = 1  # one attempt per call: jetliner's retries are the only ones
+            _FS_CACHE[token] = fs
+    return fs, policy
+
+
+_FS_CACHE: dict[str, Any] = {}
+_FS_LOCK = threading.Lock()
 
 
 def resolve_remote(url: str, *, glob: bool, storage_options: dict[str, Any] | None) -> list[Source]:
     """Resolve a URL (or URL glob) into `FsspecSource` objects, sorted."""
-    import fsspec
-
-    try:
-        fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-    except (ImportError, ValueError, TypeError) as exc:
-        msg = f"cannot open {url!r}: {exc}"
-        raise SourceError(msg, path=url) from exc
-    protocol = url.split("://", 1)[0]
+    protocol = url.split("://", 1)[0].lower()
+    fs, policy = _filesystem(protocol, url, storage_options)
+    path = fs._strip_protocol(url)
     if glob and _has_glob(path):
         found: set[str] = set()
-        try:
-            for p in _expand_braces(path):
-                found.update(fs.glob(p))
-        except Exception as exc:  # noqa: BLE001
-            raise _translate(exc, url) from exc
+        for pattern in _expand_braces(path):
+            listing = call_with_retries(lambda p=pattern: fs.glob(p, detail=True), policy, url,
+                                        "listing")
+            found.update(p for p, info in listing.items() if info.get("type") != "directory")
         if not found:
             msg = f"no objects match the pattern {url!r}"
             raise SourceNotFoundError(msg, path=url)
-        return [FsspecSource(fs, p, f"{protocol}://{p.lstrip('/')}" if protocol != "memory" else f"memory://{p}")
+        return [FsspecSource(fs, p, fs.unstrip_protocol(p), protocol, policy)
                 for p in sorted(found)]
-    return [FsspecSource(fs, path, url)]
+    return [FsspecSource(fs, path, url, protocol, policy)]

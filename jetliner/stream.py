@@ -1,12 +1,22 @@
-"""Sequential, chunked reading over a `RangeFile`, with fetch counters.
+"""Sequential, chunked reading over a `RangeFile`, with prefetch and fetch counters.
 
 The container layer asks for byte ranges in increasing order; `ByteStream` serves
-them from one buffered chunk at a time, so that framing a block costs no system call
-and a whole-file read costs ``size / chunk_size`` requests.  Counters record every
-request so that tests can prove that early stopping reads less.
+them from one buffered window at a time, so that framing a block costs no system
+call and a whole-file read costs about ``size / chunk_size`` requests.
+
+For remote objects a prefetcher keeps the next ranges downloading on I/O threads
+while earlier blocks decode, so the download and the decoding overlap.  It is
+bounded by ``buffer_blocks`` ranges and ``buffer_bytes`` bytes ahead of the reader,
+and it starts only once the read has proved sequential (its third request): a read
+that stops early (``head()``) fetches little beyond what it uses.  Counters record
+every request so that tests can prove it.
 """
 
 from __future__ import annotations
+
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from jetliner.sources import RangeFile
 
@@ -14,10 +24,26 @@ __all__ = ["ByteStream", "DEFAULT_LOCAL_CHUNK", "DEFAULT_REMOTE_CHUNK"]
 
 # Local reads: 4 MiB amortises the system call and keeps head() cheap.
 DEFAULT_LOCAL_CHUNK = 4 * 1024 * 1024
-# Remote reads: round trips dominate, so fetch more per request.
+# Remote reads: each request costs a round trip and request overhead, so fetch
+# more per request; with prefetch, a few of them are in flight at once.
 DEFAULT_REMOTE_CHUNK = 8 * 1024 * 1024
 # First request: the header and the first block or two (64 KiB is a typical block).
 FIRST_CHUNK = 64 * 1024
+# Prefetch starts with this request (1-based): header first, then one more.
+PREFETCH_FROM_REQUEST = 3
+# Threads that wait on network reads (they hold no GIL while waiting).
+IO_THREADS = 16
+
+_IO_POOL: ThreadPoolExecutor | None = None
+_IO_LOCK = threading.Lock()
+
+
+def _io_pool() -> ThreadPoolExecutor:
+    global _IO_POOL
+    with _IO_LOCK:
+        if _IO_POOL is None:
+            _IO_POOL = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="jetliner-io")
+        return _IO_POOL
 
 
 class ByteStream:
@@ -32,16 +58,21 @@ class ByteStream:
         needs more).  Requests start at `FIRST_CHUNK` and double up to it, so a
         read that stops early (``head()``) fetches little, and a full read soon
         reaches full-size requests.
+    prefetch_ranges
+        Most ranges fetched ahead of the reader (0: no prefetch, the local case).
+    prefetch_bytes
+        Most bytes fetched ahead of the reader.
 
     Attributes
     ----------
     requests
-        Number of ``read_range`` calls made.
+        Number of ``read_range`` calls made (prefetches included).
     bytes_requested
         Total bytes asked for by those calls.
     """
 
-    def __init__(self, file: RangeFile, chunk_size: int) -> None:
+    def __init__(self, file: RangeFile, chunk_size: int, prefetch_ranges: int = 0,
+                 prefetch_bytes: int = 0) -> None:
         self.file = file
         self.size = file.size
         self.chunk_size = chunk_size
@@ -50,13 +81,44 @@ class ByteStream:
         self.buf_start = 0
         self.requests = 0
         self.bytes_requested = 0
+        self.prefetch_ranges = prefetch_ranges
+        self.prefetch_bytes = prefetch_bytes
+        # ranges fetched ahead, contiguous from the end of `buf`
+        self.ahead: deque[tuple[int, int, Future[bytes | memoryview]]] = deque()
+        self.ahead_bytes = 0
 
-    def fetch(self, start: int, end: int) -> bytes | memoryview:
-        """One counted request to the source."""
+    def _range(self, start: int, min_end: int) -> tuple[int, int]:
+        """The next request from `start`: at least to `min_end`, one chunk if more."""
+        end = min(max(min_end, start + self.next_chunk), self.size)
         self.next_chunk = min(self.next_chunk * 2, self.chunk_size)
         self.requests += 1
         self.bytes_requested += end - start
+        return start, end
+
+    def fetch(self, start: int, end: int) -> bytes | memoryview:
+        """One counted request to the source, made now."""
+        start, end = self._range(start, end)
         return self.file.read_range(start, end)
+
+    def _drop_ahead(self) -> None:
+        for _, _, fut in self.ahead:
+            fut.cancel()
+        self.ahead.clear()
+        self.ahead_bytes = 0
+
+    def _fill_ahead(self, pos: int) -> None:
+        """Start fetching ranges after `pos` (the end of what is buffered)."""
+        if self.prefetch_ranges <= 0 or self.requests < PREFETCH_FROM_REQUEST - 1:
+            return
+        if self.ahead:
+            pos = self.ahead[-1][1]
+        while (pos < self.size and len(self.ahead) < self.prefetch_ranges
+               and self.ahead_bytes + self.next_chunk <= max(self.prefetch_bytes, self.next_chunk)):
+            start, end = self._range(pos, pos)
+            fut = _io_pool().submit(self.file.read_range, start, end)
+            self.ahead.append((start, end, fut))
+            self.ahead_bytes += end - start
+            pos = end
 
     def view(self, start: int, length: int) -> memoryview:
         """Bytes ``[start, start + length)`` (fewer only at the end of the source).
@@ -71,11 +133,39 @@ class ByteStream:
         """
         buf_end = self.buf_start + len(self.buf)
         need_end = min(start + max(min_length, 1), self.size)
-        if start < self.buf_start or need_end > buf_end:
-            fetch_end = min(max(need_end, start + self.next_chunk), self.size)
-            self.buf = self.fetch(start, fetch_end)
-            self.buf_start = start
-        return memoryview(self.buf)[start - self.buf_start:]
+        if self.buf_start <= start and need_end <= buf_end:
+            return memoryview(self.buf)[start - self.buf_start:]
+        pieces: list[bytes | memoryview] = []
+        if self.buf_start <= start < buf_end:
+            pieces.append(memoryview(self.buf)[start - self.buf_start:])
+            cur = buf_end
+        else:
+            cur = start
+            if start < buf_end or (self.ahead and start >= self.ahead[-1][1]):
+                self._drop_ahead()  # a jump: what was fetched ahead is of no use
+        self.buf = b""
+        while cur < need_end:
+            if self.ahead and self.ahead[0][0] <= cur:
+                s, e, fut = self.ahead.popleft()
+                self.ahead_bytes -= e - s
+                if e <= cur:
+                    fut.cancel()
+                    continue
+                data = fut.result()
+                pieces.append(memoryview(data)[cur - s:])
+                cur = e
+            else:
+                self._drop_ahead()
+                s, e = self._range(cur, need_end)
+                pieces.append(self.file.read_range(s, e))
+                cur = e
+        if len(pieces) == 1:
+            self.buf = pieces[0]
+        else:
+            self.buf = b"".join(pieces)
+        self.buf_start = start
+        self._fill_ahead(start + len(self.buf))
+        return memoryview(self.buf)
 
     def find(self, pattern: bytes, start: int) -> int:
         """File offset of the first `pattern` at or after `start`, or -1."""
@@ -91,6 +181,7 @@ class ByteStream:
         return -1
 
     def close(self) -> None:
-        """Drop the buffer and close the source."""
+        """Drop the buffer, stop prefetching, and close the source."""
         self.buf = b""
+        self._drop_ahead()
         self.file.close()

@@ -35,7 +35,9 @@ def test_public_names() -> None:
     assert jetliner.scan is jetliner.scan_avro
     assert issubclass(jetliner.ConfigurationError, ValueError)
     assert issubclass(jetliner.SourceNotFoundError, FileNotFoundError)
-    assert issubclass(jetliner.SourceNotFoundError, jetliner.SourceError)
+    # not a SourceError: the guide handles "missing" apart from "failing store"
+    assert not issubclass(jetliner.SourceNotFoundError, jetliner.SourceError)
+    assert issubclass(jetliner.SourceNotFoundError, jetliner.JetlinerError)
     assert issubclass(jetliner.AccessDeniedError, PermissionError)
 
 
