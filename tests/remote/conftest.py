@@ -15,14 +15,14 @@ from pathlib import Path
 import boto3
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # faultproxy.py
+sys.path.append(str(Path(__file__).parent))  # faultproxy.py, s3util.py (after tests/)
+
+from s3util import KEY_ID, SECRET  # noqa: E402
 
 import jetliner.storage  # noqa: E402
 
-KEY_ID = "AKIAJETLINERTEST0001"
-SECRET = "jetliner-test-secret-key"
 _BUCKETS = itertools.count()
-CREDS = {"aws_access_key_id": KEY_ID, "aws_secret_access_key": SECRET, "region": "us-east-1"}
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
 
 
 def _free_port() -> int:
@@ -33,7 +33,7 @@ def _free_port() -> int:
 
 def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+           if not k.startswith("AWS_") and k.lower() not in _PROXY_VARS}
     env["AWS_EC2_METADATA_DISABLED"] = "true"
     return env
 
@@ -69,7 +69,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     instance metadata lookups (network stays on loopback).  Returns a folder for
     config files."""
     for name in list(os.environ):
-        if name.startswith("AWS_") or name.lower() in ("http_proxy", "https_proxy", "all_proxy"):
+        if name.startswith("AWS_") or name.lower() in _PROXY_VARS:
             monkeypatch.delenv(name)
     folder = tmp_path / "aws"
     folder.mkdir()

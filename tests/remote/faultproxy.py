@@ -114,7 +114,8 @@ class FaultProxy:
                            f"<Message>injected {code}</Message></Error>").encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", "0" if self.command == "HEAD" else str(len(payload)))
+                length = 0 if self.command == "HEAD" else len(payload)
+                self.send_header("Content-Length", str(length))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(payload)
@@ -145,12 +146,15 @@ class FaultProxy:
         finally:
             conn.close()
 
-    def add(self, kind: str, arg: object = None, match: Matcher = ranged_get, times: int = 1) -> None:
+    def add(self, kind: str, arg: object = None, match: Matcher = ranged_get,
+            times: int = 1) -> None:
         """Queue a fault for the next `times` requests that `match`."""
         with self.lock:
             self.faults.extend((match, kind, arg) for _ in range(times))
 
-    def requests(self, method: str | None = "GET", ranged: bool | None = None) -> list[tuple[str, str, str | None, str]]:
+    def requests(self, method: str | None = "GET",
+                 ranged: bool | None = None) -> list[tuple[str, str, str | None, str]]:
+        """Logged requests of `method` (None: all), ranged or not (None: both)."""
         with self.lock:
             return [r for r in self.log if (method is None or r[0] == method)
                     and (ranged is None or (r[2] is not None) == ranged)]

@@ -5,50 +5,16 @@ request counting."""
 from __future__ import annotations
 
 import io
-import random
 from pathlib import Path
 
 import fastavro
 import polars as pl
 import pytest
-from conftest import CREDS, KEY_ID, SECRET
 from faultproxy import FaultProxy
 from polars.testing import assert_frame_equal
+from s3util import KEY_ID, SCHEMA, SECRET, avro, expected, records
 
 import jetliner
-
-SCHEMA = {
-    "type": "record", "name": "Event",
-    "fields": [
-        {"name": "user_id", "type": "long"},
-        {"name": "amount", "type": "double"},
-        {"name": "status", "type": {"type": "enum", "name": "Status",
-                                    "symbols": ["active", "inactive", "banned"]}},
-        {"name": "note", "type": ["null", "string"]},
-    ],
-}
-
-
-def records(n: int, seed: int = 0) -> list[dict]:
-    rng = random.Random(seed)
-    return [{"user_id": i, "amount": round(rng.uniform(0, 500), 2),
-             "status": rng.choice(["active", "inactive", "banned"]),
-             "note": None if i % 7 == 0 else f"note {rng.random():.6f}"} for i in range(n)]
-
-
-def avro(n: int, seed: int = 0, codec: str = "null", sync_interval: int = 16_000) -> bytes:
-    buf = io.BytesIO()
-    fastavro.writer(buf, fastavro.parse_schema(SCHEMA), records(n, seed), codec=codec,
-                    sync_interval=sync_interval)
-    return buf.getvalue()
-
-
-def expected(data: bytes) -> pl.DataFrame:
-    """What fastavro reads back, as the frame jetliner should produce."""
-    rows = list(fastavro.reader(io.BytesIO(data)))
-    return pl.DataFrame(rows, schema={
-        "user_id": pl.Int64, "amount": pl.Float64,
-        "status": pl.Enum(["active", "inactive", "banned"]), "note": pl.String})
 
 
 @pytest.fixture
@@ -219,7 +185,7 @@ def test_guide_retry_configuration_accepts_a_string(s3_client, bucket, endpoint_
 def test_guide_error_handling_missing_object_reaches_file_not_found(
         s3_client, bucket, endpoint_opts) -> None:
     reached = []
-    for url in (f"s3://{bucket}/file.avro", f"s3://no-such-bucket-x/file.avro"):
+    for url in (f"s3://{bucket}/file.avro", "s3://no-such-bucket-x/file.avro"):
         try:
             jetliner.scan(url, storage_options=endpoint_opts).collect()
         except jetliner.SourceError:
@@ -268,7 +234,8 @@ def test_session_token_is_passed(s3_client, bucket, endpoint_opts) -> None:
 
 
 def test_unknown_storage_option_names_the_known_ones(endpoint_opts) -> None:
-    with pytest.raises(jetliner.ConfigurationError, match="unknown storage option 'aws_secret'") as info:
+    with pytest.raises(jetliner.ConfigurationError,
+                       match="unknown storage option 'aws_secret'") as info:
         jetliner.scan_avro("s3://b/f.avro", storage_options={**endpoint_opts, "aws_secret": "x"})
     assert "aws_secret_access_key" in str(info.value)
     assert "max_retries" in str(info.value)

@@ -7,10 +7,9 @@ import time
 
 import polars as pl
 import pytest
-from conftest import KEY_ID, SECRET
 from faultproxy import FaultProxy, any_request, ranged_get
 from polars.testing import assert_frame_equal
-from test_s3 import avro, expected
+from s3util import KEY_ID, SECRET, avro, expected
 
 import jetliner
 
