@@ -6,9 +6,11 @@ call and a whole-file read costs about ``size / chunk_size`` requests.
 
 For remote objects a prefetcher keeps the next ranges downloading on I/O threads
 while earlier blocks decode, so the download and the decoding overlap.  It is
-bounded by ``buffer_blocks`` ranges and ``buffer_bytes`` bytes ahead of the reader,
-and it starts only once the read has proved sequential (its third request): a read
-that stops early (``head()``) fetches little beyond what it uses.  Counters record
+bounded by ``buffer_blocks`` ranges and ``buffer_bytes`` bytes ahead of the reader.
+It starts only once the read has proved sequential (its third request), then asks
+for full ``read_chunk_size`` ranges, one more range ahead for each one consumed:
+a read that stops early (``head()``) fetches little beyond what it uses, and a
+full read soon has several ranges in flight.  Counters record
 every request so that tests can prove it.
 """
 
@@ -86,11 +88,16 @@ class ByteStream:
         # ranges fetched ahead, contiguous from the end of `buf`
         self.ahead: deque[tuple[int, int, Future[bytes | memoryview]]] = deque()
         self.ahead_bytes = 0
+        self.ahead_limit = 1
 
     def _range(self, start: int, min_end: int) -> tuple[int, int]:
         """The next request from `start`: at least to `min_end`, one chunk if more."""
         end = min(max(min_end, start + self.next_chunk), self.size)
-        self.next_chunk = min(self.next_chunk * 2, self.chunk_size)
+        if self.prefetching:
+            # a sustained read: full-size requests at once (each costs a round trip)
+            self.next_chunk = self.chunk_size
+        else:
+            self.next_chunk = min(self.next_chunk * 2, self.chunk_size)
         self.requests += 1
         self.bytes_requested += end - start
         return start, end
@@ -106,13 +113,23 @@ class ByteStream:
         self.ahead.clear()
         self.ahead_bytes = 0
 
+    @property
+    def prefetching(self) -> bool:
+        """True once the read has proved sequential (and prefetch is on)."""
+        return self.prefetch_ranges > 0 and self.requests >= PREFETCH_FROM_REQUEST - 1
+
     def _fill_ahead(self, pos: int) -> None:
-        """Start fetching ranges after `pos` (the end of what is buffered)."""
-        if self.prefetch_ranges <= 0 or self.requests < PREFETCH_FROM_REQUEST - 1:
+        """Start fetching ranges after `pos` (the end of what is buffered).
+
+        The number of ranges ahead ramps up (one more per range consumed) to
+        ``prefetch_ranges``, so that a read stopping soon after prefetch starts
+        wastes little.
+        """
+        if not self.prefetching:
             return
         if self.ahead:
             pos = self.ahead[-1][1]
-        while (pos < self.size and len(self.ahead) < self.prefetch_ranges
+        while (pos < self.size and len(self.ahead) < min(self.prefetch_ranges, self.ahead_limit)
                and self.ahead_bytes + self.next_chunk <= max(self.prefetch_bytes, self.next_chunk)):
             start, end = self._range(pos, pos)
             fut = _io_pool().submit(self.file.read_range, start, end)
@@ -152,6 +169,7 @@ class ByteStream:
                     fut.cancel()
                     continue
                 data = fut.result()
+                self.ahead_limit += 1
                 pieces.append(memoryview(data)[cur - s:])
                 cur = e
             else:
