@@ -57,15 +57,18 @@ class ReadOptions:
     ignore_errors
         Skip what cannot be decoded instead of raising.
     storage_options
-        Options for remote filesystems (credentials, endpoint, retries).
+        Options for remote filesystems: credentials, endpoint, region,
+        ``max_retries`` (default 2; a request is attempted at most
+        ``max_retries + 1`` times), timeouts (see `jetliner.storage`).
     buffer_blocks
-        How many batches may be decoding or decoded ahead of the consumer (4:
-        enough to keep every decoding thread busy on a small machine while
-        bounding memory to a few batches).
+        How many batches may be decoding or decoded ahead of the consumer, and
+        how many ranges a remote read prefetches (4: enough to keep every
+        decoding thread busy on a small machine, and several requests in flight,
+        while bounding memory to a few batches).
     buffer_bytes
         Upper bound on the compressed bytes handed to the decoding threads and
-        not yet consumed (64 MiB: many typical blocks, a small fraction of a
-        machine's memory).
+        not yet consumed, and on the bytes a remote read prefetches (64 MiB: many
+        typical blocks, a small fraction of a machine's memory).
     read_chunk_size
         Size of one read from the source.  ``None`` picks 4 MiB for local files
         (large enough to amortise the system call, small enough for ``head()`` to
