@@ -14,7 +14,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from jetliner.exceptions import ConfigurationError, SourceChangedError, SourceNotFoundError
+from jetliner.exceptions import (
+    ConfigurationError,
+    SourceChangedError,
+    SourceError,
+    SourceNotFoundError,
+)
 from jetliner.sources import Source, _expand_braces, _has_glob
 from jetliner.storage import RetryPolicy, ShortRead, call_with_retries, filesystem_options
 
@@ -42,11 +47,15 @@ class _FsspecFile:
             raise SourceNotFoundError(
                 f"{self.url!r} is a directory or prefix, not an object (use a glob such as "
                 f"'{self.url.rstrip('/')}/*.avro')", path=self.url)
-        try:
-            self.size = int(info["size"])
-        except (KeyError, TypeError, ValueError):
-            self.size = int(call_with_retries(lambda: fs.size(source.fs_path), source.policy,
-                                              self.url, "opening"))
+        size = info.get("size")
+        if size is None:
+            size = call_with_retries(lambda: fs.size(source.fs_path), source.policy, self.url,
+                                     "opening")
+        if not isinstance(size, int) or size < 0:
+            raise SourceError(
+                f"the store does not report the size of {self.url!r} (got {size!r}); jetliner "
+                "reads objects with ranged requests and needs it", path=self.url)
+        self.size = size
         self.etag = _etag(info)
         self.is_s3 = source.protocol in ("s3", "s3a") and hasattr(fs, "_call_s3")
 
@@ -60,6 +69,11 @@ class _FsspecFile:
                     path=self.url)
         else:
             data = self.source.fs.cat_file(self.source.fs_path, start=start, end=end)
+        if len(data) > end - start:
+            raise SourceError(
+                f"asked {self.url!r} for bytes {start}-{end} and received {len(data)} bytes: "
+                "the server ignores ranged requests (HTTP Range), which jetliner needs",
+                path=self.url)
         if len(data) != end - start:
             msg = f"asked for {end - start} bytes at offset {start}, received {len(data)}"
             raise ShortRead(msg)

@@ -44,3 +44,59 @@ def expected(data: bytes) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={
         "user_id": pl.Int64, "amount": pl.Float64,
         "status": pl.Enum(["active", "inactive", "banned"]), "note": pl.String})
+
+
+class StaticHTTPServer:
+    """A loopback HTTP server of in-memory files with ``Range`` support (or without,
+    to test servers that ignore it); ``with StaticHTTPServer(files) as srv: srv.url``."""
+
+    def __init__(self, files: dict[str, bytes], ranges: bool = True) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self._serve(head=True)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._serve(head=False)
+
+            def _serve(self, head: bool) -> None:
+                data = files.get(self.path)
+                if data is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                rng = self.headers.get("Range")
+                status, body = 200, data
+                if rng and ranges:
+                    first, last = rng.split("=")[1].split("-")
+                    start, end = int(first), min(int(last) + 1, len(data))
+                    status, body = 206, data[start:end]
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Accept-Ranges", "bytes" if ranges else "none")
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> StaticHTTPServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
