@@ -100,3 +100,57 @@ class StaticHTTPServer:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FakeInstanceMetadata:
+    """A loopback stand-in for the EC2 instance metadata service (IMDSv2), handing
+    out role credentials the way an instance with an IAM role gets them."""
+
+    def __init__(self, key_id: str, secret: str, role: str = "jetliner-test-role") -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        creds = json.dumps({"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": key_id,
+                            "SecretAccessKey": secret, "Token": "role-session-token",
+                            "LastUpdated": "2026-01-01T00:00:00Z",
+                            "Expiration": "2099-01-01T00:00:00Z"}).encode()
+        base = "/latest/meta-data/iam/security-credentials"
+        routes = {f"{base}/": role.encode(), f"{base}/{role}": creds}
+        self.paths: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _reply(self, code: int, body: bytes) -> None:
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_PUT(self) -> None:  # noqa: N802
+                outer.paths.append(self.path)
+                if self.path == "/latest/api/token":
+                    self._reply(200, b"imds-session-token")
+                else:
+                    self._reply(404, b"")
+
+            def do_GET(self) -> None:  # noqa: N802
+                outer.paths.append(self.path)
+                body = routes.get(self.path)
+                self._reply(200, body) if body is not None else self._reply(404, b"")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeInstanceMetadata:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from faultproxy import FaultProxy
 from polars.testing import assert_frame_equal
-from s3util import KEY_ID, SCHEMA, SECRET, avro, expected, records
+from s3util import KEY_ID, SCHEMA, SECRET, FakeInstanceMetadata, avro, expected, records
 
 import jetliner
 
@@ -80,6 +80,21 @@ def test_guide_aws_profile_with_its_own_endpoint(s3_client, bucket, s3_server, a
     # the credentials file alone is enough too
     (aws_env / "config").write_text("")
     assert_frame_equal(jetliner.read_avro(f"s3://{bucket}/file.avro"), expected(data))
+
+
+def test_guide_iam_role_credentials(s3_client, bucket, s3_server, monkeypatch) -> None:
+    """No credentials anywhere but the instance's role: botocore's chain asks the
+    instance metadata service (here a loopback stand-in) for them."""
+    data = avro(300)
+    s3_client.put_object(Bucket=bucket, Key="file.avro", Body=data)
+    with FakeInstanceMetadata(KEY_ID, SECRET) as imds:
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "false")
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server[0])
+        monkeypatch.setenv("AWS_REGION", "us-east-1")
+        df = jetliner.scan_avro(f"s3://{bucket}/file.avro").collect()
+    assert_frame_equal(df, expected(data))
+    assert any("security-credentials/jetliner-test-role" in p for p in imds.paths)
 
 
 def test_profile_by_storage_option_and_top_level_endpoint(s3_client, bucket, s3_server,
