@@ -11,6 +11,7 @@ then an error, never a silently shorter file.  Every request goes through
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -139,7 +140,9 @@ def _filesystem(protocol: str, url: str, storage_options: dict[str, Any] | None)
         raise ConfigurationError(msg) from exc
     from fsspec.utils import tokenize
 
-    token = tokenize(protocol, kwargs)
+    # the environment takes part in the key: credentials, profile or endpoint
+    # changed there must reach new reads
+    token = tokenize(protocol, kwargs, _environment_fingerprint())
     with _FS_LOCK:
         fs = _FS_CACHE.get(token)
         if fs is None:
@@ -152,11 +155,27 @@ def _filesystem(protocol: str, url: str, storage_options: dict[str, Any] | None)
                 raise ConfigurationError(msg) from exc
             if protocol in ("s3", "s3a"):
                 fs.retries = 1  # one attempt per call: jetliner's retries are the only ones
+            if len(_FS_CACHE) >= _FS_CACHE_SIZE:
+                _FS_CACHE.pop(next(iter(_FS_CACHE)))  # the oldest
             _FS_CACHE[token] = fs
     return fs, policy
 
 
+def _environment_fingerprint() -> tuple[Any, ...]:
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    stamps = []
+    for var, default in (("AWS_CONFIG_FILE", "~/.aws/config"),
+                         ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")):
+        try:
+            st = os.stat(os.path.expanduser(os.environ.get(var, default)))
+            stamps.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamps.append(None)
+    return env, tuple(stamps)
+
+
 _FS_CACHE: dict[str, Any] = {}
+_FS_CACHE_SIZE = 16
 _FS_LOCK = threading.Lock()
 
 
