@@ -72,10 +72,18 @@ class _LocalFile:
             raise translate_os_error(exc, path) from exc
 
     def read_range(self, start: int, end: int) -> bytes:
+        end = min(end, self.size)
         try:
-            return os.pread(self.fd, max(0, end - start), start)
+            data = os.pread(self.fd, max(0, end - start), start)
         except OSError as exc:
             raise translate_os_error(exc, self.path) from exc
+        if len(data) < end - start:
+            msg = (
+                f"{self.path!r} shrank while it was being read: {self.size} bytes when "
+                f"opened, nothing past byte {start + len(data)} now (is it still being written?)"
+            )
+            raise SourceError(msg, path=self.path, offset=start + len(data))
+        return data
 
     def close(self) -> None:
         if self.fd >= 0:

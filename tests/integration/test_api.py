@@ -233,3 +233,43 @@ def test_sample_file_and_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "--polars", jetliner.sample_path()]) == 0
     assert main(["head", "/nonexistent.avro"]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_file_shrinking_during_the_read_is_an_error(tmp_path) -> None:
+    """Cut exactly at a block boundary, the rest would look like a valid file: the
+    size taken at open time is what tells."""
+    import io as _io
+
+    import fastavro
+
+    buf = _io.BytesIO()
+    schema = {"type": "record", "name": "R", "fields": [{"name": "x", "type": "long"}]}
+    fastavro.writer(buf, schema, ({"x": i} for i in range(200_000)), sync_interval=4000)
+    data = buf.getvalue()
+    path = tmp_path / "f.avro"
+    path.write_bytes(data)
+    sync = data[_header_end(data) - 16:_header_end(data)]
+    ends = []  # file offsets just after each block's sync marker
+    pos = data.find(sync, _header_end(data))
+    while pos >= 0:
+        ends.append(pos + 16)
+        pos = data.find(sync, pos + 16)
+    assert len(ends) > 10 and ends[-1] == len(data)
+    with jetliner.open(path, batch_size=1000, read_chunk_size=64 * 1024) as reader:
+        next(reader)
+        with open(path, "r+b") as f:  # cut exactly after a block, well past what was read
+            f.truncate(ends[len(ends) // 2])
+        with pytest.raises(jetliner.SourceError, match="shrank"):
+            for _ in reader:
+                pass
+
+
+def _header_end(data: bytes) -> int:
+    """Offset just past the header's sync marker (schema metadata parsed by fastavro)."""
+    import io as _io
+
+    import fastavro
+
+    f = _io.BytesIO(data)
+    fastavro.reader(f)
+    return f.tell()
