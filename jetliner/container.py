@@ -202,6 +202,9 @@ def _frame(stream: ByteStream, header: Header, path: str,
             return
         except ParseError as exc:
             if skipped is None:
+                if isinstance(exc, _SyncMismatch):  # users see the public type
+                    raise ParseError(exc.message, path=exc.path, block_index=exc.block_index,
+                                     offset=exc.offset) from None
                 raise
             damaged = exc.offset if exc.offset is not None else pos
             if isinstance(exc, _SyncMismatch):
