@@ -57,7 +57,7 @@ def test_truncation_sweep_never_returns_silent_partial_data(name: str) -> None:
     and must read as exactly its complete blocks."""
     data = dict(seed_files())[name]
     ends = _block_ends(data)
-    assert len(ends) > 3, "the seed should have several blocks"
+    assert len(ends) >= 3, "the seed should have several blocks"
     header_end = min(ends)
     silent = []
     for cut in range(len(data)):
