@@ -68,7 +68,7 @@ def _shapes() -> list[tuple[str, Any, list[Any]]]:
           "dur": bytes(range(12))} for i in range(40)]))
     shapes.append(("recursive", {"type": "record", "name": "Node", "fields": [
         {"name": "v", "type": "int"}, {"name": "next", "type": ["null", "Node"]}]},
-        [{"v": i, "next": {"v": i + 1, "next": None} if i % 2 else None} for i in range(40)]))
+        [{"v": i, "next": {"v": i + 1, "next": None} if i % 2 else None} for i in range(400)]))
     shapes.append(("zero_byte", _record("Z", [
         ("nulls", {"type": "array", "items": "null"}),
         ("empty", _record("Empty", [])), ("n", "null")]),
