@@ -540,7 +540,12 @@ cdef inline int read_span(Cur* c, int64_t fixed, int64_t* blen) noexcept nogil:
 
 # ---------------------------------------------------------------- UTF-8
 
-cdef int utf8_valid(const uint8_t* s, int64_t n) noexcept nogil:
+cdef inline int utf8_valid(const uint8_t* s, int64_t n) noexcept nogil:
+    return utf8_valid_len(s, n) == n
+
+
+cdef int64_t utf8_valid_len(const uint8_t* s, int64_t n) noexcept nogil:
+    """Length of the longest prefix of `s` made of whole, valid UTF-8 sequences."""
     cdef int64_t i = 0
     cdef uint64_t w
     cdef uint8_t b0, b1, b2, b3
@@ -554,39 +559,88 @@ cdef int utf8_valid(const uint8_t* s, int64_t n) noexcept nogil:
         if b0 < 0x80:
             i += 1
         elif b0 < 0xC2:
-            return 0
+            return i
         elif b0 < 0xE0:
             if i + 1 >= n or (s[i + 1] & 0xC0) != 0x80:
-                return 0
+                return i
             i += 2
         elif b0 < 0xF0:
             if i + 2 >= n:
-                return 0
+                return i
             b1 = s[i + 1]
             b2 = s[i + 2]
             if (b1 & 0xC0) != 0x80 or (b2 & 0xC0) != 0x80:
-                return 0
+                return i
             if b0 == 0xE0 and b1 < 0xA0:
-                return 0
+                return i
             if b0 == 0xED and b1 >= 0xA0:
-                return 0
+                return i
             i += 3
         elif b0 < 0xF5:
             if i + 3 >= n:
-                return 0
+                return i
             b1 = s[i + 1]
             b2 = s[i + 2]
             b3 = s[i + 3]
             if (b1 & 0xC0) != 0x80 or (b2 & 0xC0) != 0x80 or (b3 & 0xC0) != 0x80:
-                return 0
+                return i
             if b0 == 0xF0 and b1 < 0x90:
-                return 0
+                return i
             if b0 == 0xF4 and b1 >= 0x90:
-                return 0
+                return i
             i += 4
         else:
-            return 0
-    return 1
+            return i
+    return n
+
+
+cdef int64_t utf8_bad_len(const uint8_t* s, int64_t n) noexcept nogil:
+    """At the start of an invalid sequence: the length of its maximal valid-looking
+    prefix (1 to 3 bytes), which one U+FFFD replaces (as Python's "replace" does)."""
+    cdef uint8_t b0 = s[0]
+    cdef uint8_t lo, hi
+    if b0 < 0xC2 or b0 >= 0xF5 or n < 2 or b0 < 0xE0:
+        return 1
+    if b0 < 0xF0:
+        lo = 0xA0 if b0 == 0xE0 else 0x80
+        hi = 0x9F if b0 == 0xED else 0xBF
+        return 1 if (s[1] < lo or s[1] > hi) else 2
+    lo = 0x90 if b0 == 0xF0 else 0x80
+    hi = 0x8F if b0 == 0xF4 else 0xBF
+    if s[1] < lo or s[1] > hi:
+        return 1
+    if n < 3 or (s[2] & 0xC0) != 0x80:
+        return 2
+    return 3
+
+
+cdef int put_utf8_replaced(Col* out, const uint8_t* s, int64_t n, bint json) noexcept nogil:
+    """Append `s` with each invalid sequence replaced by U+FFFD (as raw UTF-8, or, with
+    `json`, as a quoted JSON string using the \\ufffd escape)."""
+    cdef int64_t i = 0
+    cdef int64_t k
+    if json and var_put(out, <const uint8_t*>b"\"", 1) < 0:
+        return -1
+    while i < n:
+        k = utf8_valid_len(s + i, n - i)
+        if k > 0:
+            if json:
+                if var_ensure(out, k * 6) < 0:
+                    return -1
+                put_json_body(out, s + i, k, False)
+            elif var_put(out, s + i, k) < 0:
+                return -1
+            i += k
+        if i < n:
+            if json:
+                if var_put(out, <const uint8_t*>b"\\ufffd", 6) < 0:
+                    return -1
+            elif var_put(out, <const uint8_t*>b"\xef\xbf\xbd", 3) < 0:
+                return -1
+            i += utf8_bad_len(s + i, n - i)
+    if json and var_put(out, <const uint8_t*>b"\"", 1) < 0:
+        return -1
+    return 0
 
 
 # ---------------------------------------------------------------- text helpers (JSON, decimals, uuid)
@@ -597,13 +651,20 @@ cdef const char* HEX = b"0123456789abcdef"
 cdef int put_json_string(Col* out, const uint8_t* s, int64_t n, bint latin1) noexcept nogil:
     """Append `s` as a quoted JSON string.  With `latin1`, every byte is one code point
     (the Avro JSON encoding of bytes and fixed)."""
-    cdef int64_t i
-    cdef uint8_t ch
-    cdef uint8_t esc[6]
     if var_ensure(out, n * 6 + 2) < 0:
         return -1
     out.data[out.dlen] = 34  # "
     out.dlen += 1
+    put_json_body(out, s, n, latin1)
+    out.data[out.dlen] = 34
+    out.dlen += 1
+    return 0
+
+
+cdef void put_json_body(Col* out, const uint8_t* s, int64_t n, bint latin1) noexcept nogil:
+    """Append `s` escaped for a JSON string; the caller ensured ``6 * n`` bytes of room."""
+    cdef int64_t i
+    cdef uint8_t ch
     for i in range(n):
         ch = s[i]
         if ch == 34 or ch == 92:
@@ -621,9 +682,6 @@ cdef int put_json_string(Col* out, const uint8_t* s, int64_t n, bint latin1) noe
         else:
             out.data[out.dlen] = ch
             out.dlen += 1
-    out.data[out.dlen] = 34
-    out.dlen += 1
-    return 0
 
 
 cdef int put_double(Col* out, double v, bint single) noexcept nogil:
@@ -773,6 +831,7 @@ cdef struct State:
     int64_t stack_cap
     int64_t max_depth
     int64_t zero_budget
+    bint utf8_replace
     int64_t zero_used
     uint32_t* scratch
     int err
@@ -902,9 +961,14 @@ cdef inline int prim_string(State* d, Node* n, Cur* c, bint check_utf8) noexcept
     cdef Col* col
     if r:
         return fail(d, r, c)
-    if check_utf8 and not utf8_valid(c.p, blen):
-        return fail(d, E_UTF8, c)
     col = &d.cols[n.col]
+    if check_utf8 and not utf8_valid(c.p, blen):
+        if not d.utf8_replace:
+            return fail(d, E_UTF8, c)
+        if put_utf8_replaced(col, c.p, blen, False) < 0 or var_commit(col) < 0:
+            return fail(d, E_NOMEM, c)
+        c.p += blen
+        return 0
     if var_put(col, c.p, blen) < 0 or var_commit(col) < 0:
         return fail(d, E_NOMEM, c)
     c.p += blen
@@ -1301,8 +1365,12 @@ cdef int walk(State* d, int32_t root, Cur* c, Col* out) noexcept nogil:
                     return fail(d, r, c)
                 if out != NULL:
                     if not utf8_valid(c.p, blen):
-                        return fail(d, E_UTF8, c)
-                    if put_json_string(out, c.p, blen, False) < 0 or var_put(out, <const uint8_t*>b":", 1) < 0:
+                        if not d.utf8_replace:
+                            return fail(d, E_UTF8, c)
+                        r = put_utf8_replaced(out, c.p, blen, True)
+                    else:
+                        r = put_json_string(out, c.p, blen, False)
+                    if r < 0 or var_put(out, <const uint8_t*>b":", 1) < 0:
                         return fail(d, E_NOMEM, c)
                 c.p += blen
             child = d.kids[n.kid0]
@@ -1391,8 +1459,12 @@ cdef int walk_prim(State* d, Node* n, Cur* c, Col* out) noexcept nogil:
             return fail(d, r, c)
         if out != NULL:
             if op == OP_STRING and not utf8_valid(c.p, blen):
-                return fail(d, E_UTF8, c)
-            if put_json_string(out, c.p, blen, op != OP_STRING) < 0:
+                if not d.utf8_replace:
+                    return fail(d, E_UTF8, c)
+                r = put_utf8_replaced(out, c.p, blen, True)
+            else:
+                r = put_json_string(out, c.p, blen, op != OP_STRING)
+            if r < 0:
                 return fail(d, E_NOMEM, c)
         c.p += blen
         return 0
@@ -1457,7 +1529,8 @@ cdef class Decoder:
     cdef readonly int64_t rows
 
     def __cinit__(self, nodes, kids, kid_names, cols, strings, int root,
-                  int64_t max_depth=100_000, int64_t zero_byte_budget=1 << 26):
+                  int64_t max_depth=100_000, int64_t zero_byte_budget=1 << 26,
+                  bint utf8_replace=False):
         cdef int64_t i
         self.nnodes = len(nodes)
         self.nkids = len(kids)
@@ -1502,6 +1575,7 @@ cdef class Decoder:
         self.root = root
         self.st.max_depth = max_depth
         self.st.zero_budget = zero_byte_budget
+        self.st.utf8_replace = utf8_replace
         self.rows = 0
 
     def __dealloc__(self):

@@ -32,6 +32,9 @@ class ReadOptionsDict(TypedDict, total=False):
     read_chunk_size: int | None
     batch_size: int
     max_block_size: int
+    max_nesting_depth: int
+    max_zero_byte_values: int
+    invalid_utf8: str
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,20 @@ class ReadOptions:
     max_block_size
         Refuse a block whose decompressed size would exceed this (512 MiB): the
         guard against decompression bombs and lying size fields.
+    max_nesting_depth
+        Refuse values nested deeper than this (100 000 levels of recursive
+        records, arrays or maps).  Decoding uses an explicit stack, never the C
+        stack, so the limit bounds memory and time, not a crash.
+    max_zero_byte_values
+        Most values per batch that take no bytes in the file (nulls, empty
+        records, items of ``array<null>``) claimed by counts: 2^26 (67 million).
+        A count is otherwise bounded by the bytes left in its block; this bounds
+        the rest, so a tiny file claiming 2^40 empty items fails in milliseconds.
+    invalid_utf8
+        ``"error"`` (default): a string that is not valid UTF-8 is a
+        `DecodeError` (or skipped with ``ignore_errors``).  ``"replace"``: each
+        invalid sequence becomes U+FFFD, as Python's ``bytes.decode(errors=
+        "replace")`` does.
     """
 
     n_rows: int | None = None
@@ -95,6 +112,9 @@ class ReadOptions:
     read_chunk_size: int | None = None
     batch_size: int = 100_000
     max_block_size: int = 512 * MiB
+    max_nesting_depth: int = 100_000
+    max_zero_byte_values: int = 1 << 26
+    invalid_utf8: str = "error"
 
     def __post_init__(self) -> None:
         _check_int("n_rows", self.n_rows, minimum=0, optional=True)
@@ -104,6 +124,11 @@ class ReadOptions:
         _check_int("read_chunk_size", self.read_chunk_size, minimum=1, optional=True)
         _check_int("batch_size", self.batch_size, minimum=1)
         _check_int("max_block_size", self.max_block_size, minimum=1)
+        _check_int("max_nesting_depth", self.max_nesting_depth, minimum=1)
+        _check_int("max_zero_byte_values", self.max_zero_byte_values, minimum=0)
+        if self.invalid_utf8 not in ("error", "replace"):
+            msg = f"invalid_utf8 must be 'error' or 'replace', got {self.invalid_utf8!r}"
+            raise ConfigurationError(msg)
         for name in ("row_index_name", "include_file_paths"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):

@@ -46,15 +46,17 @@ _DECODE_ERRORS = {
     2: "malformed variable-length integer (longer than 10 bytes or overflowing 64 bits)",
     3: "an 'int' value does not fit in 32 bits",
     4: "a string or bytes value has a negative length",
-    5: "a string value is not valid UTF-8",
+    5: "a string value is not valid UTF-8 (invalid_utf8='replace' reads it with U+FFFD "
+       "in place of the bad bytes)",
     6: "an enum index is out of range for the enum's symbols",
     7: "a union branch index is out of range for the union",
     8: "an item count is negative or larger than the bytes left in the block can hold",
-    9: "nested data is deeper than the nesting limit",
+    9: "nested data is deeper than max_nesting_depth (default 100 000 levels)",
     10: "out of memory while decoding",
     11: "a decimal value does not fit its declared precision",
-    12: "the block claims more zero-byte values (nulls, empty records) than the "
-        "zero-byte budget allows",
+    12: "the block claims more zero-byte values (nulls, empty records) than "
+        "max_zero_byte_values allows per batch (default 2^26; raise it for data that "
+        "really holds that many)",
     13: "malformed big-decimal value",
     14: "a boolean byte is neither 0 nor 1",
     15: "a time-millis/time-micros value is outside the 24 hours of a day",
@@ -153,7 +155,10 @@ def _decode_task(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
 def _decode_blocks(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
                    blocks: list[tuple[Block, int]]) -> list[tuple[pl.DataFrame, int]]:
     """Decode `blocks`; a negative keep ``-n - 1`` keeps n records of a damaged block."""
-    decoder = Decoder(plan.nodes, plan.kids, plan.kid_names, plan.cols, plan.strings, plan.root)
+    decoder = Decoder(plan.nodes, plan.kids, plan.kid_names, plan.cols, plan.strings, plan.root,
+                      max_depth=options.max_nesting_depth,
+                      zero_byte_budget=options.max_zero_byte_values,
+                      utf8_replace=options.invalid_utf8 == "replace")
     codec = get_codec(info.header.codec, info.path)
     batch_size = options.batch_size
     out: list[tuple[pl.DataFrame, int]] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import avro_bytes, container, zigzag
 from hypothesis import given, settings
@@ -76,6 +78,50 @@ def test_utf8_validation_agrees_with_python(raw: bytes) -> None:
         assert read(STR, 1, avro_bytes(raw))["s"].to_list() == [expected]
 
 
+MAP = {"type": "record", "name": "R", "fields": [
+    {"name": "m", "type": {"type": "map", "values": "int"}}]}
+# a string inside a recursive value, which is read as JSON text
+TREE = {"type": "record", "name": "T", "fields": [
+    {"name": "label", "type": "string"}, {"name": "kids", "type": {"type": "array", "items": "T"}}]}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=16), st.binary(max_size=6))
+def test_invalid_utf8_replace_agrees_with_python(raw: bytes, key: bytes) -> None:
+    """invalid_utf8='replace' gives what bytes.decode(errors='replace') gives, in
+    plain strings, map keys, and strings inside JSON text."""
+    want = raw.decode("utf-8", "replace")
+    got = read(STR, 1, avro_bytes(raw), invalid_utf8="replace")["s"].to_list()
+    assert got == [want]
+    payload = zigzag(1) + avro_bytes(key) + zigzag(7) + zigzag(0)
+    got_map = read(MAP, 1, payload, invalid_utf8="replace")["m"].to_list()
+    assert got_map == [[{"key": key.decode("utf-8", "replace"), "value": 7}]]
+    # root T(label=b"r", kids=[T(label=raw, kids=[])]): the kids column holds JSON
+    payload = avro_bytes(b"r") + zigzag(1) + avro_bytes(raw) + zigzag(0) + zigzag(0)
+    df = read(TREE, 1, payload, invalid_utf8="replace")
+    assert json.loads(df["kids"].item()) == [{"label": want, "kids": []}]
+
+
+def test_invalid_utf8_option_is_checked() -> None:
+    with pytest.raises(jetliner.ConfigurationError, match="invalid_utf8"):
+        read(STR, 1, avro_bytes(b"x"), invalid_utf8="ignore")
+
+
+def test_nesting_and_zero_byte_limits_are_options() -> None:
+    nulls = {"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": {"type": "array", "items": "null"}}]}
+    payload = zigzag(1000) + zigzag(0)
+    assert read(nulls, 1, payload)["a"].list.len().to_list() == [1000]
+    with pytest.raises(jetliner.DecodeError, match="max_zero_byte_values"):
+        read(nulls, 1, payload, max_zero_byte_values=999)
+    deep = {"type": "record", "name": "N", "fields": [
+        {"name": "next", "type": ["null", "N"]}]}
+    payload = zigzag(1) * 50 + zigzag(0)
+    assert read(deep, 1, payload).height == 1
+    with pytest.raises(jetliner.DecodeError, match="max_nesting_depth"):
+        read(deep, 1, payload, max_nesting_depth=20)
+
+
 def test_enum_index_out_of_range() -> None:
     schema = {"type": "record", "name": "R", "fields": [
         {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B"]}}]}
@@ -128,7 +174,7 @@ def test_deep_recursive_data_is_bounded_without_stack_overflow() -> None:
     depth = 200_000
     payload = (zigzag(1) + zigzag(1)) * depth + zigzag(1) + zigzag(0)
     err = decode_error(schema, 1, payload)
-    assert "nesting limit" in err.message
+    assert "max_nesting_depth" in err.message
 
 
 def test_moderately_deep_recursive_data_reads_as_json() -> None:
