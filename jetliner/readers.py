@@ -80,6 +80,7 @@ class FileInfo:
 def open_file(source: Source, options: ReadOptions) -> FileInfo:
     """Open `source`, read and check its header; typed errors on any problem."""
     file = source.open()
+    stream: ByteStream | None = None
     try:
         chunk = options.read_chunk_size or (
             DEFAULT_REMOTE_CHUNK if source.is_remote else DEFAULT_LOCAL_CHUNK
@@ -97,7 +98,10 @@ def open_file(source: Source, options: ReadOptions) -> FileInfo:
             raise SchemaError(exc.message, path=source.path) from exc
         return FileInfo(source, stream, header, schema)
     except BaseException:
-        file.close()
+        if stream is not None:
+            stream.close()  # stops prefetching too
+        else:
+            file.close()
         raise
 
 
@@ -105,13 +109,20 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
+_POOL_PID = 0
+
+
 def _pool() -> ThreadPoolExecutor:
-    """The shared decoding threads: one per core (decoding runs without the GIL)."""
-    global _POOL
+    """The shared decoding threads: one per core (decoding runs without the GIL).
+
+    Made anew in a forked child, which inherits the pool but none of its threads.
+    """
+    global _POOL, _POOL_PID
     with _POOL_LOCK:
-        if _POOL is None:
+        if _POOL is None or _POOL_PID != os.getpid():
             _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
                                        thread_name_prefix="jetliner-decode")
+            _POOL_PID = os.getpid()
         return _POOL
 
 

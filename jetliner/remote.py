@@ -27,6 +27,17 @@ from jetliner.storage import RetryPolicy, ShortRead, call_with_retries, filesyst
 __all__ = ["FsspecSource", "resolve_remote"]
 
 
+def _http_code(exc: BaseException) -> str | None:
+    """The S3 error code of `exc` or of its causes."""
+    cur: BaseException | None = exc
+    while cur is not None:
+        response = getattr(cur, "response", None)
+        if isinstance(response, dict):
+            return (response.get("Error") or {}).get("Code")
+        cur = cur.__cause__
+    return None
+
+
 def _etag(info: dict[str, Any]) -> str | None:
     for name in ("ETag", "etag", "e_tag"):
         value = info.get(name)
@@ -35,13 +46,31 @@ def _etag(info: dict[str, Any]) -> str | None:
     return None
 
 
+# What an S3 open fetches at once: the header and usually the first blocks (the
+# first request of `jetliner.stream.ByteStream`, served from here).
+OPEN_BYTES = 64 * 1024
+
+
 class _FsspecFile:
-    """An open object: pinned size (and ETag), ranged reads with retries."""
+    """An open object: pinned size (and ETag), ranged reads with retries.
+
+    On S3 the object is opened with a ranged GET of its first bytes, not a HEAD:
+    one request instead of two, and errors come with their codes (a HEAD's error
+    has no body, so refused credentials would be indistinguishable from a denied
+    access).
+    """
 
     def __init__(self, source: FsspecSource) -> None:
         self.source = source
         self.url = source.path
         fs = source.fs
+        self.is_s3 = source.protocol in ("s3", "s3a") and hasattr(fs, "_call_s3")
+        self.etag: str | None = None
+        self.first: bytes | None = None
+        if self.is_s3:
+            first = call_with_retries(self._s3_open, source.policy, self.url, "opening")
+            if first is not None:
+                return
         info = call_with_retries(lambda: fs.info(source.fs_path), source.policy, self.url,
                                  "opening")
         if info.get("type") == "directory":
@@ -57,19 +86,45 @@ class _FsspecFile:
                 f"the store does not report the size of {self.url!r} (got {size!r}); jetliner "
                 "reads objects with ranged requests and needs it", path=self.url)
         self.size = size
-        self.etag = _etag(info)
-        self.is_s3 = source.protocol in ("s3", "s3a") and hasattr(fs, "_call_s3")
+        etag = _etag(info)
+        # a weak ETag never matches If-Match: pin only strong ones
+        self.etag = etag if etag and not etag.startswith("W/") else None
+
+    def _s3_open(self) -> bytes | None:
+        """GET the first bytes; learn the size and ETag.  None for an empty object."""
+        try:
+            data, etag, total = self._s3_get(0, OPEN_BYTES, pinned=False)
+        except Exception as exc:
+            if _http_code(exc) == "InvalidRange":  # an empty object has no byte 0
+                return None
+            raise
+        if total is None:  # no Content-Range: ask for the size
+            info = self.source.fs.info(self.source.fs_path)
+            total = info.get("size")
+            if not isinstance(total, int):
+                msg = f"the store does not report the size of {self.url!r}"
+                raise SourceError(msg, path=self.url)
+        self.size = total
+        if len(data) != min(OPEN_BYTES, self.size):
+            msg = f"asked for {min(OPEN_BYTES, self.size)} bytes at offset 0, received {len(data)}"
+            raise ShortRead(msg)
+        self.etag = etag
+        self.first = data
+        return data
 
     def _fetch(self, start: int, end: int) -> bytes:
         if self.is_s3:
-            data, etag = self._s3_get(start, end)
+            data, etag, _ = self._s3_get(start, end)
             if self.etag and etag and etag != self.etag:
                 raise SourceChangedError(
                     f"{self.url!r} was replaced while it was being read (ETag {self.etag} "
                     f"when opened, {etag} now); read it again to get the new version",
                     path=self.url)
         else:
-            data = self.source.fs.cat_file(self.source.fs_path, start=start, end=end)
+            kwargs = {}
+            if self.etag and self.source.protocol in ("http", "https"):
+                kwargs["headers"] = {"If-Match": self.etag}
+            data = self.source.fs.cat_file(self.source.fs_path, start=start, end=end, **kwargs)
         if len(data) > end - start:
             raise SourceError(
                 f"asked {self.url!r} for bytes {start}-{end} and received {len(data)} bytes: "
@@ -80,7 +135,9 @@ class _FsspecFile:
             raise ShortRead(msg)
         return data
 
-    def _s3_get(self, start: int, end: int) -> tuple[bytes, str | None]:
+    def _s3_get(self, start: int, end: int,
+                pinned: bool = True) -> tuple[bytes, str | None, int | None]:
+        """One ranged GET: the bytes, the ETag, and the object's total size."""
         from fsspec.asyn import sync
 
         fs = self.source.fs
@@ -89,15 +146,20 @@ class _FsspecFile:
                                   "Range": f"bytes={start}-{end - 1}"}
         if version:
             kwargs["VersionId"] = version
-        if self.etag:
+        if pinned and self.etag:
             kwargs["IfMatch"] = self.etag
 
-        async def get() -> tuple[bytes, str | None]:
+        async def get() -> tuple[bytes, str | None, int | None]:
             resp = await fs._call_s3("get_object", **kwargs)
             try:
-                return await resp["Body"].read(), resp.get("ETag")
+                data = await resp["Body"].read()
             finally:
                 resp["Body"].close()
+            total = None
+            content_range = resp.get("ContentRange") or ""
+            if "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
+                total = int(content_range.rsplit("/", 1)[1])
+            return data, resp.get("ETag"), total
 
         return sync(fs.loop, get)
 
@@ -105,6 +167,11 @@ class _FsspecFile:
         end = min(end, self.size)
         if end <= start:
             return b""
+        first = self.first
+        if first is not None and start == 0:
+            self.first = None  # served once: the stream reads forward
+            if end <= len(first):
+                return first[:end]
         return call_with_retries(lambda: self._fetch(start, end), self.source.policy,
                                  self.url, f"reading bytes {start}-{end} of")
 
@@ -128,7 +195,8 @@ class FsspecSource(Source):
         return _FsspecFile(self)
 
 
-def _filesystem(protocol: str, url: str, storage_options: dict[str, Any] | None) -> tuple[Any, RetryPolicy]:
+def _filesystem(protocol: str, url: str,
+                storage_options: dict[str, Any] | None) -> tuple[Any, RetryPolicy]:
     import fsspec
 
     kwargs, policy = filesystem_options(protocol, storage_options)
@@ -142,7 +210,10 @@ def _filesystem(protocol: str, url: str, storage_options: dict[str, Any] | None)
 
     # the environment takes part in the key: credentials, profile or endpoint
     # changed there must reach new reads
-    token = tokenize(protocol, kwargs, _environment_fingerprint())
+    if protocol in ("s3", "s3a"):
+        kwargs.update(cls._get_kwargs_from_urls(url))  # ?versionId= turns on versions
+    # a forked child must not reuse its parent's event loop and connections
+    token = tokenize(protocol, kwargs, _environment_fingerprint(), os.getpid())
     with _FS_LOCK:
         fs = _FS_CACHE.get(token)
         if fs is None:
@@ -150,8 +221,8 @@ def _filesystem(protocol: str, url: str, storage_options: dict[str, Any] | None)
                 # jetliner's own instance (its settings differ from the defaults),
                 # kept for reuse of connections across reads
                 fs = cls(skip_instance_cache=True, **kwargs)
-            except TypeError as exc:
-                msg = f"storage_options for {protocol!r} URLs were not accepted: {exc}"
+            except Exception as exc:  # noqa: BLE001 - any refusal of the options
+                msg = f"storage_options for {protocol!r} URLs were not accepted: {exc!r}"
                 raise ConfigurationError(msg) from exc
             if protocol in ("s3", "s3a"):
                 fs.retries = 1  # one attempt per call: jetliner's retries are the only ones
@@ -181,18 +252,24 @@ _FS_LOCK = threading.Lock()
 
 def resolve_remote(url: str, *, glob: bool, storage_options: dict[str, Any] | None) -> list[Source]:
     """Resolve a URL (or URL glob) into `FsspecSource` objects, sorted."""
-    protocol = url.split("://", 1)[0].lower()
+    scheme, rest = url.split("://", 1)
+    protocol = scheme.lower()
+    url = f"{protocol}://{rest}"
     fs, policy = _filesystem(protocol, url, storage_options)
     path = fs._strip_protocol(url)
-    if glob and _has_glob(path):
+    versioned = protocol in ("s3", "s3a") and "?versionId=" in rest
+    if glob and not versioned and _has_glob(path):
         found: set[str] = set()
         for pattern in _expand_braces(path):
             listing = call_with_retries(lambda p=pattern: fs.glob(p, detail=True), policy, url,
                                         "listing")
-            found.update(p for p, info in listing.items() if info.get("type") != "directory")
+            # folder markers (keys ending in '/') are not objects to read
+            found.update(p for p, info in listing.items()
+                         if info.get("type") != "directory" and not p.endswith("/"))
         if not found:
             msg = f"no objects match the pattern {url!r}"
             raise SourceNotFoundError(msg, path=url)
-        return [FsspecSource(fs, p, fs.unstrip_protocol(p), protocol, policy)
+        # each hit named as the user would write it: same scheme, no leading '/'
+        return [FsspecSource(fs, p, f"{protocol}://{p.lstrip('/')}", protocol, policy)
                 for p in sorted(found)]
     return [FsspecSource(fs, path, url, protocol, policy)]

@@ -2,8 +2,11 @@
 
 Every request jetliner makes to a remote store goes through `call_with_retries`,
 which is the only retry layer: the filesystem's own retry loops are switched off
-(s3fs ``retries=1``, botocore ``total_max_attempts=1``), so a request is attempted
-at most ``max_retries + 1`` times in all.  Only transient failures are retried
+(s3fs ``retries=1``, botocore ``total_max_attempts=1``), so jetliner attempts a
+request at most ``max_retries + 1`` times.  Two lower layers keep one resend each
+that no public setting turns off: aiohttp resends an idempotent request once when
+a pooled connection proves closed before any response, and botocore resends once
+to a bucket's own region when the store answers that the region is wrong.  Only transient failures are retried
 (timeouts, connection resets and incomplete bodies, HTTP 5xx, 429/SlowDown), after
 1 s, 2 s, 4 s, ...; everything else becomes a typed error at once.
 """
@@ -65,13 +68,14 @@ TRANSIENT, NOT_FOUND, DENIED, AUTH, CHANGED, FATAL = (
     "transient", "not_found", "denied", "auth", "changed", "fatal")
 
 _AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+               "RequestTimeTooSkewed",
                "InvalidToken", "TokenRefreshRequired", "InvalidClientTokenId",
                "AuthorizationHeaderMalformed", "MissingSecurityHeader"}
 _DENIED_CODES = {"AccessDenied", "AllAccessDisabled", "AccountProblem", "Forbidden"}
 _NOT_FOUND_CODES = {"NoSuchKey", "NoSuchBucket", "NotFound", "404", "NoSuchVersion"}
 _TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
-                    "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable",
-                    "TooManyRequests", "RequestLimitExceeded", "503", "500", "429"}
+                    "InternalError", "ServiceUnavailable", "TooManyRequests",
+                    "RequestLimitExceeded", "503", "500", "429", "408"}
 _TRANSIENT_NAMES = {
     # botocore
     "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
@@ -121,15 +125,28 @@ def classify(exc: BaseException) -> str:
     """What kind of failure `exc` is: transient, not_found, denied, auth, changed, fatal."""
     for e in _chain(exc):
         status, code = _http_status(e)
-        if code in _NOT_FOUND_CODES or status == 404:
+        # error codes first (they are precise), then bare HTTP statuses
+        if code in _NOT_FOUND_CODES:
             return NOT_FOUND
-        if code == "PreconditionFailed" or status == 412:
+        if code == "PreconditionFailed":
             return CHANGED
-        if code in _AUTH_CODES or status == 401:
+        if code in _AUTH_CODES:
             return AUTH
-        if code in _DENIED_CODES or status == 403:
+        if code in _TRANSIENT_CODES:
+            return TRANSIENT
+        if code in _DENIED_CODES:
             return DENIED
-        if code in _TRANSIENT_CODES or (status is not None and (status >= 500 or status == 429)):
+        if code is not None and status is not None and status < 500 and status != 429:
+            return FATAL  # e.g. InvalidObjectState (archived object), InvalidRange
+        if status == 404:
+            return NOT_FOUND
+        if status == 412:
+            return CHANGED
+        if status == 401:
+            return AUTH
+        if status == 403:
+            return DENIED
+        if status is not None and (status >= 500 or status in (408, 429)):
             return TRANSIENT
         if status is not None:
             return FATAL
@@ -153,6 +170,11 @@ def typed_error(exc: BaseException, url: str, what: str, attempts: int = 1) -> J
         return exc
     kind = classify(exc)
     detail = str(exc) or type(exc).__name__
+    for e in _chain(exc):
+        status, code = _http_status(e)
+        if code or status:
+            detail = f"{code or ''} (HTTP {status}): {detail}".lstrip()
+            break
     if kind == NOT_FOUND:
         return SourceNotFoundError(
             f"no such object or bucket: {url!r} ({detail}); check the bucket and key names",

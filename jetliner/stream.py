@@ -16,6 +16,7 @@ every request so that tests can prove it.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,11 +41,16 @@ _IO_POOL: ThreadPoolExecutor | None = None
 _IO_LOCK = threading.Lock()
 
 
+_IO_PID = 0
+
+
 def _io_pool() -> ThreadPoolExecutor:
-    global _IO_POOL
+    """The I/O threads (made anew in a forked child, which inherits no threads)."""
+    global _IO_POOL, _IO_PID
     with _IO_LOCK:
-        if _IO_POOL is None:
+        if _IO_POOL is None or _IO_PID != os.getpid():
             _IO_POOL = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="jetliner-io")
+            _IO_PID = os.getpid()
         return _IO_POOL
 
 
@@ -170,13 +176,21 @@ class ByteStream:
                     continue
                 data = fut.result()
                 self.ahead_limit += 1
-                pieces.append(memoryview(data)[cur - s:])
-                cur = e
+                piece = memoryview(data)[cur - s:]
+                pieces.append(piece)
+                cur += len(piece)
+                if cur < e:  # a source returned less than asked: refetch the rest
+                    self._drop_ahead()
+                    if not piece:
+                        break
             else:
                 self._drop_ahead()
                 s, e = self._range(cur, need_end)
-                pieces.append(self.file.read_range(s, e))
-                cur = e
+                data = self.file.read_range(s, e)
+                pieces.append(data)
+                if not data:
+                    break  # the source ended early; the container layer reports it
+                cur = s + len(data)
         if len(pieces) == 1:
             self.buf = pieces[0]
         else:

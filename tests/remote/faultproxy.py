@@ -6,6 +6,7 @@ each by the first request it matches:
 
 - ``("status", code)``: answer with that HTTP status and an S3-style error body,
   without contacting the server (503 SlowDown, 429, 500, 403, 404 ...);
+- ``("error", (code, "ErrorCode"))``: the same with a chosen S3 error code;
 - ``("reset", None)``: forward, send the headers and half the body, then reset
   the connection;
 - ``("stall", seconds)``: forward, then send nothing for `seconds` and close;
@@ -67,6 +68,9 @@ class FaultProxy:
                 if fault is not None and fault[0] == "status":
                     self._send_error(int(fault[1]))
                     return
+                if fault is not None and fault[0] == "error":
+                    self._send_error(*fault[1])
+                    return
                 status, reason, headers, payload = proxy._forward(self.command, self.path,
                                                                  self.headers, body)
                 if fault is None:
@@ -108,8 +112,8 @@ class FaultProxy:
                 self._send_head(status, reason, headers, len(payload))
                 self.wfile.write(payload)
 
-            def _send_error(self, code: int) -> None:
-                name = _CODES.get(code, "InternalError")
+            def _send_error(self, code: int, name: str | None = None) -> None:
+                name = name or _CODES.get(code, "InternalError")
                 payload = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{name}</Code>'
                            f"<Message>injected {code}</Message></Error>").encode()
                 self.send_response(code)

@@ -50,9 +50,13 @@ class StaticHTTPServer:
     """A loopback HTTP server of in-memory files with ``Range`` support (or without,
     to test servers that ignore it); ``with StaticHTTPServer(files) as srv: srv.url``."""
 
-    def __init__(self, files: dict[str, bytes], ranges: bool = True) -> None:
+    def __init__(self, files: dict[str, bytes], ranges: bool = True,
+                 etag: str | None = None) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.etag = etag
+        outer = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -73,6 +77,12 @@ class StaticHTTPServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                match = self.headers.get("If-Match")
+                if match is not None and match != outer.etag:
+                    self.send_response(412)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 rng = self.headers.get("Range")
                 status, body = 200, data
                 if rng and ranges:
@@ -82,6 +92,8 @@ class StaticHTTPServer:
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Accept-Ranges", "bytes" if ranges else "none")
+                if outer.etag:
+                    self.send_header("ETag", outer.etag)
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
                 self.end_headers()

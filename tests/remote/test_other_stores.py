@@ -34,3 +34,17 @@ def test_http_server_ignoring_ranges_is_a_clear_error(sleeps) -> None:
 def test_unknown_protocol_is_a_configuration_error() -> None:
     with pytest.raises(jetliner.ConfigurationError, match="no filesystem for 'nosuchfs'"):
         jetliner.read_avro("nosuchfs://bucket/f.avro")
+
+
+def test_http_object_replaced_mid_read_is_an_error() -> None:
+    """The ETag taken at open time is sent as If-Match with every range."""
+    data = avro(40_000)
+    files = {"/f.avro": data}
+    with StaticHTTPServer(files, etag='"v1"') as srv:
+        reader = jetliner.open(f"{srv.url}/f.avro", read_chunk_size=64 * 1024,
+                               buffer_blocks=1, batch_size=500)
+        with reader, pytest.raises(jetliner.SourceChangedError):
+            next(reader)
+            srv.etag = '"v2"'
+            for _ in reader:
+                pass

@@ -379,3 +379,72 @@ def test_prefetch_keeps_several_ranges_in_flight(s3_client, bucket, endpoint_opt
             assert stream.ahead_bytes <= 3 * 256 * 1024
             rest = list(reader)
         assert first + sum(b.height for b in rest) == 100_000
+
+
+# -- naming objects -----------------------------------------------------------------
+
+
+def test_recursive_glob_skips_folder_markers(s3_client, bucket, endpoint_opts) -> None:
+    data = avro(40)
+    for key in ("data/", "data/sub/"):  # what consoles create for "folders"
+        s3_client.put_object(Bucket=bucket, Key=key, Body=b"")
+    s3_client.put_object(Bucket=bucket, Key="data/a.avro", Body=data)
+    s3_client.put_object(Bucket=bucket, Key="data/sub/b.avro", Body=data)
+    df = jetliner.read_avro(f"s3://{bucket}/data/**", storage_options=endpoint_opts,
+                            include_file_paths="src")
+    assert df["src"].unique(maintain_order=True).to_list() == [
+        f"s3://{bucket}/data/a.avro", f"s3://{bucket}/data/sub/b.avro"]
+
+
+def test_version_id_in_the_url_reads_that_version(s3_client, bucket, endpoint_opts) -> None:
+    s3_client.put_bucket_versioning(Bucket=bucket,
+                                    VersioningConfiguration={"Status": "Enabled"})
+    old, new = avro(10, seed=1), avro(20, seed=2)
+    v1 = s3_client.put_object(Bucket=bucket, Key="v.avro", Body=old)["VersionId"]
+    s3_client.put_object(Bucket=bucket, Key="v.avro", Body=new)
+    df = jetliner.read_avro(f"s3://{bucket}/v.avro?versionId={v1}",
+                            storage_options=endpoint_opts)
+    assert_frame_equal(df, expected(old))
+    assert_frame_equal(jetliner.read_avro(f"s3://{bucket}/v.avro", storage_options=endpoint_opts),
+                       expected(new))
+
+
+def test_scheme_spelling_is_kept_and_case_insensitive(s3_client, bucket, endpoint_opts) -> None:
+    data = avro(10)
+    s3_client.put_object(Bucket=bucket, Key="k/a.avro", Body=data)
+    df = jetliner.read_avro(f"s3a://{bucket}/k/*.avro", storage_options=endpoint_opts,
+                            include_file_paths="src")
+    assert df["src"].unique().to_list() == [f"s3a://{bucket}/k/a.avro"]
+    assert_frame_equal(jetliner.read_avro(f"S3://{bucket}/k/a.avro",
+                                          storage_options=endpoint_opts), expected(data))
+
+
+def test_options_the_filesystem_refuses_are_configuration_errors(endpoint_opts) -> None:
+    with pytest.raises(jetliner.ConfigurationError, match="not accepted"):
+        jetliner.read_avro("s3://b/f.avro",
+                           storage_options={**endpoint_opts, "max_concurrency": 0})
+
+
+def test_empty_object_is_a_parse_error_not_a_crash(s3_client, bucket, endpoint_opts) -> None:
+    s3_client.put_object(Bucket=bucket, Key="empty.avro", Body=b"")
+    with pytest.raises(jetliner.ParseError):
+        jetliner.read_avro(f"s3://{bucket}/empty.avro", storage_options=endpoint_opts)
+
+
+def test_reading_again_in_a_forked_child(s3_client, bucket, endpoint_opts) -> None:
+    """Connections, event loop and threads of the parent are not the child's."""
+    import multiprocessing
+
+    data = avro(30_000)
+    s3_client.put_object(Bucket=bucket, Key="f.avro", Body=data)
+    url = f"s3://{bucket}/f.avro"
+    opts = {**endpoint_opts, "max_retries": 0}
+    assert jetliner.read_avro(url, storage_options=opts, read_chunk_size=65536).height == 30_000
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        rows = pool.apply_async(_child_read, (url, opts)).get(timeout=60)
+    assert rows == 30_000
+
+
+def _child_read(url: str, opts: dict) -> int:
+    return jetliner.read_avro(url, storage_options=opts, read_chunk_size=65536).height
