@@ -73,6 +73,9 @@ def ranged_download(client, bucket: str, key: str, size: int, threads: int) -> f
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best kept)")
+    parser.add_argument("--pin", action="store_true",
+                        help="run the server on CPU 0 and the readers on the others, as if "
+                             "the server were another machine (needs 2+ CPUs)")
     args = parser.parse_args(argv)
 
     import boto3
@@ -90,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         "wide-200MB": ensure_dataset(default_params("wide", "snappy")),  # 213 MB
     }
     proc, endpoint = start_server()
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.pin and len(cpus) >= 2:
+        os.sched_setaffinity(proc.pid, cpus[:1])
+        os.sched_setaffinity(0, cpus[1:])
+        print(f"server pinned to CPU {cpus[0]}, readers to {cpus[1:]}")
     try:
         client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY,
                               aws_secret_access_key=SECRET, region_name="us-east-1",
