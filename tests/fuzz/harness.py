@@ -130,6 +130,9 @@ def _run_one(data: bytes, variant: int) -> str:
                 warnings.simplefilter("ignore")
                 if variant == 0:
                     df = jetliner.read_avro(data, ignore_errors=ignore, batch_size=64)
+                elif variant == 3:  # the non-default limits and UTF-8 replacement
+                    df = jetliner.read_avro(data, ignore_errors=ignore, invalid_utf8="replace",
+                                            max_nesting_depth=8, max_zero_byte_values=500)
                 elif variant == 1:
                     lf = jetliner.scan_avro(data, ignore_errors=ignore)
                     df = lf.select(pl.all().first()).head(5).collect()
@@ -160,7 +163,7 @@ def child_main(args: argparse.Namespace) -> int:
         os.pwrite(fd, struct.pack("<qd", i, time.time()), 0)
         name, data = make_input(seeds, args.seed, i)
         try:
-            outcome = _run_one(data, i % 3)
+            outcome = _run_one(data, i % 4)
         except Exception as exc:  # noqa: BLE001 - this is what the fuzzer looks for
             outcome = "untyped:" + type(exc).__name__
             summary["untyped"].append({"index": i, "seed": name, "error": repr(exc)[:500],
