@@ -104,3 +104,30 @@ def test_multi_block_one_corrupted_keeps_the_good_blocks() -> None:
     rows = sum(b.height for b in df)
     assert len(errors) == 1 and errors[0].block_index == 3
     assert 290 <= rows < 300
+
+
+@pytest.mark.skipif(not MALFORMED, reason="../shared/corpus is absent")
+@pytest.mark.parametrize("path", MALFORMED, ids=lambda p: p.name)
+def test_malformed_corpus_keeps_exactly_what_an_independent_model_keeps(path: Path) -> None:
+    """Strict mode raises a typed error on every malformed file; skip mode returns
+    the records an independent model of the skip rules (tests/skip_oracle.py:
+    own framing, standard decompressors, fastavro records) says survive."""
+    from matching import assert_frame_matches
+    from skip_oracle import Unreadable, surviving_records
+
+    with pytest.raises(jetliner.JetlinerError):
+        jetliner.read_avro(path)
+    try:
+        want = surviving_records(path.read_bytes())
+    except Unreadable:
+        with pytest.raises(jetliner.JetlinerError) as info:
+            jetliner.read_avro(path, ignore_errors=True)
+        assert info.value.block_index is None  # header-level: nothing to keep
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jetliner.SkippedDataWarning)
+        df = jetliner.read_avro(path, ignore_errors=True)
+    with jetliner.open(path, ignore_errors=True) as reader:
+        schema = reader.schema_dict
+    assert df.height == len(want)
+    assert_frame_matches(schema, df, want)
