@@ -42,4 +42,4 @@ class FrameBuilder:
 
 def empty_frame(height: int) -> pl.DataFrame:
     """A DataFrame with no columns and `height` rows."""
-    return pl.DataFrame({"": pl.repeat(None, height, dtype=pl.Null, eager=True)}).drop("")
+    return pl.DataFrame(height=height)

@@ -34,6 +34,7 @@ class ReadOptionsDict(TypedDict, total=False):
     max_block_size: int
     max_nesting_depth: int
     max_zero_byte_values: int
+    max_empty_records: int
     invalid_utf8: str
 
 
@@ -93,6 +94,12 @@ class ReadOptions:
         records, items of ``array<null>``) claimed by counts: 2^26 (67 million).
         A count is otherwise bounded by the bytes left in its block; this bounds
         the rest, so a tiny file claiming 2^40 empty items fails in milliseconds.
+    max_empty_records
+        Most records per file that take no bytes at all (records without
+        fields, a top-level ``null``): 2^22 (4 194 304).  Each costs time and
+        memory but no input, so without this bound a file of a few bytes could
+        claim billions of rows.  Counted as the records a block holds beyond one
+        per decompressed byte.
     invalid_utf8
         ``"error"`` (default): a string that is not valid UTF-8 is a
         `DecodeError` (or skipped with ``ignore_errors``).  ``"replace"``: each
@@ -114,6 +121,7 @@ class ReadOptions:
     max_block_size: int = 512 * MiB
     max_nesting_depth: int = 100_000
     max_zero_byte_values: int = 1 << 26
+    max_empty_records: int = 1 << 22
     invalid_utf8: str = "error"
 
     def __post_init__(self) -> None:
@@ -126,6 +134,7 @@ class ReadOptions:
         _check_int("max_block_size", self.max_block_size, minimum=1)
         _check_int("max_nesting_depth", self.max_nesting_depth, minimum=1)
         _check_int("max_zero_byte_values", self.max_zero_byte_values, minimum=0)
+        _check_int("max_empty_records", self.max_empty_records, minimum=0)
         if self.invalid_utf8 not in ("error", "replace"):
             msg = f"invalid_utf8 must be 'error' or 'replace', got {self.invalid_utf8!r}"
             raise ConfigurationError(msg)

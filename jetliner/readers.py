@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -71,6 +71,9 @@ class FileInfo:
     stream: ByteStream
     header: Header
     schema: AvroType
+    # records beyond one per byte seen so far: records that take no bytes
+    empty_records: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def path(self) -> str:
@@ -189,6 +192,20 @@ def _decode_blocks(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Re
         except CodecError as exc:
             raise CodecError(exc.message, path=info.path, block_index=block.index,
                              offset=block.offset) from exc
+        if not damaged and block.count > len(data):
+            # more records than bytes: some take no bytes (empty records, nulls); a
+            # file may claim only so many, or a tiny file could yield billions of rows
+            with info.lock:
+                info.empty_records += block.count - len(data)
+                over = info.empty_records > options.max_empty_records
+            if over:
+                msg = (
+                    f"the file claims more than {options.max_empty_records} records that take "
+                    "no bytes (empty records or nulls): a hostile or degenerate file; raise "
+                    "max_empty_records if the data is legitimate"
+                )
+                raise DecodeError(msg, path=info.path, block_index=block.index,
+                                  offset=block.offset)
         if not damaged:
             try:
                 decoder.check_block(block.count, len(data))

@@ -159,7 +159,12 @@ def child_main(args: argparse.Namespace) -> int:
     seeds = seed_files()
     fd = os.open(args.progress, os.O_RDWR | os.O_CREAT, 0o644)
     summary: dict[str, Any] = {"outcomes": {}, "untyped": [], "polars_panics": []}
+    report = Path(args.progress + ".json")
     for i in range(args.start, args.stop):
+        if i > args.start and i % 1000 == 0:  # outcomes so far survive a kill
+            summary["upto"] = i
+            report.with_suffix(".tmp").write_text(json.dumps(summary))
+            os.replace(report.with_suffix(".tmp"), report)
         os.pwrite(fd, struct.pack("<qd", i, time.time()), 0)
         name, data = make_input(seeds, args.seed, i)
         try:
@@ -178,8 +183,10 @@ def child_main(args: argparse.Namespace) -> int:
                                                  "error": str(exc)[:300]})
         summary["outcomes"][outcome] = summary["outcomes"].get(outcome, 0) + 1
     summary["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary["upto"] = args.stop
     os.pwrite(fd, struct.pack("<qd", args.stop, time.time()), 0)
-    Path(args.progress + ".json").write_text(json.dumps(summary))
+    report.with_suffix(".tmp").write_text(json.dumps(summary))
+    os.replace(report.with_suffix(".tmp"), report)
     return 0
 
 
@@ -221,6 +228,28 @@ def run(inputs: int, workers: int, seed: int, out: Path, hang: float = 10.0,
         running.append({"proc": proc, "start": a, "stop": b, "progress": progress,
                         "last": (a - 1, time.time())})
 
+    def merge(report: Path, job: dict[str, Any]) -> int:
+        """Add a child's (possibly partial) report; returns the first input it lacks."""
+        if not report.exists():
+            return job["start"]
+        part = json.loads(report.read_text())
+        for k, v in part["outcomes"].items():
+            summary["outcomes"][k] = summary["outcomes"].get(k, 0) + v
+        summary["maxrss_mib"] = max(summary["maxrss_mib"], part.get("maxrss_mib", 0.0))
+        summary["polars_panics"].extend(part["polars_panics"][:20])
+        for u in part["untyped"]:
+            u["file"] = save("", u["index"], u["error"])
+            summary["untyped"].append(u)
+        return int(part.get("upto", job["start"]))
+
+    def requeue(job: dict[str, Any], failed: int) -> None:
+        """After a crash or hang at `failed`: run again what the report lacks, then go on."""
+        upto = merge(Path(job["progress"] + ".json"), job)
+        if failed + 1 < job["stop"]:
+            todo.insert(0, (failed + 1, job["stop"]))
+        if upto < failed:
+            todo.insert(0, (upto, failed))
+
     def save(kind: str, index: int, detail: str) -> str:
         """Write input `index` to the output folder; record it under `kind` (if given)."""
         nonlocal seeds
@@ -249,26 +278,20 @@ def run(inputs: int, workers: int, seed: int, out: Path, hang: float = 10.0,
                     proc.wait()
                     save("hangs", index, f"no progress for {hang} s")
                     running.remove(job)
-                    if index + 1 < job["stop"]:
-                        todo.insert(0, (index + 1, job["stop"]))
+                    requeue(job, index)
+                    for p in (Path(job["progress"]), Path(job["progress"] + ".json"),
+                              Path(job["progress"] + ".err")):
+                        p.unlink(missing_ok=True)
                 continue
             running.remove(job)
             errpath = Path(job["progress"] + ".err")
             err = errpath.read_bytes()[-4000:].decode(errors="replace") if errpath.exists() else ""
             report = Path(job["progress"] + ".json")
             if proc.returncode == 0 and report.exists():
-                part = json.loads(report.read_text())
-                for k, v in part["outcomes"].items():
-                    summary["outcomes"][k] = summary["outcomes"].get(k, 0) + v
-                summary["maxrss_mib"] = max(summary["maxrss_mib"], part["maxrss_mib"])
-                summary["polars_panics"].extend(part["polars_panics"][:20])
-                for u in part["untyped"]:
-                    u["file"] = save("", u["index"], u["error"])
-                    summary["untyped"].append(u)
+                merge(report, job)
             else:
                 save("crashes", index, f"exit {proc.returncode}: {err}")
-                if index + 1 < job["stop"]:
-                    todo.insert(0, (index + 1, job["stop"]))
+                requeue(job, index)
             for p in (Path(job["progress"]), report, errpath):
                 p.unlink(missing_ok=True)
     summary["seconds"] = round(time.time() - started, 1)
