@@ -28,22 +28,13 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.append(str(HERE.parent))
+
+from conftest import zigzag  # noqa: E402 - the tests' own writer of Avro varints
+
 INTERESTING = [0, 1, 2, 0x7F, 0x80, 0xFF, 0x3F, 0x40, 0xC0, 0xFE]
 BIG_VARINTS = [2**31, 2**31 - 1, 2**32, 2**40, 2**62, 2**63 - 1, -1, -(2**31) - 1, -(2**63),
                10**6, 1 << 26, (1 << 26) + 1]
-
-
-def _varint(n: int) -> bytes:
-    z = ((n << 1) ^ (n >> 63)) & ((1 << 64) - 1)
-    out = bytearray()
-    while True:
-        b = z & 0x7F
-        z >>= 7
-        if z:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def mutate(data: bytes, rng: random.Random, other: bytes, body: int = 0) -> bytes:
@@ -73,7 +64,7 @@ def mutate(data: bytes, rng: random.Random, other: bytes, body: int = 0) -> byte
     elif kind == 4:  # insert random bytes
         buf[pos:pos] = rng.randbytes(rng.randint(1, 32))
     elif kind == 5:  # overwrite with a large or negative varint (counts, sizes, lengths)
-        v = _varint(rng.choice(BIG_VARINTS))
+        v = zigzag(rng.choice(BIG_VARINTS))
         buf[pos:pos + rng.randint(1, len(v))] = v
     elif kind == 6:  # duplicate a range elsewhere
         start = rng.randrange(n)

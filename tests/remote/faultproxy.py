@@ -24,7 +24,9 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from s3util import LoopbackServer
 
 _CODES = {403: "AccessDenied", 404: "NoSuchKey", 429: "SlowDown", 500: "InternalError",
           503: "SlowDown"}
@@ -41,7 +43,7 @@ def any_request(method: str, path: str, rng: str | None) -> bool:
     return True
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """Start with ``with FaultProxy(upstream_port) as proxy: ...``; ``proxy.url``."""
 
     def __init__(self, upstream_port: int) -> None:
@@ -124,11 +126,7 @@ class FaultProxy:
                 if self.command != "HEAD":
                     self.wfile.write(payload)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._listen(Handler)
 
     def _take(self, method: str, path: str, rng: str | None) -> tuple[str, object] | None:
         with self.lock:
@@ -167,11 +165,3 @@ class FaultProxy:
         with self.lock:
             self.log.clear()
             self.faults.clear()
-
-    def __enter__(self) -> FaultProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -46,14 +46,35 @@ def expected(data: bytes) -> pl.DataFrame:
         "status": pl.Enum(["active", "inactive", "banned"]), "note": pl.String})
 
 
-class StaticHTTPServer:
+class LoopbackServer:
+    """A threaded HTTP server on a free 127.0.0.1 port; a context manager."""
+
+    def _listen(self, handler: type) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):  # noqa: ANN204 - returns the subclass
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class StaticHTTPServer(LoopbackServer):
     """A loopback HTTP server of in-memory files with ``Range`` support (or without,
     to test servers that ignore it); ``with StaticHTTPServer(files) as srv: srv.url``."""
 
     def __init__(self, files: dict[str, bytes], ranges: bool = True,
                  etag: str | None = None) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
 
         self.etag = etag
         outer = self
@@ -100,28 +121,16 @@ class StaticHTTPServer:
                 if not head:
                     self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> StaticHTTPServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen(Handler)
 
 
-class FakeInstanceMetadata:
+class FakeInstanceMetadata(LoopbackServer):
     """A loopback stand-in for the EC2 instance metadata service (IMDSv2), handing
     out role credentials the way an instance with an IAM role gets them."""
 
     def __init__(self, key_id: str, secret: str, role: str = "jetliner-test-role") -> None:
         import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
 
         creds = json.dumps({"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": key_id,
                             "SecretAccessKey": secret, "Token": "role-session-token",
@@ -154,15 +163,5 @@ class FakeInstanceMetadata:
                 body = routes.get(self.path)
                 self._reply(200, body) if body is not None else self._reply(404, b"")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeInstanceMetadata:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen(Handler)
+        self.url += "/"
