@@ -2,8 +2,8 @@
 ``memory://``, ``http(s)://``, ...).
 
 Objects are read with ranged requests, never through ``fs.open()`` and its
-read-ahead.  The object's size (and, on S3, its ETag) is pinned when the file is
-opened: every range must come back whole and from the same version of the object,
+read-ahead.  The object's size (and, on S3 and HTTP(S), its ETag) is pinned when
+the file is opened: every range must come back whole and from the same version,
 so a replaced object is a `SourceChangedError` and a body cut short is retried,
 then an error, never a silently shorter file.  Every request goes through
 `jetliner.storage.call_with_retries`.
@@ -22,20 +22,16 @@ from jetliner.exceptions import (
     SourceNotFoundError,
 )
 from jetliner.sources import Source, _expand_braces, _has_glob
-from jetliner.storage import RetryPolicy, ShortRead, call_with_retries, filesystem_options
+from jetliner.storage import (
+    RetryPolicy,
+    ShortRead,
+    call_with_retries,
+    error_code,
+    filesystem_options,
+)
+from jetliner.stream import FIRST_CHUNK
 
 __all__ = ["FsspecSource", "resolve_remote"]
-
-
-def _http_code(exc: BaseException) -> str | None:
-    """The S3 error code of `exc` or of its causes."""
-    cur: BaseException | None = exc
-    while cur is not None:
-        response = getattr(cur, "response", None)
-        if isinstance(response, dict):
-            return (response.get("Error") or {}).get("Code")
-        cur = cur.__cause__
-    return None
 
 
 def _etag(info: dict[str, Any]) -> str | None:
@@ -46,9 +42,9 @@ def _etag(info: dict[str, Any]) -> str | None:
     return None
 
 
-# What an S3 open fetches at once: the header and usually the first blocks (the
-# first request of `jetliner.stream.ByteStream`, served from here).
-OPEN_BYTES = 64 * 1024
+# What an S3 open fetches at once: the stream's first request (the header and
+# usually the first blocks), served from here.
+OPEN_BYTES = FIRST_CHUNK
 
 
 class _FsspecFile:
@@ -95,7 +91,7 @@ class _FsspecFile:
         try:
             data, etag, total = self._s3_get(0, OPEN_BYTES, pinned=False)
         except Exception as exc:
-            if _http_code(exc) == "InvalidRange":  # an empty object has no byte 0
+            if error_code(exc) == "InvalidRange":  # an empty object has no byte 0
                 return None
             raise
         if total is None:  # no Content-Range: ask for the size

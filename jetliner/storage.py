@@ -121,6 +121,15 @@ def _http_status(exc: BaseException) -> tuple[int | None, str | None]:
     return None, None
 
 
+def error_code(exc: BaseException) -> str | None:
+    """The store's error code (``NoSuchKey``, ``InvalidRange``...) of `exc` or its causes."""
+    for e in _chain(exc):
+        code = _http_status(e)[1]
+        if code:
+            return code
+    return None
+
+
 def classify(exc: BaseException) -> str:
     """What kind of failure `exc` is: transient, not_found, denied, auth, changed, fatal."""
     for e in _chain(exc):

@@ -32,8 +32,8 @@ DEFAULT_LOCAL_CHUNK = 4 * 1024 * 1024
 DEFAULT_REMOTE_CHUNK = 8 * 1024 * 1024
 # First request: the header and the first block or two (64 KiB is a typical block).
 FIRST_CHUNK = 64 * 1024
-# Prefetch starts with this request (1-based): header first, then one more.
-PREFETCH_FROM_REQUEST = 3
+# Requests made before prefetch starts: the header's, then one more.
+PREFETCH_AFTER_REQUESTS = 2
 # Threads that wait on network reads (they hold no GIL while waiting).
 IO_THREADS = 16
 
@@ -108,11 +108,6 @@ class ByteStream:
         self.bytes_requested += end - start
         return start, end
 
-    def fetch(self, start: int, end: int) -> bytes | memoryview:
-        """One counted request to the source, made now."""
-        start, end = self._range(start, end)
-        return self.file.read_range(start, end)
-
     def _drop_ahead(self) -> None:
         for _, _, fut in self.ahead:
             fut.cancel()
@@ -122,7 +117,7 @@ class ByteStream:
     @property
     def prefetching(self) -> bool:
         """True once the read has proved sequential (and prefetch is on)."""
-        return self.prefetch_ranges > 0 and self.requests >= PREFETCH_FROM_REQUEST - 1
+        return self.prefetch_ranges > 0 and self.requests >= PREFETCH_AFTER_REQUESTS
 
     def _fill_ahead(self, pos: int) -> None:
         """Start fetching ranges after `pos` (the end of what is buffered).
