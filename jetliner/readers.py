@@ -88,11 +88,10 @@ def open_file(source: Source, options: ReadOptions) -> FileInfo:
         chunk = options.read_chunk_size or (
             DEFAULT_REMOTE_CHUNK if source.is_remote else DEFAULT_LOCAL_CHUNK
         )
-        if source.is_remote:
-            stream = ByteStream(file, chunk, prefetch_ranges=options.buffer_blocks,
-                                prefetch_bytes=options.buffer_bytes)
-        else:
-            stream = ByteStream(file, chunk)
+        # prefetch is for remote objects: local reads are served from the page cache
+        ahead = source.is_remote
+        stream = ByteStream(file, chunk, prefetch_ranges=options.buffer_blocks if ahead else 0,
+                            prefetch_bytes=options.buffer_bytes if ahead else 0)
         header = read_header(stream, source.path)
         get_codec(header.codec, source.path)
         try:
