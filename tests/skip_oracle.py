@@ -28,7 +28,7 @@ class Unreadable(Exception):
     """The header itself is damaged: nothing can be kept."""
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
+def read_varint(data: bytes, pos: int) -> tuple[int, int]:
     """Zig-zag varint at `pos` -> (value, next position); ValueError when malformed."""
     shift = result = 0
     for i in range(10):
@@ -51,17 +51,17 @@ def _header(data: bytes) -> tuple[dict[str, bytes], bytes, int]:
     pos, meta = 4, {}
     try:
         while True:
-            count, pos = _varint(data, pos)
+            count, pos = read_varint(data, pos)
             if count == 0:
                 break
             if count < 0:
-                _, pos = _varint(data, pos)
+                _, pos = read_varint(data, pos)
                 count = -count
             for _ in range(count):
-                klen, pos = _varint(data, pos)
+                klen, pos = read_varint(data, pos)
                 key = data[pos:pos + klen].decode()
                 pos += klen
-                vlen, pos = _varint(data, pos)
+                vlen, pos = read_varint(data, pos)
                 if klen < 0 or vlen < 0 or pos + vlen > len(data):
                     raise Unreadable("metadata")
                 meta[key] = data[pos:pos + vlen]
@@ -112,8 +112,8 @@ def surviving_records(data: bytes) -> list[Any]:
     out: list[Any] = []
     while pos < len(data):
         try:
-            count, p = _varint(data, pos)
-            size, p = _varint(data, p)
+            count, p = read_varint(data, pos)
+            size, p = read_varint(data, p)
             if count < 0 or size < 0 or p + size + 16 > len(data):
                 raise ValueError("framing")
         except ValueError:
