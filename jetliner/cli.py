@@ -1,20 +1,95 @@
-"""Command line: ``jetliner demo | schema FILE | head [-n N] FILE | count FILE...``."""
+"""The ``jetliner`` command line: look into Avro files and convert them from the shell.
+
+Commands: ``demo``, ``schema``, ``meta``, ``count``, ``head``, ``cat`` and
+``convert``.  Every command takes paths, globs and URLs (``s3://...``), with
+``-s KEY=VALUE`` for storage options.  Errors print one line on standard error
+and exit with status 1 (2 for a bad command line).
+"""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import io
 import json
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 import jetliner
+from jetliner.container import iter_blocks
 from jetliner.exceptions import JetlinerError
 from jetliner.options import ReadOptions
-from jetliner.readers import open_file
-from jetliner.sources import resolve_sources
+from jetliner.readers import FileInfo, open_file
+from jetliner.sources import Source, resolve_sources
 
 __all__ = ["main"]
+
+# file extensions of `convert`'s output, and the format each means
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".ndjson": "ndjson",
+           ".jsonl": "ndjson", ".json": "ndjson", ".ipc": "ipc", ".arrow": "ipc",
+           ".feather": "ipc"}
+
+def _table(rows: int = 10) -> pl.Config:
+    """Table printing settings: every column, wide lines, `rows` rows."""
+    return pl.Config(tbl_cols=-1, tbl_width_chars=160, fmt_str_lengths=60, tbl_rows=rows)
+
+
+class CommandError(Exception):
+    """A problem with what the user asked for, reported as one line."""
+
+
+def _storage_options(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            msg = f"--storage-option expects KEY=VALUE, got {pair!r}"
+            raise CommandError(msg)
+        options[key.strip()] = value
+    return options
+
+
+def _options(args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
+    """Collect the reading options the common flags ask for."""
+    options: dict[str, Any] = {"glob": not args.no_glob,
+                               "ignore_errors": args.ignore_errors}
+    storage = _storage_options(args.storage_option)
+    if storage is not None:
+        options["storage_options"] = storage
+    options.update(extra)
+    return options
+
+
+def _columns(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        msg = "--columns expects comma-separated column names"
+        raise CommandError(msg)
+    return names
+
+
+def _sources(args: argparse.Namespace, files: list[str]) -> list[Source]:
+    opts = ReadOptions.from_kwargs(_options(args))
+    return resolve_sources(files, glob=opts.glob, storage_options=opts.storage_options)
+
+
+@contextmanager
+def _opened(source: Source, args: argparse.Namespace) -> Iterator[FileInfo]:
+    info = open_file(source, ReadOptions.from_kwargs(_options(args)))
+    try:
+        yield info
+    finally:
+        info.stream.close()
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -25,7 +100,7 @@ def _demo(args: argparse.Namespace) -> None:
         print(f"  {name}: {dtype}")
     lf = jetliner.scan_avro(path)
     print("\nfirst rows:")
-    with pl.Config(tbl_cols=-1, tbl_width_chars=160):
+    with _table():
         print(lf.head(args.n).collect())
         print("\npro users with a score above 0.9 (filter and projection pushed into the reader):")
         print(
@@ -36,56 +111,275 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _schema(args: argparse.Namespace) -> None:
+    source = _sources(args, [args.file])[0]
     if args.polars:
-        for name, dtype in jetliner.read_avro_schema(args.file).items():
+        for name, dtype in jetliner.read_avro_schema(source).items():
             print(f"{name}: {dtype}")
         return
-    opts = ReadOptions()
-    info = open_file(resolve_sources(args.file)[0], opts)
-    try:
+    with _opened(source, args) as info:
         print(json.dumps(json.loads(info.header.schema_json), indent=2))
-    finally:
-        info.stream.close()
 
 
-def _head(args: argparse.Namespace) -> None:
-    df = jetliner.read_avro(args.file, n_rows=args.n)
-    with pl.Config(tbl_cols=-1, tbl_width_chars=160):
-        print(df)
+def _meta_value(value: bytes) -> Any:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(value).decode("ascii")}
+
+
+def _meta(args: argparse.Namespace) -> None:
+    reports: list[dict[str, Any]] = []
+    for source in _sources(args, args.files):
+        with _opened(source, args) as info:
+            blocks = rows = 0
+            for block in iter_blocks(info.stream, info.header, info.path):
+                blocks += 1
+                rows += block.count
+            metadata = {k: _meta_value(v) for k, v in info.header.metadata.items()
+                        if k not in ("avro.schema", "avro.codec")}
+            reports.append({
+                "file": info.path, "size": info.stream.size, "codec": info.header.codec,
+                "sync": info.header.sync.hex(), "header_size": info.header.size,
+                "blocks": blocks, "rows": rows, "metadata": metadata,
+            })
+    if args.json:
+        print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
+        return
+    for n, r in enumerate(reports):
+        if n:
+            print()
+        for key in ("file", "size", "codec", "sync", "header_size", "blocks", "rows"):
+            value = f"{r[key]:,}" if isinstance(r[key], int) else r[key]
+            print(f"{key}: {value}")
+        print("metadata:" + ("" if r["metadata"] else " (none)"))
+        for key, value in r["metadata"].items():
+            print(f"  {key}: {json.dumps(value) if not isinstance(value, str) else value}")
 
 
 def _count(args: argparse.Namespace) -> None:
     total = 0
-    for f in args.files:
-        n = jetliner.scan_avro(f).select(pl.len()).collect().item()
+    sources = _sources(args, args.files)
+    for source in sources:
+        with _opened(source, args) as info:
+            n = sum(block.count for block in iter_blocks(info.stream, info.header, info.path))
         total += n
-        print(f"{n}\t{f}")
-    if len(args.files) > 1:
+        print(f"{n}\t{source.path}")
+    if len(sources) > 1:
         print(f"{total}\ttotal")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="jetliner", description="Read Avro files with Polars.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _head(args: argparse.Namespace) -> None:
+    df = jetliner.read_avro(args.files, columns=_columns(args.columns),
+                            **_options(args, n_rows=args.n))
+    if args.ndjson:
+        _write_stdout(lambda out: df.write_ndjson(out))
+        return
+    with _table(max(args.n, 10)):
+        print(df)
+
+
+def _write_stdout(write: Callable[[Any], None]) -> None:
+    """Write one batch's text to standard output through Python's own file.
+
+    Polars' writers are given a buffer, not the stream: a closed pipe (``| head``)
+    then surfaces as Python's `BrokenPipeError`, which `main` treats as the end.
+    """
+    buffer = io.BytesIO()
+    write(buffer)
+    sys.stdout.buffer.write(buffer.getbuffer())
+    sys.stdout.buffer.flush()
+
+
+def _check_csv(schema: pl.Schema) -> None:
+    """CSV holds flat values only: name the nested columns before writing anything."""
+    nested = [f"{name} ({dtype})" for name, dtype in schema.items() if dtype.is_nested()]
+    if nested:
+        msg = (
+            f"CSV cannot hold nested columns: {', '.join(nested)}; write ndjson, parquet "
+            "or ipc, or pick flat columns with --columns"
+        )
+        raise CommandError(msg)
+
+
+def _cat(args: argparse.Namespace) -> None:
+    first = True
+    with jetliner.open(args.files, columns=_columns(args.columns),
+                       **_options(args, n_rows=args.n)) as reader:
+        if args.format == "csv":
+            _check_csv(reader.polars_schema)
+        for batch in reader:
+            if args.format == "csv":
+                header = first
+
+                def csv(out: Any, batch: pl.DataFrame = batch, header: bool = header) -> None:
+                    batch.write_csv(out, include_header=header)
+
+                _write_stdout(csv)
+            else:
+                _write_stdout(batch.write_ndjson)
+            first = False
+        if first and args.format == "csv":  # no rows: still the header line
+            empty = pl.DataFrame(schema=reader.polars_schema)
+            _write_stdout(lambda out: empty.write_csv(out))
+
+
+def _convert(args: argparse.Namespace) -> None:
+    output = Path(args.output)
+    fmt = args.format or FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        msg = (
+            f"cannot tell the output format from {args.output!r}: name it *.parquet, *.csv, "
+            "*.ndjson or *.ipc, or pass --format"
+        )
+        raise CommandError(msg)
+    if output.exists() and output.is_dir():
+        msg = f"the output {args.output!r} is a directory, expected a file name"
+        raise CommandError(msg)
+    if not output.parent.exists():
+        msg = f"the output's folder {str(output.parent)!r} does not exist"
+        raise CommandError(msg)
+    progress = args.progress if args.progress is not None else sys.stderr.isatty()
+    lf = jetliner.scan_avro(args.inputs, **_options(args, progress=progress))
+    columns = _columns(args.columns)
+    if columns is not None:
+        missing = [c for c in columns if c not in lf.collect_schema()]
+        if missing:
+            msg = f"no column(s) {missing} in the input; it has {lf.collect_schema().names()}"
+            raise CommandError(msg)
+        lf = lf.select(columns)
+    if fmt == "csv":
+        _check_csv(lf.collect_schema())
+    # a temporary name until complete: an interrupted conversion leaves no
+    # truncated file that looks finished
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        if fmt in ("parquet", "ipc"):
+            # Polars' streaming sinks: they write row groups / record batches as
+            # the batches arrive
+            (lf.sink_parquet if fmt == "parquet" else lf.sink_ipc)(partial)
+        else:
+            # text formats batch by batch: memory bounded by the reader's buffers
+            _write_text(args, fmt, columns, progress, partial)
+        os.replace(partial, output)
+    finally:
+        if partial.exists():
+            partial.unlink()
+
+
+def _write_text(args: argparse.Namespace, fmt: str, columns: list[str] | None,
+                progress: bool, path: Path) -> None:
+    with jetliner.open(args.inputs, columns=columns, **_options(args, progress=progress)) \
+            as reader, path.open("wb") as out:
+        for n, batch in enumerate(reader):
+            if fmt == "csv":
+                batch.write_csv(out, include_header=n == 0)
+            else:
+                batch.write_ndjson(out)
+        if reader.rows_read == 0 and fmt == "csv":
+            pl.DataFrame(schema=reader.polars_schema).write_csv(out)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-s", "--storage-option", action="append", metavar="KEY=VALUE",
+                        help="a storage option for remote sources (repeatable), "
+                             "e.g. -s endpoint=http://localhost:9000")
+    common.add_argument("--ignore-errors", action="store_true",
+                        help="skip damaged blocks instead of failing")
+    common.add_argument("--no-glob", action="store_true",
+                        help="take paths literally (no * ? [..] {a,b} expansion)")
+    parser = argparse.ArgumentParser(
+        prog="jetliner", description="Read Avro files with Polars, from the shell.")
+    parser.add_argument("--version", action="version", version=f"jetliner {jetliner.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     p = sub.add_parser("demo", help="show the schema and rows of the bundled sample file")
-    p.add_argument("-n", type=int, default=5)
+    p.add_argument("-n", type=int, default=5, help="rows to show")
     p.set_defaults(func=_demo)
-    p = sub.add_parser("schema", help="print a file's Avro schema (or --polars schema)")
+
+    p = sub.add_parser("schema", parents=[common], help="print a file's Avro schema (JSON)")
     p.add_argument("file")
-    p.add_argument("--polars", action="store_true")
+    p.add_argument("--polars", action="store_true", help="print the Polars schema instead")
     p.set_defaults(func=_schema)
-    p = sub.add_parser("head", help="print the first rows of a file")
-    p.add_argument("file")
-    p.add_argument("-n", type=int, default=10)
-    p.set_defaults(func=_head)
-    p = sub.add_parser("count", help="count the rows of files")
-    p.add_argument("files", nargs="+")
+
+    p = sub.add_parser("meta", parents=[common],
+                       help="print codec, sync marker, metadata, block and row counts")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_meta)
+
+    p = sub.add_parser("count", parents=[common], help="count the rows of files")
+    p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=_count)
-    args = parser.parse_args(argv)
+
+    p = sub.add_parser("head", parents=[common], help="print the first rows")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("-n", type=_count_arg, default=10, help="rows to print (default 10)")
+    p.add_argument("--columns", help="comma-separated columns to show")
+    p.add_argument("--ndjson", action="store_true", help="print newline-delimited JSON")
+    p.set_defaults(func=_head)
+
+    p = sub.add_parser("cat", parents=[common],
+                       help="write all rows to standard output as ndjson or csv")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=["ndjson", "csv"], default="ndjson")
+    p.add_argument("-n", type=_count_arg, default=None, help="stop after N rows")
+    p.add_argument("--columns", help="comma-separated columns to write")
+    p.set_defaults(func=_cat)
+
+    p = sub.add_parser("convert", parents=[common],
+                       help="convert to Parquet, CSV, NDJSON or Arrow IPC, streaming")
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("output", metavar="OUTPUT",
+                   help="the file to write; its extension picks the format")
+    p.add_argument("--format", choices=["parquet", "csv", "ndjson", "ipc"],
+                   help="output format (default: from OUTPUT's extension)")
+    p.add_argument("--columns", help="comma-separated columns to keep")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress line on standard error (default: when it is a terminal)")
+    p.set_defaults(func=_convert)
+    return parser
+
+
+def _count_arg(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        msg = f"expected a row count (an integer >= 0), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return n
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with `argv` (default: ``sys.argv[1:]``); return the exit status."""
+    args = _parser().parse_args(argv)
     try:
         args.func(args)
-    except JetlinerError as exc:
-        print(f"jetliner: error: {exc}", file=sys.stderr)
-        return 1
+    except BrokenPipeError:
+        # the reader of our output went away (``| head``): not an error; keep Python
+        # from complaining again when it flushes stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except (JetlinerError, CommandError) as exc:
+        return _fail(str(exc))
+    except pl.exceptions.PolarsError as exc:
+        return _fail(_polars_message(exc))
+    except OSError as exc:
+        return _fail(f"{exc.strerror or exc}" + (f": {exc.filename!r}" if exc.filename else ""))
+    except KeyboardInterrupt:
+        return _fail("interrupted", status=130)
     return 0
+
+
+def _polars_message(exc: Exception) -> str:
+    """Polars' message without its multi-line hints: the first line is the error."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fail(message: str, status: int = 1) -> int:
+    print(f"jetliner: error: {message}", file=sys.stderr)
+    return status

@@ -36,6 +36,7 @@ class ReadOptionsDict(TypedDict, total=False):
     max_zero_byte_values: int
     max_empty_records: int
     invalid_utf8: str
+    progress: bool
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,10 @@ class ReadOptions:
         `DecodeError` (or skipped with ``ignore_errors``).  ``"replace"``: each
         invalid sequence becomes U+FFFD, as Python's ``bytes.decode(errors=
         "replace")`` does.
+    progress
+        Draw a one-line progress display (rows, bytes, MB/s, percentage and
+        time left when the total size is known) on standard error while
+        reading.  Off by default: jetliner prints nothing unless asked.
     """
 
     n_rows: int | None = None
@@ -123,6 +128,7 @@ class ReadOptions:
     max_zero_byte_values: int = 1 << 26
     max_empty_records: int = 1 << 22
     invalid_utf8: str = "error"
+    progress: bool = False
 
     def __post_init__(self) -> None:
         _check_int("n_rows", self.n_rows, minimum=0, optional=True)
@@ -152,7 +158,7 @@ class ReadOptions:
                 " give the two columns different names"
             )
             raise ConfigurationError(msg)
-        for name in ("glob", "ignore_errors"):
+        for name in ("glob", "ignore_errors", "progress"):
             if not isinstance(getattr(self, name), bool):
                 msg = f"{name} must be True or False, got {getattr(self, name)!r}"
                 raise ConfigurationError(msg)

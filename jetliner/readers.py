@@ -33,8 +33,9 @@ from jetliner.exceptions import (
 )
 from jetliner.frames import FrameBuilder
 from jetliner.options import ReadOptions
+from jetliner.progress import Progress
 from jetliner.schema import AvroType, Plan, parse_schema_text, plan_for
-from jetliner.sources import Source, resolve_sources
+from jetliner.sources import BytesSource, LocalSource, Source, resolve_sources
 from jetliner.stream import DEFAULT_LOCAL_CHUNK, DEFAULT_REMOTE_CHUNK, ByteStream
 
 __all__ = ["AvroReader", "FileInfo", "MultiAvroReader", "open_file"]
@@ -73,10 +74,13 @@ class FileInfo:
     schema: AvroType
     # records beyond one per byte seen so far: records that take no bytes
     empty_records: int = 0
+    # file offset up to which blocks have been handed to the consumer (progress)
+    consumed: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def path(self) -> str:
+        """The path or URL errors name."""
         return self.source.path
 
 
@@ -115,7 +119,7 @@ _POOL_PID = 0
 
 
 def _pool() -> ThreadPoolExecutor:
-    """The shared decoding threads: one per core (decoding runs without the GIL).
+    """Return the shared decoding threads: one per core (decoding runs without the GIL).
 
     Made anew in a forked child, which inherits the pool but none of its threads.
     """
@@ -135,6 +139,7 @@ class _Task:
     blocks: list[tuple[Block, int]]
     rows: int
     nbytes: int
+    end: int = 0  # file offset just past the last block
 
 
 def _decode_task(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
@@ -258,13 +263,13 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
     task = _Task([], 0, 0)
     dispatched = 0
 
-    sizes: deque[int] = deque()  # compressed bytes of each pending task
+    sizes: deque[tuple[int, int]] = deque()  # compressed bytes and end of each pending task
 
     def submit(t: _Task) -> None:
         nonlocal inflight_bytes
         pending.append(pool.submit(_decode_task, info, plan, frames, options, t))
         inflight_bytes += t.nbytes
-        sizes.append(t.nbytes)
+        sizes.append((t.nbytes, t.end))
 
     framing_error: JetlinerError | None = None
     framing_skips: list[BadBlockError] = []
@@ -273,9 +278,11 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
 
     def collect() -> Iterator[tuple[pl.DataFrame, int]]:
         nonlocal inflight_bytes
-        inflight_bytes -= sizes.popleft()
+        nbytes, end = sizes.popleft()
+        inflight_bytes -= nbytes
         results, task_skips = pending.popleft().result()
         _merge(skipped, task_skips)
+        info.consumed = end
         yield from results
 
     try:
@@ -295,6 +302,7 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
             task.blocks.append((block, keep))
             task.rows += keep
             task.nbytes += len(block.data)
+            task.end = block.end
             dispatched += keep
             if task.rows >= batch_size:
                 submit(task)
@@ -310,6 +318,7 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
                 # the round trip through the pool
                 results, task_skips = _decode_task(info, plan, frames, options, task)
                 _merge(skipped, task_skips)
+                info.consumed = task.end
                 yield from results
             else:
                 submit(task)
@@ -327,6 +336,24 @@ def _merge(into: list[BadBlockError], new: list[BadBlockError]) -> None:
     """Add skips to a file's list, keeping it in block order."""
     for e in new:
         bisect.insort(into, e, key=lambda x: (x.block_index or 0, x.offset or 0))
+
+
+def _index_type() -> pl.DataType:
+    """Return Polars' row-index type (UInt32, or UInt64 in the big-index build)."""
+    dtype = pl.get_index_type()
+    return dtype() if isinstance(dtype, type) else dtype
+
+
+def _known_size(source: Source) -> int | None:
+    """Return the size of a source if known without a request (local files, bytes)."""
+    if isinstance(source, LocalSource):
+        try:
+            return os.path.getsize(source.path)
+        except OSError:
+            return None
+    if isinstance(source, BytesSource):
+        return memoryview(source.data).nbytes
+    return None
 
 
 def _schema_difference(a: pl.Schema, b: pl.Schema) -> str:
@@ -365,7 +392,8 @@ class MultiAvroReader:
     def __init__(self, sources: Any, *, columns: list[str] | None = None, **options: Any) -> None:
         self._options = ReadOptions.from_kwargs(options)
         opts = self._options
-        self._sources = resolve_sources(sources, glob=opts.glob, storage_options=opts.storage_options)
+        self._sources = resolve_sources(sources, glob=opts.glob,
+                                        storage_options=opts.storage_options)
         self._columns = columns
         self._first = open_file(self._sources[0], opts)
         self._plan = self._compile(self._first)
@@ -376,6 +404,9 @@ class MultiAvroReader:
         self._errors_by_file: list[list[BadBlockError]] = []
         self._iter: Iterator[pl.DataFrame] | None = None
         self._current: FileInfo | None = self._first
+        self._progress: Progress | None = None
+        self._sizes: list[int | None] = [_known_size(s) for s in self._sources]
+        self._sizes[0] = self._first.stream.size
 
     # -- public properties
 
@@ -392,10 +423,10 @@ class MultiAvroReader:
     @property
     def polars_schema(self) -> pl.Schema:
         """The schema of the DataFrames this reader yields."""
-        schema = dict(self._plan.schema)
+        schema: dict[str, pl.DataType] = dict(self._plan.schema)
         opts = self._options
         if opts.row_index_name is not None:
-            schema = {opts.row_index_name: pl.get_index_type(), **schema}
+            schema = {opts.row_index_name: _index_type(), **schema}
         if opts.include_file_paths is not None:
             schema[opts.include_file_paths] = pl.String()
         return pl.Schema(schema)
@@ -457,6 +488,8 @@ class MultiAvroReader:
             self._current.stream.close()
             self._current = None
         self._iter = iter(())
+        if self._progress is not None:
+            self._progress.close()
 
     # -- internals
 
@@ -467,15 +500,27 @@ class MultiAvroReader:
         except SchemaError as exc:
             raise SchemaError(exc.message, path=info.path) from exc
 
+    def _report(self, i: int, info: FileInfo) -> None:
+        """Update the progress line: rows so far, bytes of files done and of file `i`."""
+        assert self._progress is not None
+        if self._progress.total_bytes is None and None not in self._sizes:
+            self._progress.total_bytes = sum(s or 0 for s in self._sizes)
+        done = sum(s or 0 for s in self._sizes[:i]) + info.consumed
+        self._progress.update(self._rows_read, done, i + 1)
+
     def _generate(self) -> Iterator[pl.DataFrame]:
         opts = self._options
         left = opts.n_rows
         index = opts.row_index_offset
+        if opts.progress:
+            total = None if None in self._sizes else sum(s or 0 for s in self._sizes)
+            self._progress = Progress(total, files=len(self._sources))
         for i, source in enumerate(self._sources):
             if left is not None and left <= 0:
                 break
             info = self._first if i == 0 else open_file(source, opts)
             self._current = info
+            self._sizes[i] = info.stream.size
             plan = self._plan
             if i > 0:
                 schema = plan_for(info.header.schema_json, None).schema
@@ -495,12 +540,18 @@ class MultiAvroReader:
                             index, index + rows, dtype=pl.get_index_type(), eager=True
                         ).alias(opts.row_index_name))
                     if opts.include_file_paths is not None:
-                        df = df.with_columns(pl.lit(source.path, pl.String()).alias(opts.include_file_paths))
+                        df = df.with_columns(pl.lit(source.path, pl.String())
+                                             .alias(opts.include_file_paths))
                     index += rows
                     if left is not None:
                         left -= rows
                     self._rows_read += rows
+                    if self._progress is not None:
+                        self._report(i, info)
                     yield df
+                if self._progress is not None:
+                    info.consumed = info.stream.size
+                    self._report(i, info)
             finally:
                 info.stream.close()
                 self._current = None
@@ -527,7 +578,8 @@ class AvroReader(MultiAvroReader):
 
     def __init__(self, source: Any, *, columns: list[str] | None = None, **options: Any) -> None:
         glob = options.get("glob", True)
-        resolved = resolve_sources(source, glob=glob, storage_options=options.get("storage_options"))
+        resolved = resolve_sources(source, glob=glob,
+                                   storage_options=options.get("storage_options"))
         if len(resolved) != 1:
             msg = (
                 f"AvroReader reads one file, but {source!r} names {len(resolved)}; use "

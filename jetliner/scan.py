@@ -1,5 +1,6 @@
-"""The public reading API: `scan_avro` (a Polars IO plugin), `read_avro`,
-`read_avro_schema` and `open`.
+"""The public reading API: `scan_avro`, `read_avro`, `read_avro_schema` and `open`.
+
+`scan_avro` is a Polars IO plugin.
 
 `scan_avro` resolves its sources and reads the first header at once, so that a
 missing file, a file that is not Avro or a bad schema raise jetliner's typed
@@ -19,7 +20,7 @@ from polars.io.plugins import register_io_source
 
 from jetliner.exceptions import BadBlockError, ConfigurationError, SkippedDataWarning
 from jetliner.options import ReadOptions
-from jetliner.readers import AvroReader, MultiAvroReader, open_file
+from jetliner.readers import AvroReader, MultiAvroReader, _index_type, open_file
 from jetliner.schema import plan_for
 from jetliner.sources import Source, resolve_sources
 
@@ -43,7 +44,8 @@ def _warn_skipped(errors: list[BadBlockError]) -> None:
     files = len({e.path for e in errors})
     msg = (
         f"ignore_errors=True skipped {len(errors)} damaged region(s) in {files} file(s): "
-        f"{lost} record(s) lost" + (f", plus {unknown} region(s) of unknown size" if unknown else "")
+        f"{lost} record(s) lost"
+        + (f", plus {unknown} region(s) of unknown size" if unknown else "")
         + f"; first: {errors[0]}. The warning's .errors attribute lists them all."
     )
     warnings.warn(SkippedDataWarning(msg, errors), stacklevel=3)
@@ -104,7 +106,7 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
     file_schema = _file_schema(sources, opts)
     schema: dict[str, pl.DataType] = dict(file_schema)
     if opts.row_index_name is not None:
-        schema = {opts.row_index_name: pl.get_index_type(), **schema}
+        schema = {opts.row_index_name: _index_type(), **schema}
     if opts.include_file_paths is not None:
         schema[opts.include_file_paths] = pl.String()
     for extra in (opts.row_index_name, opts.include_file_paths):
@@ -144,8 +146,10 @@ scan = scan_avro
 
 def _filter_batches(batches: Iterator[pl.DataFrame], predicate: pl.Expr | None,
                     wanted: list[str], limit: int | None) -> Iterator[pl.DataFrame]:
-    """Apply the pushed-down predicate to every batch, select the wanted columns, and
-    stop once `limit` rows passed (the IO-plugin contract: Polars filters no further).
+    """Filter every batch by the pushed-down predicate and stop after `limit` rows.
+
+    The wanted columns are selected, and the limit counts rows that passed: that is
+    the IO-plugin contract (Polars filters no further).
     """
     left = limit
     for df in batches:
@@ -192,16 +196,18 @@ def read_avro(
     sources = _resolve(source, opts)
     names: list[str] | None = None
     if columns is not None:
-        columns = list(columns)
-        if all(isinstance(c, int) and not isinstance(c, bool) for c in columns):
+        wanted: list[object] = list(columns)
+        indices = [c for c in wanted if isinstance(c, int) and not isinstance(c, bool)]
+        strings = [c for c in wanted if isinstance(c, str)]
+        if len(indices) == len(wanted):
             file_columns = list(_file_schema(sources, opts))
-            bad = [c for c in columns if not -len(file_columns) <= c < len(file_columns)]
+            bad = [c for c in indices if not -len(file_columns) <= c < len(file_columns)]
             if bad:
                 msg = f"column indices {bad} are out of range for {len(file_columns)} columns"
                 raise ConfigurationError(msg)
-            names = [file_columns[c] for c in columns]  # type: ignore[index]
-        elif all(isinstance(c, str) for c in columns):
-            names = list(columns)  # type: ignore[arg-type]
+            names = [file_columns[c] for c in indices]
+        elif len(strings) == len(wanted):
+            names = strings
         else:
             msg = "columns must be all names (str) or all indices (int)"
             raise ConfigurationError(msg)
@@ -217,7 +223,21 @@ def read_avro(
 
 
 def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Schema:
-    """The Polars schema of an Avro file, from its header alone.
+    """Read the Polars schema of an Avro file, from its header alone.
+
+    Parameters
+    ----------
+    source
+        A path, ``pathlib.Path``, glob, URL or binary file object (the first file
+        it names is read), or a list of them.
+    **options
+        See `ReadOptions` (``storage_options`` and ``glob`` matter here).
+
+    Returns
+    -------
+    polars.Schema
+        The columns `read_avro` and `scan_avro` produce, without the extra
+        row-index and file-path columns.
 
     Examples
     --------
@@ -229,11 +249,29 @@ def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Sche
     return _file_schema(_resolve(source, opts), opts)
 
 
-def open(source: Any, **options: Unpack[ReadOptionsDict]) -> MultiAvroReader:  # noqa: A001
+def open(  # noqa: A001
+    source: Any,
+    *,
+    columns: Sequence[str] | None = None,
+    **options: Unpack[ReadOptionsDict],
+) -> MultiAvroReader:
     """Open Avro data for batch iteration; use as a context manager and iterator.
 
     Returns an `AvroReader` for one file, a `MultiAvroReader` when `source` names
     several (a list or a glob).
+
+    Parameters
+    ----------
+    source
+        A path, ``pathlib.Path``, glob, URL, binary file object, or a list of them.
+    columns
+        Names of the columns to decode, in output order (``None``: all).
+    **options
+        See `ReadOptions`.
+
+    Returns
+    -------
+    AvroReader or MultiAvroReader
 
     Examples
     --------
@@ -245,6 +283,7 @@ def open(source: Any, **options: Unpack[ReadOptionsDict]) -> MultiAvroReader:  #
     """
     opts = ReadOptions.from_kwargs(dict(options))
     sources = _resolve(source, opts)
+    names = None if columns is None else list(columns)
     if len(sources) == 1:
-        return AvroReader(sources[0], **options)
-    return MultiAvroReader(sources, **options)
+        return AvroReader(sources[0], columns=names, **options)
+    return MultiAvroReader(sources, columns=names, **options)
