@@ -1517,6 +1517,9 @@ cdef class Decoder:
         (``null`` items and empty records claimed by counts, the placeholders a
         null struct puts in its fields, zero-byte values walked while skipping).
         It bounds the time and memory a few hostile bytes can cost.
+    utf8_replace
+        Read invalid UTF-8 in strings with U+FFFD in place of the bad bytes,
+        instead of failing the record.
     """
 
     cdef State st
@@ -1647,9 +1650,9 @@ cdef class Decoder:
     # ------------------------------------------------------------ export
 
     def finish(self, spec):
-        """Hand the buffered rows over as an `ArrowBatch` (a struct array whose
-        children are described by `spec`) and start an empty batch.
+        """Hand the buffered rows over as an `ArrowBatch` and start an empty batch.
 
+        The batch is a struct array whose children are described by `spec`.
         `spec` is a list of ``(col, format, name, nullable, children, dictionary)``
         tuples; `dictionary` is a list of bytes (enum symbols) or None.
         """

@@ -16,6 +16,7 @@ import lzma
 import mmap
 import zlib
 from collections.abc import Callable
+from typing import Protocol
 
 import cramjam
 
@@ -110,17 +111,27 @@ def _zstd(data: memoryview, max_size: int) -> Buffer:
             raise CodecError(msg) from exc
 
 
-def _stdlib(factory: Callable[[], object], name: str) -> Callable[[memoryview, int], Buffer]:
+class _Decompressor(Protocol):
+    """What `bz2.BZ2Decompressor` and `lzma.LZMADecompressor` have in common."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    def decompress(self, data: memoryview, max_length: int = -1, /) -> bytes: ...
+
+
+def _stdlib(factory: Callable[[], _Decompressor],
+            name: str) -> Callable[[memoryview, int], Buffer]:
     def decompress(data: memoryview, max_size: int) -> Buffer:
         d = factory()
         try:
-            out = d.decompress(data, max_size + 1)  # type: ignore[attr-defined]
+            out = d.decompress(data, max_size + 1)
         except (OSError, lzma.LZMAError, ValueError, EOFError) as exc:
             msg = f"invalid {name} data: {exc}"
             raise CodecError(msg) from exc
         if len(out) > max_size:
             raise _too_big(max_size)
-        if not d.eof:  # type: ignore[attr-defined]
+        if not d.eof:
             msg = f"the {name} stream is truncated"
             raise CodecError(msg)
         return out
@@ -139,7 +150,26 @@ CODECS: dict[str, Callable[[memoryview, int], Buffer]] = {
 
 
 def get_codec(name: str, path: str | None = None) -> Callable[[memoryview, int], Buffer]:
-    """The decompressor for an Avro codec name; `CodecError` names the supported ones."""
+    """Return the decompressor for an Avro codec name.
+
+    Parameters
+    ----------
+    name
+        The codec name, as in the header's ``avro.codec`` entry.
+    path
+        The file concerned, named by the error.
+
+    Returns
+    -------
+    Callable[[memoryview, int], Buffer]
+        ``decompress(data, max_size)``: the decompressed bytes of a block, at most
+        ``max_size`` of them (`CodecError` beyond, or on invalid data).
+
+    Raises
+    ------
+    CodecError
+        If the codec is not supported; the message names the supported ones.
+    """
     try:
         return CODECS[name]
     except KeyError:

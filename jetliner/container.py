@@ -1,6 +1,6 @@
-"""The Avro object container format: header and block framing.
+r"""The Avro object container format: header and block framing.
 
-A file is ``Obj\\x01``, a metadata map (``avro.schema``, ``avro.codec`` and the
+A file is ``Obj\x01``, a metadata map (``avro.schema``, ``avro.codec`` and the
 user's own keys; values are bytes), a 16-byte sync marker, then blocks.  A block
 is a record count, a byte size, that many (compressed) bytes and the sync marker
 again.  Nothing here decodes records: this module frames blocks and checks them.
@@ -75,6 +75,19 @@ class Header:
 
 def read_header(stream: ByteStream, path: str) -> Header:
     """Parse the header at the start of `stream`.
+
+    Parameters
+    ----------
+    stream
+        The file, read from offset 0 (the header is read in growing windows, up
+        to `MAX_HEADER_SIZE` bytes).
+    path
+        The file's name, for errors.
+
+    Returns
+    -------
+    Header
+        The parsed header.
 
     Raises
     ------
@@ -186,6 +199,29 @@ def iter_blocks(stream: ByteStream, header: Header, path: str,
     The file must end exactly after a block's sync marker; anything else is a
     `ParseError` naming the offset.  With `skipped` (skip mode), the error is
     appended there instead, and framing resumes after the next sync marker.
+
+    Parameters
+    ----------
+    stream
+        The file.
+    header
+        Its parsed header (where the blocks start, the sync marker).
+    path
+        The file's name, for errors.
+    skipped
+        Skip mode: the list that collects a `BadBlockError` for each damaged
+        region.  ``None`` (strict mode) raises instead.
+
+    Yields
+    ------
+    Block
+        The blocks, in file order; a block's data is a view of the stream's
+        buffer (not a copy).
+
+    Raises
+    ------
+    ParseError
+        In strict mode, at the first framing error.
     """
     yield from _frame(stream, header, path, skipped)
 
@@ -273,4 +309,5 @@ def _frame_from(stream: ByteStream, header: Header, path: str, pos: int,
             NEG_COUNT: f"block {index} has a negative record count",
             NEG_SIZE: f"block {index} has a negative byte size",
         }[status]
-        raise ParseError(f"malformed block header: {what}", path=path, block_index=index, offset=stop)
+        msg = f"malformed block header: {what}"
+        raise ParseError(msg, path=path, block_index=index, offset=stop)

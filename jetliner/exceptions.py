@@ -120,6 +120,23 @@ class ConfigurationError(JetlinerError, ValueError):
 class BadBlockError(JetlinerError):
     """What ``ignore_errors=True`` skipped: one damaged region of a file.
 
+    Parameters
+    ----------
+    message
+        What was damaged and what was skipped.
+    kind
+        The `kind` attribute.
+    records_lost
+        The `records_lost` attribute.
+    path
+        The file concerned.
+    block_index
+        Index of the damaged block.
+    record_index
+        Index, in its block, of the first record that could not be decoded.
+    offset
+        Byte offset of the damage (see `JetlinerError`).
+
     Attributes
     ----------
     kind
@@ -149,6 +166,13 @@ class SkippedDataWarning(UserWarning):
 
     Its ``errors`` attribute lists every skip as a `BadBlockError`; catch it with
     ``warnings.catch_warnings(record=True)`` to inspect them.
+
+    Parameters
+    ----------
+    message
+        A summary of what was skipped.
+    errors
+        Every skip, in file order.
     """
 
     def __init__(self, message: str, errors: list[BadBlockError]) -> None:

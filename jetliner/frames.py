@@ -8,30 +8,57 @@ their `pl.Enum` once here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars.datatypes import DataTypeClass
+
+    from jetliner._decoder import ArrowBatch
 
 __all__ = ["FrameBuilder", "empty_frame"]
 
 
-def _has_enum(dtype: pl.DataType) -> bool:
+def _has_enum(dtype: pl.DataType | DataTypeClass) -> bool:
+    # Polars types a nested dtype as an instance or a class (``pl.List(pl.String)``)
     if isinstance(dtype, pl.Enum):
         return True
     if isinstance(dtype, (pl.List, pl.Array)):
-        return _has_enum(dtype.inner)  # type: ignore[arg-type]
+        return _has_enum(dtype.inner)
     if isinstance(dtype, pl.Struct):
-        return any(_has_enum(f.dtype) for f in dtype.fields)  # type: ignore[arg-type]
+        return any(_has_enum(f.dtype) for f in dtype.fields)
     return False
 
 
 class FrameBuilder:
-    """Turns exported batches of one plan into DataFrames with the plan's schema."""
+    """Turns exported batches of one plan into DataFrames with the plan's schema.
+
+    Parameters
+    ----------
+    schema
+        The plan's output schema (`jetliner.schema.Plan.schema`).
+    """
 
     def __init__(self, schema: pl.Schema) -> None:
         self.schema = schema
         self.casts = {name: dt for name, dt in schema.items() if _has_enum(dt)}
 
-    def build(self, batch: object, height: int) -> pl.DataFrame:
-        """A DataFrame from an exported `ArrowBatch` of `height` rows."""
+    def build(self, batch: ArrowBatch, height: int) -> pl.DataFrame:
+        """Import an exported batch as a DataFrame, without copying its buffers.
+
+        Parameters
+        ----------
+        batch
+            The decoder's `ArrowBatch` (consumed: it can be imported once).
+        height
+            Its number of rows (used when the plan has no columns).
+
+        Returns
+        -------
+        polars.DataFrame
+            The batch's columns, with Enum columns cast to their `pl.Enum`.
+        """
         if not self.schema:
             return empty_frame(height)
         df = pl.Series(batch).struct.unnest()
@@ -41,5 +68,15 @@ class FrameBuilder:
 
 
 def empty_frame(height: int) -> pl.DataFrame:
-    """A DataFrame with no columns and `height` rows."""
+    """Return a DataFrame with no columns and `height` rows.
+
+    Parameters
+    ----------
+    height
+        The number of rows.
+
+    Returns
+    -------
+    polars.DataFrame
+    """
     return pl.DataFrame(height=height)

@@ -1,16 +1,17 @@
-"""fsspec-backed sources: any URL fsspec understands (``s3://``, ``gs://``,
-``memory://``, ``http(s)://``, ...).
+"""fsspec-backed sources: any URL that fsspec understands.
 
-Objects are read with ranged requests, never through ``fs.open()`` and its
-read-ahead.  The object's size (and, on S3 and HTTP(S), its ETag) is pinned when
-the file is opened: every range must come back whole and from the same version,
-so a replaced object is a `SourceChangedError` and a body cut short is retried,
-then an error, never a silently shorter file.  Every request goes through
+It covers ``s3://``, ``gs://``, ``memory://``, ``http(s)://`` and more.  Objects are
+read with ranged requests, never through ``fs.open()`` and its read-ahead.  The
+object's size (and, on S3 and HTTP(S), its ETag) is pinned when the file is
+opened: every range must come back whole and from the same version, so a
+replaced object is a `SourceChangedError` and a body cut short is retried, then
+an error, never a silently shorter file.  Every request goes through
 `jetliner.storage.call_with_retries`.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import Any
@@ -21,7 +22,7 @@ from jetliner.exceptions import (
     SourceError,
     SourceNotFoundError,
 )
-from jetliner.sources import Source, _expand_braces, _has_glob
+from jetliner.sources import RangeFile, Source, _expand_braces, _has_glob
 from jetliner.storage import (
     RetryPolicy,
     ShortRead,
@@ -157,7 +158,8 @@ class _FsspecFile:
                 total = int(content_range.rsplit("/", 1)[1])
             return data, resp.get("ETag"), total
 
-        return sync(fs.loop, get)
+        result: tuple[bytes, str | None, int | None] = sync(fs.loop, get)  # fsspec is untyped
+        return result
 
     def read_range(self, start: int, end: int) -> bytes:
         end = min(end, self.size)
@@ -176,7 +178,21 @@ class _FsspecFile:
 
 
 class FsspecSource(Source):
-    """One object of an fsspec filesystem."""
+    """One object of an fsspec filesystem.
+
+    Parameters
+    ----------
+    fs
+        The filesystem instance.
+    path
+        The object's path as `fs` names it (no protocol).
+    url
+        The object's URL, as errors and the file-path column show it.
+    protocol
+        The URL's protocol (``s3``, ``gs``, ...), lower case.
+    policy
+        How failed requests are retried.
+    """
 
     is_remote = True
 
@@ -187,7 +203,20 @@ class FsspecSource(Source):
         self.protocol = protocol
         self.policy = policy
 
-    def open(self) -> _FsspecFile:
+    def open(self) -> RangeFile:
+        """Open the object: pin its size (and ETag) for ranged reads.
+
+        Returns
+        -------
+        RangeFile
+            The open object.
+
+        Raises
+        ------
+        SourceError
+            A subclass naming the failure: `SourceNotFoundError` (also for a
+            directory or prefix), `AccessDeniedError`, `AuthenticationError`.
+        """
         return _FsspecFile(self)
 
 
@@ -230,7 +259,7 @@ def _filesystem(protocol: str, url: str,
 
 def _environment_fingerprint() -> tuple[Any, ...]:
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
-    stamps = []
+    stamps: list[tuple[int, int] | None] = []
     for var, default in (("AWS_CONFIG_FILE", "~/.aws/config"),
                          ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")):
         try:
@@ -246,8 +275,34 @@ _FS_CACHE_SIZE = 16
 _FS_LOCK = threading.Lock()
 
 
-def resolve_remote(url: str, *, glob: bool, storage_options: dict[str, Any] | None) -> list[Source]:
-    """Resolve a URL (or URL glob) into `FsspecSource` objects, sorted."""
+def resolve_remote(url: str, *, glob: bool,
+                   storage_options: dict[str, Any] | None) -> list[Source]:
+    """Resolve a URL (or URL glob) into `FsspecSource` objects, sorted.
+
+    Parameters
+    ----------
+    url
+        An fsspec URL; with `glob`, ``* ** ? [..] {a,b}`` in its path are patterns
+        (except in a versioned S3 URL, ``?versionId=``).
+    glob
+        Expand glob patterns.
+    storage_options
+        Options of the filesystem (see `jetliner.storage.filesystem_options`).
+
+    Returns
+    -------
+    list[Source]
+        One source per object; several only for a glob, sorted by path.
+
+    Raises
+    ------
+    ConfigurationError
+        If no filesystem handles the protocol, or it refuses the options.
+    SourceNotFoundError
+        If a glob matches no object.
+    SourceError
+        If listing the objects fails.
+    """
     scheme, rest = url.split("://", 1)
     protocol = scheme.lower()
     url = f"{protocol}://{rest}"
@@ -257,8 +312,8 @@ def resolve_remote(url: str, *, glob: bool, storage_options: dict[str, Any] | No
     if glob and not versioned and _has_glob(path):
         found: set[str] = set()
         for pattern in _expand_braces(path):
-            listing = call_with_retries(lambda p=pattern: fs.glob(p, detail=True), policy, url,
-                                        "listing")
+            listing = call_with_retries(functools.partial(fs.glob, pattern, detail=True),
+                                        policy, url, "listing")
             # folder markers (keys ending in '/') are not objects to read
             found.update(p for p, info in listing.items()
                          if info.get("type") != "directory" and not p.endswith("/"))

@@ -8,5 +8,12 @@ __all__ = ["sample_path"]
 
 
 def sample_path() -> str:
-    """Path of ``sample.avro``: 500 rows of users with nested, nullable and logical types."""
+    """Return the path of the sample file shipped with jetliner.
+
+    Returns
+    -------
+    str
+        The path of ``sample.avro``: 500 rows of users with nested, nullable and
+        logical types.
+    """
     return str(Path(__file__).with_name("data") / "sample.avro")

@@ -31,14 +31,14 @@ import functools
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import polars as pl
 
 from jetliner.exceptions import SchemaError
 
-__all__ = ["AvroType", "Plan", "compile_plan", "parse_schema", "parse_schema_text", "plan_for",
-           "polars_schema"]
+__all__ = ["AvroType", "ExportSpec", "Plan", "compile_plan", "parse_schema", "parse_schema_text",
+           "plan_for", "polars_schema"]
 
 PRIMITIVES = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
 
@@ -57,7 +57,7 @@ _PRIMITIVE_OPS = {
 }
 _MIN_SIZE = {"null": 0, "boolean": 1, "int": 1, "long": 1, "float": 4, "double": 8,
              "bytes": 1, "string": 1}
-_TIME_UNITS = {"millis": "ms", "micros": "us", "nanos": "ns"}
+_TIME_UNITS: dict[str, Literal["ms", "us", "ns"]] = {"millis": "ms", "micros": "us", "nanos": "ns"}
 _MAX_SCHEMA_DEPTH = 500
 # A record type reused by name at every level of a schema expands exponentially
 # into columns; a plan this large is a hostile (or broken) schema, not data.
@@ -67,9 +67,23 @@ _WORK_CAP = 1 << 40
 # exact text of one value stays around a kilobyte.
 _MAX_PRECISION = 1000
 
+# How `Decoder.finish` exports one output column: (column index, Arrow format string,
+# field name, nullable, the children's specs, dictionary: the enum symbols or None).
+ExportSpec: TypeAlias = tuple[int, bytes, bytes, bool, list["ExportSpec"], list[bytes] | None]
+# What compiling one output column gives: (node index, Polars dtype, export spec).
+_Compiled: TypeAlias = tuple[int, pl.DataType, ExportSpec]
+
 
 class AvroType:
     """One node of a parsed Avro schema.
+
+    Parameters
+    ----------
+    kind
+        The type's kind (see the `kind` attribute).
+    **kw
+        Initial values of the other attributes (``name``, ``fields``, ``symbols``,
+        ``size``, ``items``, ``branches``, ``attrs``); absent ones are empty.
 
     Attributes
     ----------
@@ -114,8 +128,20 @@ class AvroType:
         return value if isinstance(value, str) else None
 
 
-def parse_schema(schema: str | bytes | dict | list) -> AvroType:
+def parse_schema(schema: str | bytes | bytearray | dict[str, Any] | list[Any]) -> AvroType:
     """Parse a writer schema (JSON text or already-decoded JSON) into a type graph.
+
+    Parameters
+    ----------
+    schema
+        The schema as JSON text (``str``, or UTF-8 ``bytes``), or as decoded JSON
+        (an object or, for a union, an array; a primitive type name is a ``str``).
+
+    Returns
+    -------
+    AvroType
+        The root of the graph: named types are resolved, so a recursive type is a
+        cycle.
 
     Raises
     ------
@@ -151,16 +177,16 @@ class _Parser:
             return self.lookup(js, namespace)
         if isinstance(js, list):
             branches = [self.parse(b, namespace, depth + 1) for b in js]
-            seen = set()
+            branch_keys: set[str] = set()
             for b in branches:
                 if b.kind == "union":
                     msg = "a union may not directly contain another union"
                     raise SchemaError(msg)
                 key = b.name if b.name is not None else b.kind
-                if key in seen:
+                if key in branch_keys:
                     msg = f"the union {json.dumps(js)[:200]} has two branches of type {key!r}"
                     raise SchemaError(msg)
-                seen.add(key)
+                branch_keys.add(key)
             return AvroType("union", branches=branches)
         if not isinstance(js, dict):
             msg = f"expected a schema (string, object or array), found {json.dumps(js)[:200]}"
@@ -207,31 +233,36 @@ class _Parser:
             if not isinstance(fields, list):
                 msg = f"record {fullname!r} needs a list of 'fields'"
                 raise SchemaError(msg)
-            seen: set[str] = set()
+            field_names: set[str] = set()
             for f in fields:
                 if not isinstance(f, dict) or not isinstance(f.get("name"), str) or "type" not in f:
-                    msg = f"record {fullname!r} has a field without 'name' and 'type': {json.dumps(f)[:200]}"
+                    msg = (
+                        f"record {fullname!r} has a field without 'name' and 'type': "
+                        f"{json.dumps(f)[:200]}"
+                    )
                     raise SchemaError(msg)
-                if f["name"] in seen:
+                if f["name"] in field_names:
                     msg = f"record {fullname!r} has two fields named {f['name']!r}"
                     raise SchemaError(msg)
-                seen.add(f["name"])
+                field_names.add(f["name"])
                 node.fields.append((f["name"], self.parse(f["type"], ns, depth + 1)))
             return node
         if kind == "array":
             if "items" not in js:
                 msg = "an array schema needs 'items'"
                 raise SchemaError(msg)
-            return AvroType("array", items=self.parse(js["items"], namespace, depth + 1), attrs=attrs)
+            items = self.parse(js["items"], namespace, depth + 1)
+            return AvroType("array", items=items, attrs=attrs)
         if kind == "map":
             if "values" not in js:
                 msg = "a map schema needs 'values'"
                 raise SchemaError(msg)
-            return AvroType("map", items=self.parse(js["values"], namespace, depth + 1), attrs=attrs)
+            values = self.parse(js["values"], namespace, depth + 1)
+            return AvroType("map", items=values, attrs=attrs)
         # a reference to a named type, written as {"type": "Name"}
         return self.lookup(kind, namespace)
 
-    def fullname(self, js: dict, namespace: str | None) -> tuple[str, str | None]:
+    def fullname(self, js: dict[str, Any], namespace: str | None) -> tuple[str, str | None]:
         name = js.get("name")
         if not isinstance(name, str) or not name:
             msg = f"a {js.get('type')} schema needs a 'name': {json.dumps(js)[:200]}"
@@ -244,7 +275,10 @@ class _Parser:
         return f"{ns}.{name}", ns
 
     def lookup(self, name: str, namespace: str | None) -> AvroType:
-        candidates = [name] if "." in name else ([f"{namespace}.{name}"] if namespace else []) + [name]
+        if "." in name:
+            candidates = [name]
+        else:
+            candidates = ([f"{namespace}.{name}"] if namespace else []) + [name]
         for c in candidates:
             if c in self.names:
                 return self.names[c]
@@ -278,7 +312,7 @@ class Plan:
     cols: list[tuple[int, int]]
     strings: list[bytes]
     root: int
-    export: list[tuple]
+    export: list[ExportSpec]
     schema: pl.Schema
 
 
@@ -340,7 +374,7 @@ class _Compiler:
         return size
 
     def item_size(self, t: AvroType) -> int:
-        """What the decoder checks a claimed count of `t` values against.
+        """Return what the decoder checks a claimed count of `t` values against.
 
         Positive: the fewest bytes one value occupies (the count must fit in the
         bytes left).  Zero or negative: values of zero bytes, each costing
@@ -351,8 +385,10 @@ class _Compiler:
         return size if size > 0 else -self.zero_work(t, set())
 
     def zero_work(self, t: AvroType, seen: set[int]) -> int:
-        """Values touched when decoding one zero-byte value of `t` (memoised; capped,
-        since named records reused at every level multiply it)."""
+        """Count the values touched when decoding one zero-byte value of `t`.
+
+        Memoised, and capped: named records reused at every level multiply it.
+        """
         key = id(t)
         if t.kind != "record" or key in seen:
             return 1
@@ -407,7 +443,7 @@ class _Compiler:
 
     # -- output nodes: tree-shaped, one column per node
 
-    def out(self, t: AvroType, name: str, stack: tuple[int, ...]) -> tuple[int, pl.DataType, tuple]:
+    def out(self, t: AvroType, name: str, stack: tuple[int, ...]) -> _Compiled:
         """Compile `t` as an output column named `name`.
 
         Returns ``(node, dtype, export spec)``.  Raises `_Recursive` when `t`
@@ -415,27 +451,28 @@ class _Compiler:
         """
         kind = t.kind
         logical = t.logical
+        bname = name.encode()
         if kind == "null":
             c = self.col(CK_NULL)
-            return self.node(OP_NULL, c), pl.Null(), (c, b"n", name.encode(), True, [], None)
+            return self.node(OP_NULL, c), pl.Null(), (c, b"n", bname, True, [], None)
         if kind == "boolean":
             c = self.col(CK_BOOL)
-            return self.node(OP_BOOL, c, minsz=1), pl.Boolean(), (c, b"b", name.encode(), False, [], None)
+            return self.node(OP_BOOL, c, minsz=1), pl.Boolean(), (c, b"b", bname, False, [], None)
         if kind == "int":
             if logical == "date":
                 c = self.col(CK_FIXED, 4)
-                return self.node(OP_INT, c, minsz=1), pl.Date(), (c, b"tdD", name.encode(), False, [], None)
+                return self.node(OP_INT, c, minsz=1), pl.Date(), (c, b"tdD", bname, False, [], None)
             if logical == "time-millis":
                 c = self.col(CK_FIXED, 8)
                 return (self.node(OP_INT_SCALED, c, param=1_000_000, minsz=1), pl.Time(),
-                        (c, b"ttn", name.encode(), False, [], None))
+                        (c, b"ttn", bname, False, [], None))
             c = self.col(CK_FIXED, 4)
-            return self.node(OP_INT, c, minsz=1), pl.Int32(), (c, b"i", name.encode(), False, [], None)
+            return self.node(OP_INT, c, minsz=1), pl.Int32(), (c, b"i", bname, False, [], None)
         if kind == "long":
             if logical == "time-micros":
                 c = self.col(CK_FIXED, 8)
                 return (self.node(OP_LONG_SCALED, c, param=1000, minsz=1), pl.Time(),
-                        (c, b"ttn", name.encode(), False, [], None))
+                        (c, b"ttn", bname, False, [], None))
             if logical is not None and logical.startswith(("timestamp-", "local-timestamp-")):
                 unit = _TIME_UNITS.get(logical.rsplit("-", 1)[1])
                 if unit is not None:
@@ -443,32 +480,35 @@ class _Compiler:
                     c = self.col(CK_FIXED, 8)
                     fmt = f"ts{unit[0]}:{'UTC' if utc else ''}".encode()
                     return (self.node(OP_LONG, c, minsz=1),
-                            pl.Datetime(unit, "UTC" if utc else None),  # type: ignore[arg-type]
-                            (c, fmt, name.encode(), False, [], None))
+                            pl.Datetime(unit, "UTC" if utc else None),
+                            (c, fmt, bname, False, [], None))
             c = self.col(CK_FIXED, 8)
-            return self.node(OP_LONG, c, minsz=1), pl.Int64(), (c, b"l", name.encode(), False, [], None)
+            return self.node(OP_LONG, c, minsz=1), pl.Int64(), (c, b"l", bname, False, [], None)
         if kind == "float":
             c = self.col(CK_FIXED, 4)
-            return self.node(OP_FLOAT, c, minsz=4), pl.Float32(), (c, b"f", name.encode(), False, [], None)
+            return (self.node(OP_FLOAT, c, minsz=4), pl.Float32(),
+                    (c, b"f", bname, False, [], None))
         if kind == "double":
             c = self.col(CK_FIXED, 8)
-            return self.node(OP_DOUBLE, c, minsz=8), pl.Float64(), (c, b"g", name.encode(), False, [], None)
+            return (self.node(OP_DOUBLE, c, minsz=8), pl.Float64(),
+                    (c, b"g", bname, False, [], None))
         if kind == "string":
             c = self.col(CK_VAR)
-            return self.node(OP_STRING, c, minsz=1), pl.String(), (c, b"U", name.encode(), False, [], None)
+            return (self.node(OP_STRING, c, minsz=1), pl.String(),
+                    (c, b"U", bname, False, [], None))
         if kind in ("bytes", "fixed"):
             return self.out_binary(t, name)
         if kind == "enum":
             c = self.col(CK_FIXED, 4)
             syms = [s.encode() for s in t.symbols]
             return (self.node(OP_ENUM, c, param=len(t.symbols), minsz=1), pl.Enum(t.symbols),
-                    (c, b"i", name.encode(), False, [], syms))
+                    (c, b"i", bname, False, [], syms))
         if kind == "array":
             assert t.items is not None
             c = self.col(CK_LIST)
             item, dtype, spec = self.out(t.items, "item", stack)
             return (self.node(OP_ARRAY, c, [item], param2=self.item_size(t.items), minsz=1),
-                    pl.List(dtype), (c, b"+L", name.encode(), False, [spec], None))
+                    pl.List(dtype), (c, b"+L", bname, False, [spec], None))
         if kind == "map":
             assert t.items is not None
             c = self.col(CK_LIST)
@@ -478,10 +518,10 @@ class _Compiler:
             vnode, vdtype, vspec = self.out(t.items, "value", stack)
             node = self.node(OP_MAP, c, [knode, vnode], param=entries,
                              param2=1 + self.minsize(t.items), minsz=1)
-            kspec = (kc, b"U", b"key", False, [], None)
-            espec = (entries, b"+s", b"entries", False, [kspec, vspec], None)
+            kspec: ExportSpec = (kc, b"U", b"key", False, [], None)
+            espec: ExportSpec = (entries, b"+s", b"entries", False, [kspec, vspec], None)
             dtype = pl.List(pl.Struct({"key": pl.String(), "value": vdtype}))
-            return node, dtype, (c, b"+L", name.encode(), False, [espec], None)
+            return node, dtype, (c, b"+L", bname, False, [espec], None)
         if kind == "union":
             return self.out_union(t, name, stack)
         # record
@@ -489,17 +529,19 @@ class _Compiler:
             raise _Recursive
         inner = stack + (id(t),)
         c = self.col(CK_STRUCT)
-        kids, fdtypes, specs = [], {}, []
+        kids: list[int] = []
+        fdtypes: dict[str, pl.DataType] = {}
+        specs: list[ExportSpec] = []
         for fname, ftype in t.fields:
             k, d, s = self.out_field(ftype, fname, inner)
             kids.append(k)
             fdtypes[fname] = d
             specs.append(s)
         return (self.node(OP_RECORD, c, kids, minsz=self.minsize(t)), pl.Struct(fdtypes),
-                (c, b"+s", name.encode(), False, specs, None))
+                (c, b"+s", bname, False, specs, None))
 
-    def out_field(self, t: AvroType, name: str, stack: tuple[int, ...]) -> tuple[int, pl.DataType, tuple]:
-        """A record field: its type if it is not recursive, else its JSON text."""
+    def out_field(self, t: AvroType, name: str, stack: tuple[int, ...]) -> _Compiled:
+        """Compile a record field: its type if it is not recursive, else its JSON text."""
         mark = (len(self.nodes), len(self.kids), len(self.cols), len(self.strings))
         try:
             return self.out(t, name, stack)
@@ -510,28 +552,29 @@ class _Compiler:
             self.walkers = {k: v for k, v in self.walkers.items() if v < mark[0]}
             return self.out_json(t, name)
 
-    def out_json(self, t: AvroType, name: str) -> tuple[int, pl.DataType, tuple]:
+    def out_json(self, t: AvroType, name: str) -> _Compiled:
         c = self.col(CK_VAR)
         w = self.walker(t)
-        nulls = [i for i, b in enumerate(t.branches) if b.kind == "null"] if t.kind == "union" else []
+        nulls: list[int] = []
+        if t.kind == "union":
+            nulls = [i for i, b in enumerate(t.branches) if b.kind == "null"]
         if nulls:
             node = self.node(OP_JSON_NULLABLE, c, [w], param=nulls[0], minsz=1)
             return node, pl.String(), (c, b"U", name.encode(), True, [], None)
         node = self.node(OP_JSON, c, [w], minsz=self.minsize(t))
         return node, pl.String(), (c, b"U", name.encode(), False, [], None)
 
-    def out_binary(self, t: AvroType, name: str) -> tuple[int, pl.DataType, tuple]:
+    def out_binary(self, t: AvroType, name: str) -> _Compiled:
         fixed = t.kind == "fixed"
         size = t.size
         logical = t.logical
         bname = name.encode()
         if logical == "decimal":
             p, s = t.attrs.get("precision"), t.attrs.get("scale", 0)
-            valid = (isinstance(p, int) and not isinstance(p, bool) and 0 < p <= _MAX_PRECISION
-                     and isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= p)
-            if valid and fixed:
-                valid = size > 0 and p <= math.floor(math.log10(2 ** (8 * size - 1) - 1))
-            if valid:
+            if (isinstance(p, int) and not isinstance(p, bool) and 0 < p <= _MAX_PRECISION
+                    and isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= p
+                    and (not fixed
+                         or (size > 0 and p <= math.floor(math.log10(2 ** (8 * size - 1) - 1))))):
                 if p <= 38:
                     c = self.col(CK_FIXED, 16)
                     op = OP_DEC_FIXED if fixed else OP_DEC_BYTES
@@ -544,39 +587,49 @@ class _Compiler:
                         pl.String(), (c, b"U", bname, False, [], None))
         if logical == "big-decimal" and not fixed:
             c = self.col(CK_VAR)
-            return self.node(OP_BIGDEC, c, minsz=1), pl.String(), (c, b"U", bname, False, [], None)
+            return (self.node(OP_BIGDEC, c, minsz=1), pl.String(),
+                    (c, b"U", bname, False, [], None))
         if logical == "uuid" and fixed and size == 16:
             c = self.col(CK_VAR)
-            return self.node(OP_UUID_FIXED, c, minsz=16), pl.String(), (c, b"U", bname, False, [], None)
+            return (self.node(OP_UUID_FIXED, c, minsz=16), pl.String(),
+                    (c, b"U", bname, False, [], None))
         if logical == "duration" and fixed and size == 12:
             c = self.col(CK_STRUCT)
             parts = [self.col(CK_FIXED, 4) for _ in range(3)]
             names = (b"months", b"days", b"milliseconds")
-            specs = [(pc, b"I", pn, False, [], None) for pc, pn in zip(parts, names)]
-            dtype = pl.Struct({"months": pl.UInt32(), "days": pl.UInt32(), "milliseconds": pl.UInt32()})
-            return self.node(OP_DURATION, c, param=parts[0], minsz=12), dtype, (c, b"+s", bname, False, specs, None)
+            specs: list[ExportSpec] = [(pc, b"I", pn, False, [], None)
+                                       for pc, pn in zip(parts, names, strict=True)]
+            dtype = pl.Struct({"months": pl.UInt32(), "days": pl.UInt32(),
+                               "milliseconds": pl.UInt32()})
+            return (self.node(OP_DURATION, c, param=parts[0], minsz=12), dtype,
+                    (c, b"+s", bname, False, specs, None))
         c = self.col(CK_VAR)
         if fixed:
-            return self.node(OP_FIXED, c, param=size, minsz=size), pl.Binary(), (c, b"Z", bname, False, [], None)
+            return (self.node(OP_FIXED, c, param=size, minsz=size), pl.Binary(),
+                    (c, b"Z", bname, False, [], None))
         return self.node(OP_BYTES, c, minsz=1), pl.Binary(), (c, b"Z", bname, False, [], None)
 
-    def out_union(self, t: AvroType, name: str, stack: tuple[int, ...]) -> tuple[int, pl.DataType, tuple]:
+    def out_union(self, t: AvroType, name: str, stack: tuple[int, ...]) -> _Compiled:
         nulls = [i for i, b in enumerate(t.branches) if b.kind == "null"]
         others = [i for i, b in enumerate(t.branches) if b.kind != "null"]
         null_index = nulls[0] if nulls else -99
         if not others:
             c = self.col(CK_NULL)
             inner = self.node(OP_NULL, c)
-            return (self.node(OP_UNION_NULLABLE, -1, [inner], param=null_index, param2=-99, minsz=1),
+            return (self.node(OP_UNION_NULLABLE, -1, [inner], param=null_index, param2=-99,
+                              minsz=1),
                     pl.Null(), (c, b"n", name.encode(), True, [], None))
         if len(others) == 1:
             inner, dtype, spec = self.out(t.branches[others[0]], name, stack)
             spec = (spec[0], spec[1], spec[2], bool(nulls), spec[4], spec[5])
-            return (self.node(OP_UNION_NULLABLE, -1, [inner], param=null_index, param2=others[0], minsz=1),
+            return (self.node(OP_UNION_NULLABLE, -1, [inner], param=null_index,
+                              param2=others[0], minsz=1),
                     dtype, spec)
         c = self.col(CK_STRUCT)
         labels = _branch_labels([t.branches[i] for i in others])
-        kids, dtypes, specs = [], {}, []
+        kids: list[int] = []
+        dtypes: dict[str, pl.DataType] = {}
+        specs: list[ExportSpec] = []
         for i, b in enumerate(t.branches):
             if b.kind == "null":
                 kids.append(-1)
@@ -593,11 +646,23 @@ class _Compiler:
 def _branch_labels(branches: list[AvroType]) -> list[str]:
     """Struct field names for union branches: the type name, short where unambiguous."""
     short = [b.name.rsplit(".", 1)[-1] if b.name else b.kind for b in branches]
-    return [s if short.count(s) == 1 else (b.name or b.kind) for s, b in zip(short, branches)]
+    return [s if short.count(s) == 1 else (b.name or b.kind)
+            for s, b in zip(short, branches, strict=True)]
 
 
 def top_level_fields(root: AvroType) -> list[tuple[str, AvroType]]:
-    """The columns of a file: a record's fields, or one ``value`` column."""
+    """Return the columns of a file: a record's fields, or one ``value`` column.
+
+    Parameters
+    ----------
+    root
+        The parsed writer schema.
+
+    Returns
+    -------
+    list[tuple[str, AvroType]]
+        ``(column name, type)`` pairs, in schema order.
+    """
     if root.kind == "record":
         return list(root.fields)
     return [("value", root)]
@@ -613,6 +678,11 @@ def compile_plan(root: AvroType, columns: list[str] | None = None) -> Plan:
     columns
         Output columns, in output order; ``None`` for all, in schema order.
         Top-level fields not listed are skipped without being materialised.
+
+    Returns
+    -------
+    Plan
+        The decoder's plan and the output columns' export specs and Polars schema.
 
     Raises
     ------
@@ -643,7 +713,7 @@ def _compile_plan(root: AvroType, columns: list[str] | None) -> Plan:
         )
         raise SchemaError(msg)
     wanted = set(columns)
-    specs: dict[str, tuple] = {}
+    specs: dict[str, ExportSpec] = {}
     dtypes: dict[str, pl.DataType] = {}
     stack = (id(root),) if root.kind == "record" else ()
     kids = []
@@ -660,7 +730,7 @@ def _compile_plan(root: AvroType, columns: list[str] | None) -> Plan:
         root_node = kids[0]
         comp.nodes[root_node][6] = comp.item_size(root)
     return Plan(
-        nodes=[tuple(n) for n in comp.nodes],  # type: ignore[misc]
+        nodes=[tuple(n) for n in comp.nodes],
         kids=comp.kids,
         kid_names=comp.kid_names,
         cols=comp.cols,
@@ -672,20 +742,71 @@ def _compile_plan(root: AvroType, columns: list[str] | None) -> Plan:
 
 
 def polars_schema(root: AvroType) -> pl.Schema:
-    """The Polars schema of a file with writer schema `root` (all columns)."""
+    """Return the Polars schema of a file (all its columns).
+
+    Parameters
+    ----------
+    root
+        The parsed writer schema.
+
+    Returns
+    -------
+    polars.Schema
+        The column names and dtypes that reading the file yields.
+
+    Raises
+    ------
+    SchemaError
+        If the schema cannot be compiled (too large, or nested too deeply).
+    """
     return compile_plan(root).schema
 
 
 @functools.lru_cache(maxsize=128)
 def parse_schema_text(text: str) -> AvroType:
-    """`parse_schema` of a header's schema text, cached: files of one dataset share it."""
+    """Parse a header's schema text with `parse_schema`, cached.
+
+    The files of one dataset share their schema, so it is parsed once.
+
+    Parameters
+    ----------
+    text
+        The ``avro.schema`` entry of a header.
+
+    Returns
+    -------
+    AvroType
+        The parsed schema (shared: never modify it).
+
+    Raises
+    ------
+    SchemaError
+        If the schema is invalid.
+    """
     return parse_schema(text)
 
 
 @functools.lru_cache(maxsize=256)
 def plan_for(text: str, columns: tuple[str, ...] | None) -> Plan:
-    """`compile_plan` for a header's schema text and a projection, cached.
+    """Compile a header's schema text and a projection with `compile_plan`, cached.
 
     Plans are never modified after compilation, so threads and readers share them.
+
+    Parameters
+    ----------
+    text
+        The ``avro.schema`` entry of a header.
+    columns
+        Output columns, in output order; ``None`` for all, in schema order.
+
+    Returns
+    -------
+    Plan
+        The compiled plan (shared: never modify it).
+
+    Raises
+    ------
+    SchemaError
+        If the schema is invalid or a requested column does not exist.
     """
     return compile_plan(parse_schema_text(text), None if columns is None else list(columns))

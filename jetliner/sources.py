@@ -1,7 +1,7 @@
-"""Sources: what the user names (paths, globs, lists, file objects, URLs) resolved
-into reopenable `Source` objects.
+"""Sources: what the user names, resolved into reopenable `Source` objects.
 
-A `Source` is a description, not an open handle: ``Source.open()`` returns a
+The user names paths, globs, URLs, file objects, bytes, or lists of them.  A
+`Source` is a description, not an open handle: ``Source.open()`` returns a
 `RangeFile` (``size`` and ``read_range(start, end)``), which is the only I/O
 contract the layers below rely on.  A LazyFrame stores sources and reopens them on
 every collect.
@@ -36,7 +36,25 @@ class RangeFile(Protocol):
     size: int
 
     def read_range(self, start: int, end: int) -> bytes | memoryview:
-        """Return bytes ``[start, end)`` (fewer only at the end of the source)."""
+        """Return bytes ``[start, end)`` (fewer only at the end of the source).
+
+        Parameters
+        ----------
+        start
+            Offset of the first byte.
+        end
+            Offset just past the last byte.
+
+        Returns
+        -------
+        bytes | memoryview
+            The bytes, ``end - start`` of them unless the source ends first.
+
+        Raises
+        ------
+        SourceError
+            Or a subclass, when the read fails.
+        """
         ...
 
     def close(self) -> None:
@@ -51,7 +69,18 @@ class Source:
     is_remote: bool = False
 
     def open(self) -> RangeFile:
-        """Open for ranged reads; raises `SourceError` subclasses."""
+        """Open for ranged reads.
+
+        Returns
+        -------
+        RangeFile
+            The open source; the caller closes it.
+
+        Raises
+        ------
+        SourceError
+            Or a subclass, or `SourceNotFoundError`, when it cannot be opened.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -92,14 +121,39 @@ class _LocalFile:
 
 
 class LocalSource(Source):
-    """A file on the local filesystem, read with ``pread``."""
+    """A file on the local filesystem, read with ``pread``.
+
+    Parameters
+    ----------
+    path
+        The file's path.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
 
     def open(self) -> RangeFile:
+        """Open the file; its size is taken now.
+
+        Returns
+        -------
+        RangeFile
+            The open file; the caller closes it.
+
+        Raises
+        ------
+        SourceNotFoundError
+            If the file does not exist.
+        AccessDeniedError
+            If it may not be read.
+        SourceError
+            If the path is a directory, or another failure.
+        """
         if os.path.isdir(self.path):
-            msg = f"{self.path!r} is a directory, expected an Avro file (use a glob such as 'dir/*.avro')"
+            msg = (
+                f"{self.path!r} is a directory, expected an Avro file (use a glob such as "
+                "'dir/*.avro')"
+            )
             raise SourceError(msg, path=self.path)
         return _LocalFile(self.path)
 
@@ -117,13 +171,28 @@ class _MemoryFile:
 
 
 class BytesSource(Source):
-    """Bytes held in memory (``bytes``, ``bytearray``, ``memoryview``)."""
+    """Bytes held in memory (``bytes``, ``bytearray``, ``memoryview``).
+
+    Parameters
+    ----------
+    data
+        The content of an Avro file (not copied).
+    path
+        What errors and the file-path column show for it.
+    """
 
     def __init__(self, data: bytes | bytearray | memoryview, path: str = "<bytes>") -> None:
         self.data = data
         self.path = path
 
     def open(self) -> RangeFile:
+        """Open a view of the bytes.
+
+        Returns
+        -------
+        RangeFile
+            Reads of the bytes, without copying them.
+        """
         return _MemoryFile(self.data)
 
 
@@ -150,7 +219,14 @@ class _FileObjectFile:
 
 
 class FileObjectSource(Source):
-    """An open binary file object (``BytesIO``, an opened file); never closed by jetliner."""
+    """An open binary file object (``BytesIO``, an opened file); never closed by jetliner.
+
+    Parameters
+    ----------
+    fileobj
+        A seekable binary file object.  Its ``name``, when it has one, is what
+        errors and the file-path column show.
+    """
 
     def __init__(self, fileobj: BinaryIO) -> None:
         self.fileobj = fileobj
@@ -159,13 +235,41 @@ class FileObjectSource(Source):
             self.path = f"<{type(fileobj).__name__}>"
 
     def open(self) -> RangeFile:
+        """Open the file object for ranged reads (seek, then read).
+
+        A ``BytesIO`` is read through a view of its buffer, without copying.
+
+        Returns
+        -------
+        RangeFile
+            Reads of the file object; closing it leaves the file object open.
+
+        Raises
+        ------
+        SourceError
+            If the file object is not seekable.
+        """
         if isinstance(self.fileobj, io.BytesIO):
             return _MemoryFile(self.fileobj.getbuffer())
         return _FileObjectFile(self.fileobj, self.path)
 
 
-def translate_os_error(exc: OSError, path: str) -> SourceError:
-    """Map an `OSError` to jetliner's typed source errors."""
+def translate_os_error(exc: OSError, path: str) -> SourceError | SourceNotFoundError:
+    """Map an `OSError` to jetliner's typed source errors.
+
+    Parameters
+    ----------
+    exc
+        The failure.
+    path
+        The file concerned.
+
+    Returns
+    -------
+    SourceError | SourceNotFoundError
+        `SourceNotFoundError` for a missing file, `AccessDeniedError` for a
+        refused one, else `SourceError`; the caller chains `exc` to it.
+    """
     if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
         return SourceNotFoundError(
             f"no such file: {path!r} (check the path, or the working directory {os.getcwd()!r})",
@@ -217,10 +321,17 @@ def resolve_sources(
     storage_options
         Options for fsspec filesystems.
 
+    Returns
+    -------
+    list[Source]
+        The sources, in reading order: list order, and glob matches sorted.
+
     Raises
     ------
     SourceNotFoundError
         When a glob matches nothing or a list is empty.
+    ConfigurationError
+        When `source` is of an unsupported type.
     """
     if isinstance(source, (list, tuple)):
         if not source:

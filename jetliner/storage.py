@@ -6,9 +6,10 @@ which is the only retry layer: the filesystem's own retry loops are switched off
 request at most ``max_retries + 1`` times.  Two lower layers keep one resend each
 that no public setting turns off: aiohttp resends an idempotent request once when
 a pooled connection proves closed before any response, and botocore resends once
-to a bucket's own region when the store answers that the region is wrong.  Only transient failures are retried
-(timeouts, connection resets and incomplete bodies, HTTP 5xx, 429/SlowDown), after
-1 s, 2 s, 4 s, ...; everything else becomes a typed error at once.
+to a bucket's own region when the store answers that the region is wrong.  Only
+transient failures are retried (timeouts, connection resets and incomplete
+bodies, HTTP 5xx, 429/SlowDown), after 1 s, 2 s, 4 s, ...; everything else
+becomes a typed error at once.
 """
 
 from __future__ import annotations
@@ -52,14 +53,34 @@ _sleep: Callable[[float], None] = time.sleep
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently a failed request is retried."""
+    """How often and how patiently a failed request is retried.
+
+    Parameters
+    ----------
+    max_retries
+        Retries after the first attempt (a request is attempted at most
+        ``max_retries + 1`` times).
+    base_delay
+        Seconds before the first retry; each further retry waits twice as long.
+    """
 
     max_retries: int = DEFAULT_MAX_RETRIES
     base_delay: float = BACKOFF_BASE
 
     def delay(self, retry: int) -> float:
-        """Seconds to wait before retry number `retry` (0-based): 1, 2, 4, ..."""
-        return self.base_delay * (2 ** retry)
+        """Return the seconds to wait before a retry: 1, 2, 4, ... by default.
+
+        Parameters
+        ----------
+        retry
+            The retry's number, 0 for the first.
+
+        Returns
+        -------
+        float
+            ``base_delay * 2 ** retry``.
+        """
+        return self.base_delay * 2.0 ** retry
 
 
 # -- classification -----------------------------------------------------------
@@ -122,7 +143,18 @@ def _http_status(exc: BaseException) -> tuple[int | None, str | None]:
 
 
 def error_code(exc: BaseException) -> str | None:
-    """The store's error code (``NoSuchKey``, ``InvalidRange``...) of `exc` or its causes."""
+    """Return the store's error code (``NoSuchKey``, ``InvalidRange``...) of a failure.
+
+    Parameters
+    ----------
+    exc
+        The failure; its causes and contexts are searched too.
+
+    Returns
+    -------
+    str | None
+        The first error code found, or None.
+    """
     for e in _chain(exc):
         code = _http_status(e)[1]
         if code:
@@ -131,7 +163,22 @@ def error_code(exc: BaseException) -> str | None:
 
 
 def classify(exc: BaseException) -> str:
-    """What kind of failure `exc` is: transient, not_found, denied, auth, changed, fatal."""
+    """Classify a failed request by what should happen next.
+
+    Error codes decide first, then HTTP statuses, then exception types and errnos,
+    searched along the chain of causes.
+
+    Parameters
+    ----------
+    exc
+        The failure.
+
+    Returns
+    -------
+    str
+        ``"transient"`` (retried), ``"not_found"``, ``"denied"``, ``"auth"``,
+        ``"changed"`` (the object was replaced) or ``"fatal"``.
+    """
     for e in _chain(exc):
         status, code = _http_status(e)
         # error codes first (they are precise), then bare HTTP statuses
@@ -174,7 +221,25 @@ def classify(exc: BaseException) -> str:
 
 
 def typed_error(exc: BaseException, url: str, what: str, attempts: int = 1) -> JetlinerError:
-    """The jetliner error for a failed request (the cause is chained by the caller)."""
+    """Return the jetliner error for a failed request.
+
+    Parameters
+    ----------
+    exc
+        The failure (returned as it is if it is already a `JetlinerError`).
+    url
+        The object or URL concerned.
+    what
+        What was being done, such as ``"opening"``; the message reads
+        ``f"{what} {url!r} failed ..."``.
+    attempts
+        How many attempts were made (named for transient failures).
+
+    Returns
+    -------
+    JetlinerError
+        The typed error, per `classify`; the caller chains `exc` to it.
+    """
     if isinstance(exc, JetlinerError):
         return exc
     kind = classify(exc)
@@ -210,7 +275,31 @@ def typed_error(exc: BaseException, url: str, what: str, attempts: int = 1) -> J
 
 
 def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, url: str, what: str) -> T:
-    """Call `fn`, retrying transient failures per `policy`; typed errors otherwise."""
+    """Call `fn`, retrying transient failures per `policy`.
+
+    Parameters
+    ----------
+    fn
+        The request, called with no arguments.
+    policy
+        How often and after what delays transient failures are retried.
+    url
+        The object or URL concerned, for errors.
+    what
+        What is being done, for errors (see `typed_error`).
+
+    Returns
+    -------
+    T
+        What `fn` returns.
+
+    Raises
+    ------
+    JetlinerError
+        A typed error once retries are exhausted, or at once for a failure that
+        is not transient (see `typed_error`); a `JetlinerError` raised by `fn`
+        propagates unchanged.
+    """
     attempt = 0
     while True:
         try:
@@ -282,7 +371,10 @@ def _as_seconds(name: str, value: Any) -> float:
             seconds = float(m.group(1)) * scale
             if seconds > 0:
                 return seconds
-    msg = f"storage_options[{name!r}] must be a positive duration such as 30 or '30s', got {value!r}"
+    msg = (
+        f"storage_options[{name!r}] must be a positive duration such as 30 or '30s', "
+        f"got {value!r}"
+    )
     raise ConfigurationError(msg)
 
 
@@ -293,20 +385,26 @@ def _max_retries(options: dict[str, Any]) -> int:
     except (TypeError, ValueError):
         n = -1
     if n < 0 or (isinstance(value, float) and not value.is_integer()):
-        msg = f"storage_options['max_retries'] must be an integer >= 0 (or its string), got {value!r}"
+        msg = (
+            "storage_options['max_retries'] must be an integer >= 0 (or its string), "
+            f"got {value!r}"
+        )
         raise ConfigurationError(msg)
     return n
 
 
 def _aws_files() -> tuple[dict[str, Any], dict[str, Any]]:
-    """The parsed AWS config and credentials files (empty when absent)."""
+    """Parse the AWS config and credentials files (empty when absent)."""
+
     def load(path: str) -> dict[str, Any]:
         path = os.path.expanduser(path)
         if not os.path.isfile(path):
             return {}
         try:
             from botocore.configloader import raw_config_parse
-            return raw_config_parse(path)
+
+            parsed: dict[str, Any] = raw_config_parse(path)  # botocore is untyped
+            return parsed
         except (ImportError, configparser.Error, OSError, Exception):  # noqa: BLE001
             return {}
     config = load(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"))
@@ -315,8 +413,11 @@ def _aws_files() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _profile_setting(profile: str | None, name: str) -> str | None:
-    """A profile's setting, from the config file (``[profile x]``, with nested
-    ``s3 =`` and ``services`` sections) or the credentials file (``[x]``)."""
+    """Look up a profile's setting in the AWS config and credentials files.
+
+    The config file's ``[profile x]`` section (with nested ``s3 =`` and
+    ``services`` sections) comes first, then the credentials file's ``[x]``.
+    """
     profile = profile or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
     config, creds = _aws_files()
     section_names = [f"profile {profile}", profile] if profile else ["default", "profile default"]
@@ -410,9 +511,31 @@ def _s3_options(options: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def filesystem_options(protocol: str, options: dict[str, Any] | None) -> tuple[dict[str, Any], RetryPolicy]:
-    """Translate ``storage_options`` for `protocol` into filesystem keyword
-    arguments and jetliner's retry policy."""
+def filesystem_options(protocol: str,
+                       options: dict[str, Any] | None) -> tuple[dict[str, Any], RetryPolicy]:
+    """Translate ``storage_options`` into filesystem arguments and a retry policy.
+
+    Parameters
+    ----------
+    protocol
+        The URL's protocol, lower case.  For ``s3``/``s3a`` the options are
+        checked and translated (aliases such as ``aws_access_key_id``, the
+        ``AWS_*`` environment variables and profile files for the endpoint and
+        region, jetliner's timeouts and single-attempt retries); for other
+        protocols they are passed through.
+    options
+        The user's ``storage_options`` (``max_retries`` is jetliner's own).
+
+    Returns
+    -------
+    tuple[dict[str, Any], RetryPolicy]
+        Keyword arguments for the filesystem class, and the retry policy.
+
+    Raises
+    ------
+    ConfigurationError
+        If an option is unknown (S3) or has an invalid value.
+    """
     options = dict(options or {})
     for name in options:
         if not isinstance(name, str):

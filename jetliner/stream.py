@@ -45,7 +45,7 @@ _IO_PID = 0
 
 
 def _io_pool() -> ThreadPoolExecutor:
-    """The I/O threads (made anew in a forked child, which inherits no threads)."""
+    """Return the I/O threads (made anew in a forked child, which inherits no threads)."""
     global _IO_POOL, _IO_PID
     with _IO_LOCK:
         if _IO_POOL is None or _IO_PID != os.getpid():
@@ -97,7 +97,7 @@ class ByteStream:
         self.ahead_limit = 1
 
     def _range(self, start: int, min_end: int) -> tuple[int, int]:
-        """The next request from `start`: at least to `min_end`, one chunk if more."""
+        """Plan the next request from `start`: to `min_end` at least, or one chunk."""
         end = min(max(min_end, start + self.next_chunk), self.size)
         if self.prefetching:
             # a sustained read: full-size requests at once (each costs a round trip)
@@ -139,15 +139,41 @@ class ByteStream:
             pos = end
 
     def view(self, start: int, length: int) -> memoryview:
-        """Bytes ``[start, start + length)`` (fewer only at the end of the source).
+        """Return bytes ``[start, start + length)`` (fewer only at the end of the source).
 
         Reads forward: data before `start` may be dropped from the buffer.
+
+        Parameters
+        ----------
+        start
+            File offset of the first byte.
+        length
+            Number of bytes.
+
+        Returns
+        -------
+        memoryview
+            A view of the buffer (it stays valid when the stream reads on).
         """
         return self.window(start, length)[:max(0, length)]
 
     def window(self, start: int, min_length: int) -> memoryview:
-        """Buffered bytes from `start` on: at least `min_length` of them (fewer only
-        at the end of the source), and at least one unless `start` is at the end.
+        """Return the buffered bytes from `start` on, reading more as needed.
+
+        Parameters
+        ----------
+        start
+            File offset of the first byte.  Reads forward: data before `start` may
+            be dropped from the buffer.
+        min_length
+            Fewest bytes wanted (fewer only at the end of the source); at least
+            one is returned unless `start` is at the end.
+
+        Returns
+        -------
+        memoryview
+            A view of the buffer from `start` to its end (it stays valid when the
+            stream reads on).
         """
         buf_end = self.buf_start + len(self.buf)
         need_end = min(start + max(min_length, 1), self.size)
@@ -195,7 +221,20 @@ class ByteStream:
         return memoryview(self.buf)
 
     def find(self, pattern: bytes, start: int) -> int:
-        """File offset of the first `pattern` at or after `start`, or -1."""
+        """Find the first `pattern` at or after `start`.
+
+        Parameters
+        ----------
+        pattern
+            The bytes to find (such as a sync marker).
+        start
+            File offset where the search starts.
+
+        Returns
+        -------
+        int
+            The file offset of the first match, or -1.
+        """
         pos = start
         while pos < self.size:
             window = self.window(pos, self.next_chunk)

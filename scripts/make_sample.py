@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import fastavro
 
@@ -22,7 +24,10 @@ SCHEMA = {
         {"name": "email", "type": ["null", "string"]},
         {"name": "score", "type": "double"},
         {"name": "active", "type": "boolean"},
-        {"name": "plan", "type": {"type": "enum", "name": "Plan", "symbols": ["free", "pro", "team"]}},
+        {
+            "name": "plan",
+            "type": {"type": "enum", "name": "Plan", "symbols": ["free", "pro", "team"]},
+        },
         {"name": "signup", "type": {"type": "long", "logicalType": "timestamp-millis"}},
         {"name": "tags", "type": {"type": "array", "items": "string"}},
         {
@@ -36,12 +41,26 @@ SCHEMA = {
     ],
 }
 
-FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Niklaus"]
+FIRST = [
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Niklaus",
+]
 CITIES = ["Lyon", "Oslo", "Quito", "Osaka", "Accra", "Perth"]
 TAGS = ["beta", "mobile", "emea", "apac", "vip", "trial"]
 
 
-def records(n: int = 500):
+def records(n: int = 500) -> Iterator[dict[str, Any]]:
+    """Generate the sample's users, the same ones on every run.
+
+    Parameters
+    ----------
+    n
+        Number of records.
+
+    Yields
+    ------
+    dict[str, Any]
+        One record of `SCHEMA`, as fastavro writes it.
+    """
     rng = random.Random(20261121)
     start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
     for i in range(n):
@@ -60,6 +79,7 @@ def records(n: int = 500):
 
 
 def main() -> None:
+    """Write the sample file into the package, replacing it."""
     out = Path(__file__).resolve().parent.parent / "jetliner" / "data" / "sample.avro"
     with out.open("wb") as f:
         fastavro.writer(f, SCHEMA, records(), codec="snappy", sync_interval=4000,

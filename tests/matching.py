@@ -147,7 +147,8 @@ class Matcher:
             if len(set_fields) != 1:
                 # a branch whose own value is null-like (e.g. an all-null struct) is rare;
                 # the union struct must still have exactly one branch set
-                self.fail(path, ours, theirs, f"(expected exactly one branch set, got {set_fields})")
+                self.fail(path, ours, theirs,
+                          f"(expected exactly one branch set, got {set_fields})")
             label = set_fields[0]
             b, bns = non_null[labels.index(label)]
             return self.value(b, bns, ours[label], theirs, f"{path}.{label}")
@@ -166,14 +167,14 @@ class Matcher:
         if kind == "array":
             if ours is None or len(ours) != len(theirs):
                 self.fail(path, ours, theirs, "(array length)")
-            for i, (o, t) in enumerate(zip(ours, theirs)):
+            for i, (o, t) in enumerate(zip(ours, theirs, strict=True)):
                 self.value(s["items"], ns, o, t, f"{path}[{i}]")
             return
         if kind == "map":
             items = list(theirs.items())
             if ours is None or [e["key"] for e in ours] != [k for k, _ in items]:
                 self.fail(path, ours, theirs, "(map keys)")
-            for e, (k, t) in zip(ours, items):
+            for e, (k, t) in zip(ours, items, strict=True):
                 self.value(s["values"], ns, e["value"], t, f"{path}[{k!r}]")
             return
         if kind == "enum":
@@ -231,7 +232,8 @@ class Matcher:
             return
         if isinstance(ours, dt.time) and isinstance(theirs, int):
             unit = 1000 if logical == "time-millis" else 1
-            micros = ((ours.hour * 60 + ours.minute) * 60 + ours.second) * 1_000_000 + ours.microsecond
+            seconds = (ours.hour * 60 + ours.minute) * 60 + ours.second
+            micros = seconds * 1_000_000 + ours.microsecond
             if micros != theirs * unit:
                 self.fail(path, ours, theirs)
             return
@@ -277,7 +279,7 @@ class Matcher:
             return
         if kind == "array":
             assert isinstance(j, list) and len(j) == len(theirs), (path, j, theirs)
-            for i, (a, b) in enumerate(zip(j, theirs)):
+            for i, (a, b) in enumerate(zip(j, theirs, strict=True)):
                 self.json(s["items"], ns, a, b, f"{path}[{i}]")
             return
         if kind == "map":
@@ -315,10 +317,10 @@ def assert_frame_matches(schema: Any, df: pl.DataFrame, records: list[Any]) -> N
     rows = df.to_dicts()
     if _kind(top) == "record":
         assert df.columns == [f["name"] for f in top["fields"]], (df.columns, top["fields"])
-        for i, (ours, theirs) in enumerate(zip(rows, records)):
+        for i, (ours, theirs) in enumerate(zip(rows, records, strict=True)):
             for f in top["fields"]:
                 m.value(f["type"], ns, ours[f["name"]], theirs[f["name"]], f"row {i}.{f['name']}")
     else:
         assert df.columns == ["value"]
-        for i, (ours, theirs) in enumerate(zip(rows, records)):
+        for i, (ours, theirs) in enumerate(zip(rows, records, strict=True)):
             m.value(top, ns, ours["value"], theirs, f"row {i}")

@@ -19,12 +19,14 @@ SCHEMA = {"type": "record", "name": "R", "fields": [
 
 
 def rows(start: int, n: int) -> list[dict]:
-    return [{"id": i, "name": f"n{i}", "score": None if i % 3 == 0 else i / 2} for i in range(start, start + n)]
+    return [{"id": i, "name": f"n{i}", "score": None if i % 3 == 0 else i / 2}
+            for i in range(start, start + n)]
 
 
 @pytest.fixture
 def three_files(avro_file) -> list[Path]:
-    return [avro_file(SCHEMA, rows(i * 100, 100), codec="deflate", sync_interval=300) for i in range(3)]
+    return [avro_file(SCHEMA, rows(i * 100, 100), codec="deflate", sync_interval=300)
+            for i in range(3)]
 
 
 def test_public_names() -> None:
@@ -165,7 +167,8 @@ def test_reader_iteration_and_properties(avro_file) -> None:
     assert [b.height for b in jetliner.AvroReader(path, batch_size=1000)] == [1000]
     # one block bigger than batch_size is split
     one_block = avro_file(SCHEMA, rows(0, 1000), sync_interval=1 << 20)
-    assert [b.height for b in jetliner.AvroReader(one_block, batch_size=300)] == [300, 300, 300, 100]
+    heights = [b.height for b in jetliner.AvroReader(one_block, batch_size=300)]
+    assert heights == [300, 300, 300, 100]
 
 
 def test_avro_reader_refuses_several_files(three_files: list[Path]) -> None:
@@ -217,7 +220,8 @@ def test_errors_inside_collect_are_jetliner_errors(tmp_path: Path, avro_file) ->
 def test_zero_field_records_keep_their_height() -> None:
     from conftest import container
 
-    df = jetliner.read_avro(container({"type": "record", "name": "E", "fields": []}, [(3, b""), (2, b"")]))
+    empty_record = {"type": "record", "name": "E", "fields": []}
+    df = jetliner.read_avro(container(empty_record, [(3, b""), (2, b"")]))
     assert df.shape == (5, 0)
 
 

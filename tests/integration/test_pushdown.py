@@ -86,7 +86,8 @@ def test_optimised_equals_unoptimised(small_file: Path, name: str, engine: str) 
     lf = QUERIES[name](jetliner.scan_avro(small_file, batch_size=700))
     expected = lf.collect(optimizations=pl.QueryOptFlags.none(), engine="in-memory")
     assert_frame_equal(lf.collect(engine=engine), expected)
-    reference = QUERIES[name](pl.DataFrame(make_rows(5000), schema=jetliner.read_avro_schema(small_file)).lazy())
+    data = pl.DataFrame(make_rows(5000), schema=jetliner.read_avro_schema(small_file))
+    reference = QUERIES[name](data.lazy())
     assert_frame_equal(expected, reference.collect())
 
 
@@ -94,8 +95,8 @@ def test_plan_shows_projection_and_predicate(small_file: Path) -> None:
     plan = jetliner.scan_avro(small_file).filter(pl.col("group") == 5).select("id").explain()
     assert "PYTHON[jetliner] SCAN" in plan
     assert "PROJECT 2/5 COLUMNS" in plan
-    assert 'SELECTION: [(col("group")) == (5)]' in plan or 'SELECTION: col("group") == 5' in plan.replace(
-        "dyn int: ", "")
+    assert ('SELECTION: [(col("group")) == (5)]' in plan
+            or 'SELECTION: col("group") == 5' in plan.replace("dyn int: ", ""))
 
 
 def test_predicate_is_applied_inside_the_source(small_file: Path) -> None:

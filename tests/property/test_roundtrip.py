@@ -18,7 +18,8 @@ from matching import assert_frame_matches
 
 import jetliner
 
-NAME = st.text(string.ascii_letters + "_", min_size=1, max_size=6).map(lambda s: s[0].upper() + s[1:])
+NAME = st.text(string.ascii_letters + "_", min_size=1, max_size=6).map(
+    lambda s: s[0].upper() + s[1:])
 FIELD = st.text(string.ascii_lowercase + "_", min_size=1, max_size=8)
 
 PRIMITIVES = ["null", "boolean", "int", "long", "float", "double", "bytes", "string"]
@@ -72,7 +73,8 @@ def schemas(draw: st.DrawFn, depth: int = 3, counter: list[int] | None = None,
     if kind == "map":
         return {"type": "map", "values": draw(schemas(depth - 1, counter, logical))}
     if kind == "nullable":
-        inner = draw(schemas(depth - 1, counter, logical).filter(lambda s: not isinstance(s, list) and s != "null"))
+        inner = draw(schemas(depth - 1, counter, logical).filter(
+            lambda s: not isinstance(s, list) and s != "null"))
         return ["null", inner] if draw(st.booleans()) else [inner, "null"]
     if kind == "union":
         pool = ["int", "string", "boolean", "double", "bytes"]
@@ -85,7 +87,8 @@ def schemas(draw: st.DrawFn, depth: int = 3, counter: list[int] | None = None,
         return branches
     fields = draw(st.lists(FIELD, min_size=0, max_size=5, unique=True))
     return {"type": "record", "name": name(),
-            "fields": [{"name": f, "type": draw(schemas(depth - 1, counter, logical))} for f in fields]}
+            "fields": [{"name": f, "type": draw(schemas(depth - 1, counter, logical))}
+                       for f in fields]}
 
 
 def _decimal_value(draw: st.DrawFn, p: int, s: int) -> decimal.Decimal:

@@ -9,7 +9,7 @@ import jetliner
 
 SCHEMA = {"type": "record", "name": "R", "fields": [
     {"name": "i", "type": "long"}, {"name": "s", "type": "string"}]}
-RECORDS = [{"i": i, "s": "text %d " % i * 5} for i in range(3000)]
+RECORDS = [{"i": i, "s": f"text {i} " * 5} for i in range(3000)]
 
 
 @pytest.mark.parametrize("codec", ["null", "deflate", "snappy", "zstandard", "bzip2", "xz"])

@@ -45,7 +45,8 @@ def test_extreme_longs_round_trip() -> None:
 def test_int_outside_32_bits() -> None:
     err = decode_error(INT, 1, zigzag(2**31))
     assert "32 bits" in err.message
-    assert read(INT, 2, zigzag(2**31 - 1) + zigzag(-(2**31)))["a"].to_list() == [2**31 - 1, -(2**31)]
+    extremes = read(INT, 2, zigzag(2**31 - 1) + zigzag(-(2**31)))["a"].to_list()
+    assert extremes == [2**31 - 1, -(2**31)]
 
 
 def test_negative_string_length() -> None:
@@ -132,7 +133,8 @@ def test_enum_index_out_of_range() -> None:
 def test_union_index_out_of_range() -> None:
     schema = {"type": "record", "name": "R", "fields": [{"name": "u", "type": ["null", "long"]}]}
     assert "union branch" in decode_error(schema, 1, zigzag(2)).message
-    multi = {"type": "record", "name": "R", "fields": [{"name": "u", "type": ["int", "string", "null"]}]}
+    multi = {"type": "record", "name": "R",
+             "fields": [{"name": "u", "type": ["int", "string", "null"]}]}
     assert "union branch" in decode_error(multi, 1, zigzag(3)).message
 
 
@@ -142,12 +144,14 @@ def test_boolean_byte_other_than_0_or_1() -> None:
 
 
 def test_array_count_larger_than_bytes() -> None:
-    schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": {"type": "array", "items": "long"}}]}
+    schema = {"type": "record", "name": "R",
+              "fields": [{"name": "a", "type": {"type": "array", "items": "long"}}]}
     assert "item count" in decode_error(schema, 1, zigzag(2**40) + b"\x00").message
 
 
 def test_array_of_nulls_claiming_two_to_the_forty_items_fails_fast() -> None:
-    schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": {"type": "array", "items": "null"}}]}
+    schema = {"type": "record", "name": "R",
+              "fields": [{"name": "a", "type": {"type": "array", "items": "null"}}]}
     err = decode_error(schema, 1, zigzag(2**40) + zigzag(0))
     assert "zero-byte" in err.message
 
@@ -208,7 +212,8 @@ def test_random_bytes_never_crash(payload: bytes, count: int) -> None:
     schema = {"type": "record", "name": "R", "fields": [
         {"name": "a", "type": ["null", "long", "string", {"type": "array", "items": "R"}]},
         {"name": "b", "type": {"type": "map", "values": {"type": "fixed", "name": "F", "size": 3}}},
-        {"name": "d", "type": {"type": "bytes", "logicalType": "decimal", "precision": 50, "scale": 3}},
+        {"name": "d",
+         "type": {"type": "bytes", "logicalType": "decimal", "precision": 50, "scale": 3}},
         {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["x", "y"]}}]}
     try:
         read(schema, count, payload)
@@ -247,7 +252,8 @@ def test_zero_byte_budget_for_arrays_of_empty_records() -> None:
 @pytest.mark.parametrize("unscaled", [10**4, -(10**4), 2**100])
 def test_decimal_beyond_its_precision_is_rejected(unscaled: int) -> None:
     schema = {"type": "record", "name": "R", "fields": [
-        {"name": "d", "type": {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2}}]}
+        {"name": "d",
+         "type": {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2}}]}
     raw = unscaled.to_bytes(16, "big", signed=True)
     assert "precision" in decode_error(schema, 1, avro_bytes(raw)).message
     ok = (9999).to_bytes(2, "big", signed=True)
@@ -277,14 +283,16 @@ def test_block_size_near_two_to_the_63_is_an_error_not_a_hang() -> None:
 def test_zero_byte_budget_is_per_batch_not_per_block() -> None:
     schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": {
         "type": "array", "items": {"type": "record", "name": "E", "fields": [
-            {"name": f"f{i}", "type": {"type": "fixed", "name": f"F{i}", "size": 0}} for i in range(4)]}}}]}
+            {"name": f"f{i}", "type": {"type": "fixed", "name": f"F{i}", "size": 0}}
+            for i in range(4)]}}}]}
     block = (1, zigzag(2**24 // 5) + zigzag(0))
     with pytest.raises(jetliner.DecodeError, match="zero-byte"):
         jetliner.read_avro(container(schema, [block] * 40))
 
 
 def test_exponential_named_type_reuse_is_refused() -> None:
-    types = [{"type": "record", "name": "R0", "fields": [{"name": f"n{i}", "type": "null"} for i in range(10)]}]
+    types = [{"type": "record", "name": "R0",
+              "fields": [{"name": f"n{i}", "type": "null"} for i in range(10)]}]
     for k in range(1, 7):
         types.append({"type": "record", "name": f"R{k}",
                       "fields": [{"name": f"f{i}", "type": types[-1] if i == 0 else f"R{k - 1}"}
@@ -295,7 +303,8 @@ def test_exponential_named_type_reuse_is_refused() -> None:
 
 
 def test_skipping_deeply_reused_zero_byte_records_is_bounded() -> None:
-    types = [{"type": "record", "name": "R0", "fields": [{"name": f"n{i}", "type": "null"} for i in range(10)]}]
+    types = [{"type": "record", "name": "R0",
+              "fields": [{"name": f"n{i}", "type": "null"} for i in range(10)]}]
     for k in range(1, 5):  # R4: ~111 000 values per record, still compilable
         types.append({"type": "record", "name": f"R{k}",
                       "fields": [{"name": f"f{i}", "type": types[-1] if i == 0 else f"R{k - 1}"}

@@ -15,7 +15,8 @@ def test_defaults() -> None:
 
 
 def test_unknown_option_names_the_known_ones() -> None:
-    with pytest.raises(jetliner.ConfigurationError, match="unknown option.*'batchsize'.*batch_size"):
+    match = "unknown option.*'batchsize'.*batch_size"
+    with pytest.raises(jetliner.ConfigurationError, match=match):
         ReadOptions.from_kwargs({"batchsize": 10})
 
 

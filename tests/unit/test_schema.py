@@ -28,7 +28,8 @@ def dtype_of(t: object) -> pl.DataType:
         ({"type": "fixed", "name": "F", "size": 4}, pl.Binary()),
         ({"type": "enum", "name": "E", "symbols": ["a", "b"]}, pl.Enum(["a", "b"])),
         ({"type": "array", "items": "long"}, pl.List(pl.Int64())),
-        ({"type": "map", "values": "int"}, pl.List(pl.Struct({"key": pl.String(), "value": pl.Int32()}))),
+        ({"type": "map", "values": "int"},
+         pl.List(pl.Struct({"key": pl.String(), "value": pl.Int32()}))),
         (["null", "string"], pl.String()),
         (["string", "null"], pl.String()),
         (["int", "string"], pl.Struct({"int": pl.Int32(), "string": pl.String()})),
@@ -42,8 +43,10 @@ def dtype_of(t: object) -> pl.DataType:
         ({"type": "long", "logicalType": "local-timestamp-millis"}, pl.Datetime("ms")),
         ({"type": "long", "logicalType": "local-timestamp-micros"}, pl.Datetime("us")),
         ({"type": "long", "logicalType": "local-timestamp-nanos"}, pl.Datetime("ns")),
-        ({"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2}, pl.Decimal(10, 2)),
-        ({"type": "fixed", "name": "D", "size": 8, "logicalType": "decimal", "precision": 18}, pl.Decimal(18, 0)),
+        ({"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2},
+         pl.Decimal(10, 2)),
+        ({"type": "fixed", "name": "D", "size": 8, "logicalType": "decimal", "precision": 18},
+         pl.Decimal(18, 0)),
         ({"type": "bytes", "logicalType": "decimal", "precision": 39, "scale": 2}, pl.String()),
         ({"type": "bytes", "logicalType": "big-decimal"}, pl.String()),
         ({"type": "string", "logicalType": "uuid"}, pl.String()),
@@ -53,7 +56,8 @@ def dtype_of(t: object) -> pl.DataType:
         ({"type": "long", "logicalType": "some-future-type"}, pl.Int64()),
         ({"type": "int", "logicalType": "timestamp-millis"}, pl.Int32()),  # invalid: base type
         ({"type": "bytes", "logicalType": "decimal", "precision": 2, "scale": 3}, pl.Binary()),
-        ({"type": "fixed", "name": "S", "size": 2, "logicalType": "decimal", "precision": 9}, pl.Binary()),
+        ({"type": "fixed", "name": "S", "size": 2, "logicalType": "decimal", "precision": 9},
+         pl.Binary()),
         ({"type": {"type": "long"}}, pl.Int64()),
     ],
 )
@@ -69,7 +73,8 @@ def test_field_level_logical_type_is_ignored() -> None:
 
 def test_named_type_reused_maps_to_the_same_dtype_both_times() -> None:
     schema = {"type": "record", "name": "R", "namespace": "ns", "fields": [
-        {"name": "a", "type": {"type": "record", "name": "P", "fields": [{"name": "x", "type": "int"}]}},
+        {"name": "a",
+         "type": {"type": "record", "name": "P", "fields": [{"name": "x", "type": "int"}]}},
         {"name": "b", "type": "P"},
         {"name": "c", "type": "ns.P"},
         {"name": "d", "type": {"type": "array", "items": "P"}}]}
@@ -93,7 +98,8 @@ def test_union_branch_labels_use_full_names_only_when_short_ones_collide() -> No
         {"type": "record", "name": "x.P", "fields": []},
         {"type": "record", "name": "y.P", "fields": []},
         "long"]}]}
-    assert list(compile_plan(parse_schema(schema)).schema["u"].to_schema()) == ["x.P", "y.P", "long"]
+    labels = list(compile_plan(parse_schema(schema)).schema["u"].to_schema())
+    assert labels == ["x.P", "y.P", "long"]
 
 
 def test_recursive_field_becomes_json_string() -> None:
@@ -137,14 +143,16 @@ def test_unknown_column_names_the_available_ones() -> None:
         ("{not json", "not valid JSON"),
         ('"Nope"', "unknown type 'Nope'"),
         ('{"type": "record", "name": "R"}', "needs a list of 'fields'"),
-        ('{"type": "record", "name": "R", "fields": [{"name": "a", "type": "int"}, {"name": "a", "type": "int"}]}',
+        ('{"type": "record", "name": "R", "fields": '
+         '[{"name": "a", "type": "int"}, {"name": "a", "type": "int"}]}',
          "two fields named 'a'"),
         ('{"type": "enum", "name": "E", "symbols": ["A", "A"]}', "duplicate symbols"),
         ('{"type": "fixed", "name": "F", "size": -1}', "non-negative integer 'size'"),
         ('["int", "int"]', "two branches of type 'int'"),
         ('["int", ["long"]]', "may not directly contain another union"),
         ('{"type": "array"}', "needs 'items'"),
-        ('[{"type": "enum", "name": "E", "symbols": []}, {"type": "fixed", "name": "E", "size": 1}]',
+        ('[{"type": "enum", "name": "E", "symbols": []}, '
+         '{"type": "fixed", "name": "E", "size": 1}]',
          "defined twice"),
         ('{"type": 42}', "without a valid 'type'"),
     ],

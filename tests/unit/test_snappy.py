@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from jetliner import _snappy
 
-REPETITIVE = st.lists(st.sampled_from([b"a", b"ab", b"\x00" * 9, b"xyz" * 7, b"\xff"]), max_size=400).map(b"".join)
+REPETITIVE = st.lists(
+    st.sampled_from([b"a", b"ab", b"\x00" * 9, b"xyz" * 7, b"\xff"]), max_size=400
+).map(b"".join)
 
 
 @settings(max_examples=300, deadline=None)
