@@ -163,6 +163,19 @@ def parse_schema(schema: str | bytes | bytearray | dict[str, Any] | list[Any]) -
     return _Parser().parse(schema, None, 0)
 
 
+def _check_text(value: object, what: str) -> None:
+    """Refuse a name that is not Unicode text (a lone surrogate escaped in the JSON).
+
+    Names become column names and enum categories, which must be UTF-8.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            msg = f"{what} is not valid Unicode: {value!r} ({exc.reason})"
+            raise SchemaError(msg) from exc
+
+
 class _Parser:
     def __init__(self) -> None:
         self.names: dict[str, AvroType] = {}
@@ -210,6 +223,9 @@ class _Parser:
                 raise SchemaError(msg)
             if kind == "enum":
                 symbols = js.get("symbols")
+                if isinstance(symbols, list):
+                    for symbol in symbols:
+                        _check_text(symbol, f"a symbol of enum {fullname!r}")
                 if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
                     msg = f"enum {fullname!r} needs a list of string 'symbols'"
                     raise SchemaError(msg)
@@ -244,6 +260,7 @@ class _Parser:
                 if f["name"] in field_names:
                     msg = f"record {fullname!r} has two fields named {f['name']!r}"
                     raise SchemaError(msg)
+                _check_text(f["name"], f"a field name of record {fullname!r}")
                 field_names.add(f["name"])
                 node.fields.append((f["name"], self.parse(f["type"], ns, depth + 1)))
             return node
@@ -267,6 +284,10 @@ class _Parser:
         if not isinstance(name, str) or not name:
             msg = f"a {js.get('type')} schema needs a 'name': {json.dumps(js)[:200]}"
             raise SchemaError(msg)
+        _check_text(name, "a type name")
+        namespace_attr = js.get("namespace")
+        if isinstance(namespace_attr, str):
+            _check_text(namespace_attr, "a namespace")
         if "." in name:
             return name, name.rsplit(".", 1)[0]
         ns = js.get("namespace", namespace)

@@ -14,7 +14,6 @@ becomes a typed error at once.
 
 from __future__ import annotations
 
-import configparser
 import errno
 import inspect
 import os
@@ -402,11 +401,14 @@ def _aws_files() -> tuple[dict[str, Any], dict[str, Any]]:
             return {}
         try:
             from botocore.configloader import raw_config_parse
-
-            parsed: dict[str, Any] = raw_config_parse(path)  # botocore is untyped
-            return parsed
-        except (ImportError, configparser.Error, OSError, Exception):  # noqa: BLE001
+        except ImportError:  # no botocore, no S3: nothing reads these files
             return {}
+        try:
+            parsed: dict[str, Any] = raw_config_parse(path)  # botocore is untyped
+        except Exception as exc:  # botocore's ConfigParseError, OSError, ...
+            msg = f"cannot read the AWS settings file {path!r}: {exc}; fix or remove it"
+            raise ConfigurationError(msg) from exc
+        return parsed
     config = load(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"))
     creds = load(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
     return config, creds

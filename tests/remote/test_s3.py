@@ -448,3 +448,11 @@ def test_reading_again_in_a_forked_child(s3_client, bucket, endpoint_opts) -> No
 
 def _child_read(url: str, opts: dict) -> int:
     return jetliner.read_avro(url, storage_options=opts, read_chunk_size=65536).height
+
+
+def test_malformed_aws_config_file_is_a_configuration_error(s3_client, bucket, s3_server,
+                                                            aws_env) -> None:
+    s3_client.put_object(Bucket=bucket, Key="f.avro", Body=avro(10))
+    (aws_env / "config").write_text("[profile local\nregion = x\n")  # unclosed section
+    with pytest.raises(jetliner.ConfigurationError, match="cannot read the AWS settings file"):
+        jetliner.read_avro(f"s3://{bucket}/f.avro", storage_options={"profile": "local"})

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 import jetliner
-from jetliner.schema import compile_plan, parse_schema
+from jetliner.schema import compile_plan, parse_schema, plan_for
 
 
 def dtype_of(t: object) -> pl.DataType:
@@ -166,3 +166,15 @@ def test_absurdly_deep_schema_is_refused_not_a_crash() -> None:
     text = '{"type": "array", "items": ' * 5000 + '"int"' + "}" * 5000
     with pytest.raises(jetliner.SchemaError):
         parse_schema(text)
+
+
+@pytest.mark.parametrize("schema", [
+    '{"type": "record", "name": "R", "fields": [{"name": "\\ud800", "type": "int"}]}',
+    '{"type": "enum", "name": "E", "symbols": ["A", "\\udfff"]}',
+    '{"type": "fixed", "name": "F\\ud800", "size": 2}',
+    '{"type": "record", "name": "R", "namespace": "n\\ud800", "fields": []}',
+])
+def test_names_must_be_unicode_text(schema: str) -> None:
+    """A lone surrogate escaped in the JSON cannot become a column or category name."""
+    with pytest.raises(jetliner.SchemaError, match="is not valid Unicode"):
+        plan_for(schema, None)
