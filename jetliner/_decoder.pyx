@@ -15,7 +15,7 @@ with an explicit, bounded stack, never the C stack.
 
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer, PyCapsule_IsValid
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT64_MAX
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT32_MAX, INT64_MAX
 from libc.stdlib cimport malloc, calloc, realloc, free, strtod
 from libc.string cimport memcpy, memmove, memset, strlen
 from libc.stdio cimport snprintf
@@ -306,14 +306,20 @@ cdef struct Col:
     int32_t kind
     int32_t elem      # bytes per element for CK_FIXED
     int64_t length
-    int64_t cap       # element capacity (data for FIXED, offsets-1 for VAR/LIST, bits for BOOL)
+    int64_t cap       # element capacity (data for FIXED, views for VAR, offsets-1 for LIST,
+                      # bits for BOOL)
     int64_t null_count
     uint8_t* validity # NULL until the first null
     int64_t vcap      # validity capacity in bits
-    uint8_t* data
+    uint8_t* data     # values (FIXED, BOOL); the open data buffer (VAR)
     int64_t dlen      # bytes used (CK_VAR)
     int64_t dcap      # bytes allocated (CK_VAR)
-    int64_t* offsets
+    int64_t vstart    # CK_VAR: where the value being appended starts in `data`
+    uint8_t* views    # CK_VAR: 16-byte Arrow string views, one per value
+    uint8_t** sealed  # CK_VAR: full data buffers, referenced by views as 0, 1, ...
+    int64_t* sealed_len
+    int32_t nsealed
+    int64_t* offsets  # CK_LIST
     int64_t hint      # element capacity to allocate on first use
 
 
@@ -350,7 +356,12 @@ cdef int col_grow(Col* c, int64_t need) noexcept nogil:
             return -1
         memset(<uint8_t*>p + ((c.cap + 7) >> 3), 0, nbytes - ((c.cap + 7) >> 3))
         c.data = <uint8_t*>p
-    elif c.kind == CK_VAR or c.kind == CK_LIST:
+    elif c.kind == CK_VAR:
+        p = realloc(c.views, newcap * 16)
+        if p == NULL:
+            return -1
+        c.views = <uint8_t*>p
+    elif c.kind == CK_LIST:
         p = realloc(c.offsets, (newcap + 1) * sizeof(int64_t))
         if p == NULL:
             return -1
@@ -370,7 +381,7 @@ cdef int col_grow(Col* c, int64_t need) noexcept nogil:
 
 
 cdef inline int col_reserve(Col* c) noexcept nogil:
-    if c.length >= c.cap or (c.offsets == NULL and (c.kind == CK_VAR or c.kind == CK_LIST)):
+    if c.length >= c.cap or (c.offsets == NULL and c.kind == CK_LIST):
         return col_grow(c, c.length + 1)
     return 0
 
@@ -394,12 +405,29 @@ cdef int col_make_validity(Col* c) noexcept nogil:
     return 0
 
 
+# A CK_VAR column's data buffer is sealed (a new one started) once it holds this
+# many bytes, between values: a view addresses its bytes with a 32-bit offset.
+cdef int64_t seal_at = 1 << 30
+
+
+def _set_seal_threshold(int64_t n):
+    """Seal data buffers at `n` bytes instead of 1 GiB (tests: many buffers); returns the old value."""
+    global seal_at
+    old = seal_at
+    seal_at = n if n > 0 else (1 << 30)
+    return old
+
+
 cdef inline int var_ensure(Col* c, int64_t extra) noexcept nogil:
+    """Room for `extra` more bytes of the value being appended; -1 if out of memory or
+    if the value would reach 2 GiB (more than an Arrow view can address)."""
     cdef int64_t need = c.dlen + extra
     cdef int64_t newcap
     cdef void* p
     if need <= c.dcap:
         return 0
+    if need - c.vstart > INT32_MAX:
+        return -1
     newcap = c.dcap * 2 if c.dcap > 0 else 1024
     while newcap < need:
         newcap *= 2
@@ -420,13 +448,60 @@ cdef inline int var_put(Col* c, const uint8_t* src, int64_t n) noexcept nogil:
 
 
 cdef inline int var_commit(Col* c) noexcept nogil:
-    """Close the value being appended to a CK_VAR column (its bytes are already in)."""
+    """Close the value being appended to a CK_VAR column (its bytes are already in
+    ``data[vstart:dlen]``) by writing its Arrow view: values of up to 12 bytes live in
+    the view itself (and leave the data buffer), longer ones are addressed by buffer
+    index and offset, with their first 4 bytes as the view's prefix."""
+    cdef int64_t n = c.dlen - c.vstart
+    cdef uint8_t* v
     if col_reserve(c) < 0:
         return -1
     col_mark_valid(c)
+    v = c.views + c.length * 16
+    (<int32_t*>v)[0] = <int32_t>n
+    if n <= 12:
+        memset(v + 4, 0, 12)
+        if n > 0:
+            memcpy(v + 4, c.data + c.vstart, n)
+        c.dlen = c.vstart
+    else:
+        memcpy(v + 4, c.data + c.vstart, 4)
+        (<int32_t*>(v + 8))[0] = c.nsealed
+        (<int32_t*>(v + 12))[0] = <int32_t>c.vstart
     c.length += 1
-    c.offsets[c.length] = c.dlen
+    if c.dlen >= seal_at and var_seal(c) < 0:
+        return -1
+    c.vstart = c.dlen
     return 0
+
+
+cdef int var_seal(Col* c) noexcept nogil:
+    """Retire the data buffer (its views keep pointing at it) and start an empty one."""
+    cdef void* p = realloc(c.sealed, (c.nsealed + 1) * sizeof(uint8_t*))
+    if p == NULL:
+        return -1
+    c.sealed = <uint8_t**>p
+    p = realloc(c.sealed_len, (c.nsealed + 1) * sizeof(int64_t))
+    if p == NULL:
+        return -1
+    c.sealed_len = <int64_t*>p
+    c.sealed[c.nsealed] = shrink(c.data, c.dlen)
+    c.sealed_len[c.nsealed] = c.dlen
+    c.nsealed += 1
+    c.data = NULL
+    c.dlen = 0
+    c.dcap = 0
+    c.vstart = 0
+    return 0
+
+
+cdef inline uint8_t* shrink(uint8_t* p, int64_t nbytes) noexcept nogil:
+    """Give back a buffer's unused capacity (keeps `p` if the allocator declines)."""
+    cdef void* q
+    if p == NULL:
+        return NULL
+    q = realloc(p, nbytes if nbytes > 0 else 1)
+    return <uint8_t*>q if q != NULL else p
 
 
 cdef int col_push_null(Col* c) noexcept nogil:
@@ -438,7 +513,7 @@ cdef int col_push_null(Col* c) noexcept nogil:
     if c.kind == CK_FIXED:
         memset(c.data + c.length * c.elem, 0, c.elem)
     elif c.kind == CK_VAR:
-        c.offsets[c.length + 1] = c.dlen
+        memset(c.views + c.length * 16, 0, 16)
     elif c.kind == CK_LIST:
         c.offsets[c.length + 1] = c.offsets[c.length]
     # CK_BOOL: bits are zero already; validity bit stays 0
@@ -448,12 +523,22 @@ cdef int col_push_null(Col* c) noexcept nogil:
 
 
 cdef void col_free(Col* c) noexcept nogil:
+    cdef int32_t i
     free(c.validity)
     free(c.data)
     free(c.offsets)
+    free(c.views)
+    for i in range(c.nsealed):
+        free(c.sealed[i])
+    free(c.sealed)
+    free(c.sealed_len)
     c.validity = NULL
     c.data = NULL
     c.offsets = NULL
+    c.views = NULL
+    c.sealed = NULL
+    c.sealed_len = NULL
+    c.nsealed = 0
 
 
 # ---------------------------------------------------------------- cursor reads
@@ -1686,6 +1771,7 @@ cdef class Decoder:
             self.st.cols[i].null_count = 0
             self.st.cols[i].dlen = 0
             self.st.cols[i].dcap = 0
+            self.st.cols[i].vstart = 0
         self.rows = 0
         self.st.zero_used = 0  # the zero-byte budget is per batch
         return out
@@ -1703,6 +1789,7 @@ cdef class Decoder:
         cdef int64_t total, off
         cdef uint8_t* dbuf
         cdef int32_t* doffs
+        cdef int64_t* sizes
         s.format = dup_str(fmt)
         s.name = dup_str(name)
         s.flags = ARROW_FLAG_NULLABLE if nullable else 0
@@ -1733,22 +1820,34 @@ cdef class Decoder:
             a.buffers[0] = c.validity
             if c.data == NULL:
                 c.data = <uint8_t*>zalloc(16)
+            elif c.kind == CK_FIXED and c.cap > c.length:
+                c.data = shrink(c.data, c.length * c.elem)
             a.buffers[1] = c.data
         elif c.kind == CK_VAR:
-            a.n_buffers = 3
-            a.buffers = <const void**>zalloc((3) * sizeof(void*))
-            if c.offsets == NULL:
-                c.offsets = <int64_t*>zalloc((1) * sizeof(int64_t))
-            if c.data == NULL:
-                c.data = <uint8_t*>zalloc(16)
+            # Arrow string/binary views: validity, views, the data buffers, and
+            # the sizes of the data buffers
+            nbuf = c.nsealed + 1
+            a.n_buffers = 2 + nbuf + 1
+            a.buffers = <const void**>zalloc((3 + nbuf) * sizeof(void*))
             a.buffers[0] = c.validity
-            a.buffers[1] = c.offsets
-            a.buffers[2] = c.data
+            a.buffers[1] = shrink(c.views, c.length * 16) if c.views != NULL else zalloc(16)
+            c.views = NULL
+            sizes = <int64_t*>zalloc(nbuf * sizeof(int64_t))
+            a.buffers[2 + nbuf] = sizes
+            for i in range(c.nsealed):
+                a.buffers[2 + i] = c.sealed[i]
+                sizes[i] = c.sealed_len[i]
+                c.sealed[i] = NULL
+            c.nsealed = 0
+            a.buffers[1 + nbuf] = shrink(c.data, c.dlen) if c.data != NULL else zalloc(16)
+            sizes[nbuf - 1] = c.dlen
         elif c.kind == CK_LIST:
             a.n_buffers = 2
             a.buffers = <const void**>zalloc((2) * sizeof(void*))
             if c.offsets == NULL:
                 c.offsets = <int64_t*>zalloc((1) * sizeof(int64_t))
+            elif c.cap > c.length:
+                c.offsets = <int64_t*>shrink(<uint8_t*>c.offsets, (c.length + 1) * sizeof(int64_t))
             a.buffers[0] = c.validity
             a.buffers[1] = c.offsets
         if c.null_count == 0 and c.kind != CK_NULL:

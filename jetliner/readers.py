@@ -53,7 +53,8 @@ _DECODE_ERRORS = {
     7: "a union branch index is out of range for the union",
     8: "an item count is negative or larger than the bytes left in the block can hold",
     9: "nested data is deeper than max_nesting_depth (default 100 000 levels)",
-    10: "out of memory while decoding",
+    10: "out of memory while decoding (or one string/bytes value of 2 GiB or more, "
+        "more than Arrow can hold)",
     11: "a decimal value does not fit its declared precision",
     12: "the block claims more zero-byte values (nulls, empty records) than "
         "max_zero_byte_values allows per batch (default 2^26; raise it for data that "

@@ -516,7 +516,7 @@ class _Compiler:
         if kind == "string":
             c = self.col(CK_VAR)
             return (self.node(OP_STRING, c, minsz=1), pl.String(),
-                    (c, b"U", bname, False, [], None))
+                    (c, b"vu", bname, False, [], None))
         if kind in ("bytes", "fixed"):
             return self.out_binary(t, name)
         if kind == "enum":
@@ -539,7 +539,7 @@ class _Compiler:
             vnode, vdtype, vspec = self.out(t.items, "value", stack)
             node = self.node(OP_MAP, c, [knode, vnode], param=entries,
                              param2=1 + self.minsize(t.items), minsz=1)
-            kspec: ExportSpec = (kc, b"U", b"key", False, [], None)
+            kspec: ExportSpec = (kc, b"vu", b"key", False, [], None)
             espec: ExportSpec = (entries, b"+s", b"entries", False, [kspec, vspec], None)
             dtype = pl.List(pl.Struct({"key": pl.String(), "value": vdtype}))
             return node, dtype, (c, b"+L", bname, False, [espec], None)
@@ -581,9 +581,9 @@ class _Compiler:
             nulls = [i for i, b in enumerate(t.branches) if b.kind == "null"]
         if nulls:
             node = self.node(OP_JSON_NULLABLE, c, [w], param=nulls[0], minsz=1)
-            return node, pl.String(), (c, b"U", name.encode(), True, [], None)
+            return node, pl.String(), (c, b"vu", name.encode(), True, [], None)
         node = self.node(OP_JSON, c, [w], minsz=self.minsize(t))
-        return node, pl.String(), (c, b"U", name.encode(), False, [], None)
+        return node, pl.String(), (c, b"vu", name.encode(), False, [], None)
 
     def out_binary(self, t: AvroType, name: str) -> _Compiled:
         fixed = t.kind == "fixed"
@@ -605,15 +605,15 @@ class _Compiler:
                 c = self.col(CK_VAR)
                 op = OP_DEC_FIXED_STR if fixed else OP_DEC_BYTES_STR
                 return (self.node(op, c, param=size, param2=s, minsz=size if fixed else 1),
-                        pl.String(), (c, b"U", bname, False, [], None))
+                        pl.String(), (c, b"vu", bname, False, [], None))
         if logical == "big-decimal" and not fixed:
             c = self.col(CK_VAR)
             return (self.node(OP_BIGDEC, c, minsz=1), pl.String(),
-                    (c, b"U", bname, False, [], None))
+                    (c, b"vu", bname, False, [], None))
         if logical == "uuid" and fixed and size == 16:
             c = self.col(CK_VAR)
             return (self.node(OP_UUID_FIXED, c, minsz=16), pl.String(),
-                    (c, b"U", bname, False, [], None))
+                    (c, b"vu", bname, False, [], None))
         if logical == "duration" and fixed and size == 12:
             c = self.col(CK_STRUCT)
             parts = [self.col(CK_FIXED, 4) for _ in range(3)]
@@ -627,8 +627,8 @@ class _Compiler:
         c = self.col(CK_VAR)
         if fixed:
             return (self.node(OP_FIXED, c, param=size, minsz=size), pl.Binary(),
-                    (c, b"Z", bname, False, [], None))
-        return self.node(OP_BYTES, c, minsz=1), pl.Binary(), (c, b"Z", bname, False, [], None)
+                    (c, b"vz", bname, False, [], None))
+        return self.node(OP_BYTES, c, minsz=1), pl.Binary(), (c, b"vz", bname, False, [], None)
 
     def out_union(self, t: AvroType, name: str, stack: tuple[int, ...]) -> _Compiled:
         nulls = [i for i, b in enumerate(t.branches) if b.kind == "null"]
