@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# The plot lives with the documentation site, which shows it (docs/benchmarks.md) and
+# so does the benchmark README: one copy, overwritten by each run with --plot.
+PLOT_PATH = Path(__file__).resolve().parent.parent / "docs" / "assets" / "benchmarks.png"
 
 
 @dataclass
@@ -164,9 +167,12 @@ def write_json(path: Path, payload: dict[str, Any], cells: list[Cell]) -> None:
     path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
-def plot(path: Path, cells: list[Cell], scenarios: list[str], readers: list[str],
-         labels: dict[str, str], title: str) -> str | None:
+def plot(cells: list[Cell], scenarios: list[str], readers: list[str],
+         labels: dict[str, str], title: str, path: Path = PLOT_PATH) -> str | None:
     """Draw a grouped bar chart of medians (log scale) to `path`.
+
+    By default `path` is ``docs/assets/benchmarks.png``, the picture the documentation
+    site and ``benchmarks/README.md`` show.
 
     Returns
     -------

@@ -8,7 +8,7 @@ Usage (from the repository root, with jetliner importable)::
 Data files are generated on first use (see `generate`).  Each reader runs each
 scenario once untimed, then ``--repeat`` times; the median is reported, and
 every result's row count is checked.  Results go to ``benchmarks/results/`` as
-JSON (and PNG with ``--plot``).
+JSON; ``--plot`` also draws ``docs/assets/benchmarks.png`` (shown by the docs).
 """
 
 from __future__ import annotations
@@ -24,7 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import CODECS, Dataset, default_params, ensure_dataset  # noqa: E402
 from readers import BASELINE, READERS, load  # noqa: E402
-from report import RESULTS_DIR, Cell, machine_info, plot, seconds, table, write_json  # noqa: E402
+from report import (  # noqa: E402
+    PLOT_PATH,
+    RESULTS_DIR,
+    Cell,
+    machine_info,
+    plot,
+    seconds,
+    table,
+    write_json,
+)
 from scenarios import SCENARIOS, Scenario  # noqa: E402
 from timing import Measurement, measure  # noqa: E402
 
@@ -35,9 +44,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--readers", nargs="+", choices=list(READERS), default=list(READERS))
     parser.add_argument("--codec", choices=CODECS, default="snappy")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per cell (default 5)")
-    parser.add_argument("--plot", action="store_true", help="also write a PNG bar chart")
+    parser.add_argument("--plot", action="store_true", help="also draw docs/assets/benchmarks.png")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR,
-                        help="directory for the JSON (and PNG) results")
+                        help="directory for the JSON results")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -156,10 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     write_json(out, _payload(args, machine, text, datasets, labels, versions, missing), cells)
     print(f"\nresults: {out}", file=sys.stderr)
     if args.plot:
-        png = out.with_suffix(".png")
-        why = plot(png, cells, scenario_names, reader_names, labels,
+        why = plot(cells, scenario_names, reader_names, labels,
                    f"Avro read, {args.codec}, median of {args.repeat}")
-        print(f"plot: {png}" if why is None else f"no plot: {why}", file=sys.stderr)
+        print(f"plot: {PLOT_PATH}" if why is None else f"no plot: {why}", file=sys.stderr)
     return 0
 
 

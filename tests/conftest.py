@@ -1,9 +1,15 @@
-"""Shared fixtures: the corpus folder (skipped when absent) and an Avro file writer."""
+"""Shared fixtures: the corpus folder (skipped when absent), an Avro file writer, and a
+loopback S3 server (moto) for the remote tests and the documentation examples."""
 
 from __future__ import annotations
 
 import io
+import os
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,48 @@ def avro_file(tmp_path: Path):
         return path
 
     return make
+
+
+PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k.lower() not in PROXY_VARS}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[tuple[str, int]]:
+    """``(endpoint URL, port)`` of a moto S3 server started for this test session
+    on 127.0.0.1 (shared by ``tests/remote`` and ``tests/docs``)."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_clean_env())
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("the moto S3 server did not start")
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}", port
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def zigzag(n: int) -> bytes:

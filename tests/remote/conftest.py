@@ -1,15 +1,12 @@
-"""A real S3-compatible server (moto, in server mode, in its own process) on
-127.0.0.1, a clean AWS environment for every test, and helpers to fill buckets."""
+"""A clean AWS environment for every remote test, and helpers to fill buckets on the
+moto S3 server (the ``s3_server`` fixture of ``tests/conftest.py``, shared with the
+documentation examples)."""
 
 from __future__ import annotations
 
 import itertools
 import os
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -23,44 +20,6 @@ import jetliner.storage  # noqa: E402
 
 _BUCKETS = itertools.count()
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k.lower() not in _PROXY_VARS}
-    env["AWS_EC2_METADATA_DISABLED"] = "true"
-    return env
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[tuple[str, int]]:
-    """``(endpoint URL, port)`` of a moto S3 server started for this test session."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_clean_env())
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("the moto S3 server did not start")
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", port
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(autouse=True)
