@@ -22,8 +22,8 @@ from typing import Any
 import polars as pl
 
 import jetliner
-from jetliner.container import iter_blocks
-from jetliner.exceptions import JetlinerError
+from jetliner.container import Block, iter_blocks
+from jetliner.exceptions import BadBlockError, JetlinerError
 from jetliner.options import ReadOptions
 from jetliner.readers import FileInfo, open_file
 from jetliner.sources import Source, resolve_sources
@@ -92,6 +92,23 @@ def _opened(source: Source, args: argparse.Namespace) -> Iterator[FileInfo]:
         info.stream.close()
 
 
+def _blocks(info: FileInfo, args: argparse.Namespace) -> Iterator[Block]:
+    """Frame a file's blocks, skipping damaged regions with --ignore-errors.
+
+    Each skipped region is reported on standard error.
+    """
+    skipped: list[BadBlockError] | None = [] if args.ignore_errors else None
+    for block in iter_blocks(info.stream, info.header, info.path, skipped):
+        yield block
+        _report_skipped(skipped)
+    _report_skipped(skipped)
+
+
+def _report_skipped(skipped: list[BadBlockError] | None) -> None:
+    while skipped:
+        print(f"jetliner: warning: skipped: {skipped.pop(0)}", file=sys.stderr)
+
+
 def _demo(args: argparse.Namespace) -> None:
     path = jetliner.sample_path()
     print(f"sample file: {path}\n")
@@ -132,7 +149,7 @@ def _meta(args: argparse.Namespace) -> None:
     for source in _sources(args, args.files):
         with _opened(source, args) as info:
             blocks = rows = 0
-            for block in iter_blocks(info.stream, info.header, info.path):
+            for block in _blocks(info, args):
                 blocks += 1
                 rows += block.count
             metadata = {k: _meta_value(v) for k, v in info.header.metadata.items()
@@ -161,7 +178,7 @@ def _count(args: argparse.Namespace) -> None:
     sources = _sources(args, args.files)
     for source in sources:
         with _opened(source, args) as info:
-            n = sum(block.count for block in iter_blocks(info.stream, info.header, info.path))
+            n = sum(block.count for block in _blocks(info, args))
         total += n
         print(f"{n}\t{source.path}")
     if len(sources) > 1:
@@ -308,7 +325,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_meta)
 
-    p = sub.add_parser("count", parents=[common], help="count the rows of files")
+    p = sub.add_parser("count", parents=[common],
+                       help="count the rows of files (the record counts their blocks declare)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=_count)
 

@@ -228,7 +228,7 @@ def _filesystem(protocol: str, url: str,
     try:
         cls = fsspec.get_filesystem_class(protocol)
     except (ImportError, ValueError) as exc:
-        extra = " (pip install 'jetliner[s3]')" if protocol in ("s3", "s3a") else ""
+        extra = " (pip install s3fs)" if protocol in ("s3", "s3a") else ""
         msg = f"cannot read {url!r}: no filesystem for {protocol!r} URLs{extra}: {exc}"
         raise ConfigurationError(msg) from exc
     from fsspec.utils import tokenize

@@ -77,9 +77,9 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
         A path, ``pathlib.Path``, glob (``* ** ? [..] {a,b}``), URL, binary file
         object, or a list of them.
     **options
-        n_rows, row_index_name, row_index_offset, glob, include_file_paths,
-        ignore_errors, storage_options, buffer_blocks, buffer_bytes,
-        read_chunk_size, batch_size, max_block_size: see `ReadOptions`.
+        The reading options, the same for every API (``n_rows``,
+        ``storage_options``, ``batch_size``, ``ignore_errors``, ``progress``, ...):
+        see `ReadOptions`.
 
     Returns
     -------
@@ -142,6 +142,7 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
 
 
 scan = scan_avro
+"""Alias of `scan_avro`: the same function."""
 
 
 def _filter_batches(batches: Iterator[pl.DataFrame], predicate: pl.Expr | None,
@@ -278,8 +279,8 @@ def open(  # noqa: A001
     >>> import jetliner
     >>> with jetliner.open(jetliner.sample_path(), batch_size=50) as reader:
     ...     sizes = [batch.height for batch in reader]
-    >>> sizes[:2]
-    [50, 50]
+    >>> max(sizes), sum(sizes)
+    (50, 500)
     """
     opts = ReadOptions.from_kwargs(dict(options))
     sources = _resolve(source, opts)

@@ -311,3 +311,25 @@ def test_progress_by_default_on_a_terminal(files, tmp_path) -> None:
         os.close(leader)
     assert proc.returncode == 0
     assert b"jetliner: 120 rows, " in b"".join(chunks)
+
+
+def test_count_and_meta_skip_damaged_framing(capsys, files, tmp_path) -> None:
+    """--ignore-errors: a damaged sync marker costs its block, reported on stderr."""
+    data = bytearray(files[2].read_bytes())
+    with files[2].open("rb") as f:
+        blocks = [b.num_records for b in fastavro.block_reader(f)]
+    sync = data[-16:]
+    first_sync = data.index(sync)  # the header's marker
+    second = data.index(sync, first_sync + 16)  # after the first block
+    data[second] ^= 0xFF
+    damaged = tmp_path / "damaged.avro"
+    damaged.write_bytes(bytes(data))
+    status, _, err = run(capsys, "count", str(damaged))
+    assert status == 1 and "sync" in err
+    status, out, err = run(capsys, "count", "--ignore-errors", str(damaged))
+    assert status == 0
+    assert err.startswith("jetliner: warning: skipped: ")
+    assert int(out.split("\t")[0]) == sum(blocks) - blocks[0]  # the first block is lost
+    status, out, err = run(capsys, "meta", "--json", "--ignore-errors", str(damaged))
+    assert status == 0 and "skipped" in err
+    assert json.loads(out)["rows"] == sum(blocks) - blocks[0]
