@@ -258,9 +258,14 @@ def test_bad_arguments_exit_2(capsys) -> None:
 # -- the installed entry point, in child processes -----------------------------------
 
 
+# Children run outside the repository: from its root, ``python -m jetliner`` would
+# import the source tree (without its compiled decoder) instead of the installed package.
+OUTSIDE = Path(__file__).parent
+
+
 def jetliner_cmd(*argv: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "jetliner", *argv], capture_output=True,
-                          timeout=120, **kw)
+                          timeout=120, cwd=OUTSIDE, **kw)
 
 
 def test_entry_point_exit_status(files) -> None:
@@ -274,7 +279,7 @@ def test_entry_point_exit_status(files) -> None:
 def test_closed_pipe_is_not_an_error(files) -> None:
     """``jetliner cat big.avro | head -1``: the reader leaving ends quietly with status 0."""
     with subprocess.Popen([sys.executable, "-m", "jetliner", "cat", *[str(f) for f in files] * 20],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=OUTSIDE) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         first = proc.stdout.readline()
         proc.stdout.close()
@@ -296,7 +301,7 @@ def test_progress_by_default_on_a_terminal(files, tmp_path) -> None:
     try:
         proc = subprocess.run([sys.executable, "-m", "jetliner", "convert", str(files[0]),
                                str(tmp_path / "o.ipc")], stderr=follower,
-                              stdout=subprocess.PIPE, timeout=120)
+                              stdout=subprocess.PIPE, timeout=120, cwd=OUTSIDE)
         os.close(follower)
         chunks = []
         while True:
