@@ -321,6 +321,7 @@ cdef struct Col:
     int32_t nsealed
     int64_t* offsets  # CK_LIST
     int64_t hint      # element capacity to allocate on first use
+    int64_t dhint     # CK_VAR: data bytes to allocate on first use
 
 
 cdef struct Cur:
@@ -428,7 +429,7 @@ cdef inline int var_ensure(Col* c, int64_t extra) noexcept nogil:
         return 0
     if need - c.vstart > INT32_MAX:
         return -1
-    newcap = c.dcap * 2 if c.dcap > 0 else 1024
+    newcap = c.dcap * 2 if c.dcap > 0 else (c.dhint if c.dhint > 1024 else 1024)
     while newcap < need:
         newcap *= 2
     p = realloc(c.data, newcap)
@@ -1761,20 +1762,33 @@ cdef class Decoder:
             out.schema.children[i] = <ArrowSchema*>zalloc((1) * sizeof(ArrowSchema))
             out.array.children[i] = <ArrowArray*>zalloc((1) * sizeof(ArrowArray))
             self.export(spec[i], out.schema.children[i], out.array.children[i], self.rows)
+        self._reset(True)
+        return out
+
+    def discard(self):
+        """Drop the rows buffered since the last `finish` (after a failure), keeping
+        the capacity hints."""
+        self._reset(False)
+
+    cdef _reset(self, bint learn):
+        cdef int32_t i
+        cdef Col* c
         for i in range(self.ncols):
-            # the next batch starts with the capacity this one needed
-            self.st.cols[i].hint = self.st.cols[i].length
-            col_free(&self.st.cols[i])
-            self.st.cols[i].length = 0
-            self.st.cols[i].cap = 0
-            self.st.cols[i].vcap = 0
-            self.st.cols[i].null_count = 0
-            self.st.cols[i].dlen = 0
-            self.st.cols[i].dcap = 0
-            self.st.cols[i].vstart = 0
+            c = &self.st.cols[i]
+            if learn:
+                # the next batch starts with the capacity this one needed
+                c.hint = c.length
+                c.dhint = c.dlen if c.dlen < seal_at else seal_at
+            col_free(c)
+            c.length = 0
+            c.cap = 0
+            c.vcap = 0
+            c.null_count = 0
+            c.dlen = 0
+            c.dcap = 0
+            c.vstart = 0
         self.rows = 0
         self.st.zero_used = 0  # the zero-byte budget is per batch
-        return out
 
     cdef export(self, tuple spec, ArrowSchema* s, ArrowArray* a, int64_t length):
         cdef int32_t ci = spec[0]

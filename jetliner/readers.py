@@ -171,13 +171,42 @@ def _decode_task(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
             blocks[i] = (block, -good - 1)  # keep `good` records, skip the checks
 
 
-def _decode_blocks(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
-                   blocks: list[tuple[Block, int]]) -> list[tuple[pl.DataFrame, int]]:
-    """Decode `blocks`; a negative keep ``-n - 1`` keeps n records of a damaged block."""
+_DECODERS = threading.local()
+
+
+def _decoder(plan: Plan, options: ReadOptions) -> Decoder:
+    """Return this thread's decoder for `plan` (made on first use).
+
+    A decoder is reused from batch to batch: each batch then starts with the
+    buffer sizes the previous one needed, instead of growing its buffers from
+    scratch (and the plan is loaded once per thread, not once per batch).
+    """
+    cache: dict[tuple[int, int, int, str], tuple[Plan, Decoder]] | None = getattr(
+        _DECODERS, "cache", None)
+    if cache is None:
+        cache = _DECODERS.cache = {}
+    key = (id(plan), options.max_nesting_depth, options.max_zero_byte_values,
+           options.invalid_utf8)
+    hit = cache.get(key)
+    if hit is not None and hit[0] is plan:
+        decoder = hit[1]
+        # a failed batch may have left rows, or part of a record, behind
+        decoder.discard()
+        return decoder
     decoder = Decoder(plan.nodes, plan.kids, plan.kid_names, plan.cols, plan.strings, plan.root,
                       max_depth=options.max_nesting_depth,
                       zero_byte_budget=options.max_zero_byte_values,
                       utf8_replace=options.invalid_utf8 == "replace")
+    if len(cache) >= 8:
+        cache.pop(next(iter(cache)))
+    cache[key] = (plan, decoder)
+    return decoder
+
+
+def _decode_blocks(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
+                   blocks: list[tuple[Block, int]]) -> list[tuple[pl.DataFrame, int]]:
+    """Decode `blocks`; a negative keep ``-n - 1`` keeps n records of a damaged block."""
+    decoder = _decoder(plan, options)
     codec = get_codec(info.header.codec, info.path)
     batch_size = options.batch_size
     out: list[tuple[pl.DataFrame, int]] = []

@@ -331,3 +331,14 @@ def test_records_without_bytes_are_bounded_per_file() -> None:
         assert [b.height for b in reader] == [4, 4, 2]
     with pytest.warns(jetliner.SkippedDataWarning):
         assert jetliner.read_avro(data, ignore_errors=True).height == 3_000_000
+
+
+def test_a_failed_record_leaves_nothing_behind() -> None:
+    """Decoders are reused from batch to batch: the values a failed record had already
+    appended (here its long, before the truncated string) must not reach the next read."""
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": "long"}, {"name": "s", "type": "string"}]}
+    with pytest.raises(jetliner.DecodeError):
+        read(schema, 1, zigzag(99) + zigzag(40) + b"short")
+    good = read(schema, 2, zigzag(1) + avro_bytes(b"x") + zigzag(2) + avro_bytes(b"y"))
+    assert good.to_dicts() == [{"a": 1, "s": "x"}, {"a": 2, "s": "y"}]
