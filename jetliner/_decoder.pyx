@@ -74,6 +74,20 @@ cdef extern from *:
 
 cdef int64_t ARROW_FLAG_NULLABLE = 2
 
+cdef extern from *:
+    """
+    static inline int jl_ctz64(unsigned long long x) {
+    #if defined(__GNUC__) || defined(__clang__)
+        return __builtin_ctzll(x);
+    #else
+        int n = 0;
+        while (!(x & 1)) { x >>= 1; n++; }
+        return n;
+    #endif
+    }
+    """
+    int jl_ctz64(unsigned long long x) noexcept nogil
+
 
 cdef void release_schema(ArrowSchema* s) noexcept nogil:
     cdef int64_t i
@@ -546,10 +560,26 @@ cdef void col_free(Col* c) noexcept nogil:
 
 cdef inline int read_long(Cur* c, int64_t* out) noexcept nogil:
     cdef uint64_t result = 0
-    cdef uint64_t b
+    cdef uint64_t b, w, stop
     cdef int shift = 0
+    cdef int nbytes
     cdef const uint8_t* p = c.p
     if c.end - p >= 10:
+        # up to 8 bytes at once: find the last byte (high bit clear), keep the 7-bit
+        # groups before it and pack them (little-endian load)
+        memcpy(&w, p, 8)
+        stop = ~w & 0x8080808080808080ULL
+        if stop != 0:
+            nbytes = (jl_ctz64(stop) >> 3) + 1
+            if nbytes < 8:
+                w &= ((<uint64_t>1) << (8 * nbytes)) - 1
+            w &= 0x7F7F7F7F7F7F7F7FULL
+            w = ((w & 0x7F007F007F007F00ULL) >> 1) | (w & 0x007F007F007F007FULL)
+            w = ((w & 0x3FFF00003FFF0000ULL) >> 2) | (w & 0x00003FFF00003FFFULL)
+            w = ((w & 0x0FFFFFFF00000000ULL) >> 4) | (w & 0x000000000FFFFFFFULL)
+            c.p = p + nbytes
+            out[0] = <int64_t>(w >> 1) ^ -(<int64_t>(w & 1))
+            return E_OK
         while True:
             b = p[0]
             p += 1
@@ -588,8 +618,32 @@ cdef inline int read_long(Cur* c, int64_t* out) noexcept nogil:
     return E_OK
 
 
+cdef inline int read_varint(Cur* c, int64_t* out) noexcept nogil:
+    """`read_long`, with values of up to three bytes (lengths, counts, indices, numbers
+    below a million) decoded here, small enough to be inlined into the callers' loops."""
+    cdef const uint8_t* p = c.p
+    cdef uint64_t u
+    if c.end - p >= 3:
+        u = p[0]
+        if u < 0x80:
+            c.p = p + 1
+            out[0] = <int64_t>(u >> 1) ^ -(<int64_t>(u & 1))
+            return E_OK
+        u = (u & 0x7F) | ((<uint64_t>p[1] & 0x7F) << 7)
+        if p[1] < 0x80:
+            c.p = p + 2
+            out[0] = <int64_t>(u >> 1) ^ -(<int64_t>(u & 1))
+            return E_OK
+        if p[2] < 0x80:
+            u |= <uint64_t>p[2] << 14
+            c.p = p + 3
+            out[0] = <int64_t>(u >> 1) ^ -(<int64_t>(u & 1))
+            return E_OK
+    return read_long(c, out)
+
+
 cdef inline int read_int(Cur* c, int64_t* out) noexcept nogil:
-    cdef int r = read_long(c, out)
+    cdef int r = read_varint(c, out)
     if r != E_OK:
         return r
     if out[0] < -2147483648 or out[0] > 2147483647:
@@ -599,7 +653,7 @@ cdef inline int read_int(Cur* c, int64_t* out) noexcept nogil:
 
 cdef inline int read_len(Cur* c, int64_t* out) noexcept nogil:
     """Read a byte-length prefix and check that the bytes are present."""
-    cdef int r = read_long(c, out)
+    cdef int r = read_varint(c, out)
     if r != E_OK:
         return r
     if out[0] < 0:
@@ -627,7 +681,28 @@ cdef inline int read_span(Cur* c, int64_t fixed, int64_t* blen) noexcept nogil:
 # ---------------------------------------------------------------- UTF-8
 
 cdef inline int utf8_valid(const uint8_t* s, int64_t n) noexcept nogil:
-    return utf8_valid_len(s, n) == n
+    return is_ascii(s, n) or utf8_valid_len(s, n) == n
+
+
+cdef inline bint is_ascii(const uint8_t* s, int64_t n) noexcept nogil:
+    """True if no byte of `s` has its high bit set: 8 bytes at a time, the last 8
+    overlapping the ones before them."""
+    cdef uint64_t acc = 0
+    cdef uint64_t w
+    cdef int64_t i = 0
+    if n < 8:
+        while i < n:
+            acc |= s[i]
+            i += 1
+        return (acc & 0x80) == 0
+    while i + 8 <= n:
+        memcpy(&w, s + i, 8)
+        acc |= w
+        i += 8
+    if i < n:
+        memcpy(&w, s + n - 8, 8)
+        acc |= w
+    return (acc & 0x8080808080808080ULL) == 0
 
 
 cdef int64_t utf8_valid_len(const uint8_t* s, int64_t n) noexcept nogil:
@@ -1012,7 +1087,7 @@ cdef inline int push_i32(Col* col, int32_t v) noexcept nogil:
 
 cdef inline int prim_long(State* d, Node* n, Cur* c) noexcept nogil:
     cdef int64_t v
-    cdef int r = read_long(c, &v)
+    cdef int r = read_varint(c, &v)
     if r:
         return fail(d, r, c)
     if push_i64(&d.cols[n.col], v) < 0:
@@ -1055,9 +1130,44 @@ cdef inline int prim_string(State* d, Node* n, Cur* c, bint check_utf8) noexcept
             return fail(d, E_NOMEM, c)
         c.p += blen
         return 0
-    if var_put(col, c.p, blen) < 0 or var_commit(col) < 0:
+    if blen <= 12 and col.dlen == col.vstart:
+        if put_inline(col, c.p, blen, c.end - c.p) < 0:
+            return fail(d, E_NOMEM, c)
+    elif var_put(col, c.p, blen) < 0 or var_commit(col) < 0:
         return fail(d, E_NOMEM, c)
     c.p += blen
+    return 0
+
+
+cdef inline int put_inline(Col* col, const uint8_t* src, int64_t n, int64_t avail) noexcept nogil:
+    """Append a value of at most 12 bytes as an inline view (no data-buffer bytes).
+
+    With 12 readable bytes at `src` (`avail`), the copy is two fixed-size loads and
+    a mask instead of a variable-length copy; the view's unused bytes are zero.
+    """
+    cdef uint64_t lo = 0
+    cdef uint32_t hi = 0
+    cdef uint8_t* v
+    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
+        return -1
+    v = col.views + col.length * 16
+    if avail >= 12:
+        memcpy(&lo, src, 8)
+        memcpy(&hi, src + 8, 4)
+        if n < 8:
+            lo &= ((<uint64_t>1) << (8 * n)) - 1
+            hi = 0
+        else:
+            hi &= <uint32_t>(((<uint64_t>1) << (8 * (n - 8))) - 1)
+    else:
+        memcpy(&lo, src, n if n < 8 else 8)
+        if n > 8:
+            memcpy(&hi, src + 8, n - 8)
+    (<int32_t*>v)[0] = <int32_t>n
+    memcpy(v + 4, &lo, 8)
+    memcpy(v + 12, &hi, 4)
+    col_mark_valid(col)
+    col.length += 1
     return 0
 
 
@@ -1087,6 +1197,7 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
     cdef int r
     cdef int32_t k, br
     cdef Node* kn
+    cdef const int32_t* kidp
     cdef int kop
     cdef uint8_t b
     cdef const uint8_t* s
@@ -1114,8 +1225,9 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
                 return fail(d, E_NOMEM, c)
             col_mark_valid(col)
             col.length += 1
+        kidp = d.kids + n.kid0
         for k in range(n.nkids):
-            kn = &d.nodes[d.kids[n.kid0 + k]]
+            kn = d.nodes + kidp[k]
             kop = kn.op
             if kop == OP_LONG:
                 r = prim_long(d, kn, c)
@@ -1125,10 +1237,17 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
                 r = prim_string(d, kn, c, True)
             elif kop == OP_DOUBLE:
                 r = prim_fixed_width(d, kn, c, 8)
-            elif kop == OP_SKIP and d.nodes[d.kids[kn.kid0]].op <= OP_ENUM:
-                r = walk_prim(d, &d.nodes[d.kids[kn.kid0]], c, NULL)
+            elif kop == OP_FLOAT:
+                r = prim_fixed_width(d, kn, c, 4)
+            elif kop == OP_BOOL:
+                r = prim_bool(d, kn, c)
+            elif kop == OP_SKIP:
+                if d.nodes[d.kids[kn.kid0]].op <= OP_ENUM:
+                    r = walk_prim(d, &d.nodes[d.kids[kn.kid0]], c, NULL)
+                else:
+                    r = dec(d, kidp[k], c)
             else:
-                r = dec(d, d.kids[n.kid0 + k], c)
+                r = dec(d, kidp[k], c)
             if r < 0:
                 return -1
         return 0

@@ -42,6 +42,28 @@ def test_extreme_longs_round_trip() -> None:
     assert read(LONG, 2, payload)["a"].to_list() == [2**63 - 1, -(2**63)]
 
 
+def test_longs_of_every_length_round_trip() -> None:
+    """Every varint length (1 to 10 bytes), both signs, around each length's limits;
+    the last values of the block sit within 10 bytes of its end (the bounds-checked
+    path), the others in the middle (the 8-bytes-at-once path)."""
+    values = []
+    for bits in range(64):
+        for v in (1 << bits, (1 << bits) - 1, (1 << bits) + 1):
+            if v < 2**63:
+                values += [v, -v, -v - 1]
+    payload = b"".join(zigzag(v) for v in values)
+    assert read(LONG, len(values), payload)["a"].to_list() == values
+    for tail in range(1, 12):  # each short tail alone at the block's end
+        assert read(LONG, tail, b"".join(zigzag(v) for v in values[-tail:]))["a"].to_list() \
+            == values[-tail:]
+
+
+def test_varint_with_ten_bytes_of_continuation_in_the_middle() -> None:
+    """An 11-byte varint is refused whether or not it is near the block's end."""
+    good = zigzag(5) * 20
+    assert "variable-length integer" in decode_error(LONG, 2, b"\xff" * 11 + good).message
+
+
 def test_int_outside_32_bits() -> None:
     err = decode_error(INT, 1, zigzag(2**31))
     assert "32 bits" in err.message
