@@ -76,6 +76,9 @@ cdef int64_t ARROW_FLAG_NULLABLE = 2
 
 cdef extern from *:
     """
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    #error "jetliner's decoder reads Avro's little-endian values in place: little-endian machines only"
+    #endif
     static inline int jl_ctz64(unsigned long long x) {
     #if defined(__GNUC__) || defined(__clang__)
         return __builtin_ctzll(x);
@@ -423,6 +426,16 @@ cdef int col_make_validity(Col* c) noexcept nogil:
 # A CK_VAR column's data buffer is sealed (a new one started) once it holds this
 # many bytes, between values: a view addresses its bytes with a 32-bit offset.
 cdef int64_t seal_at = 1 << 30
+# The longest string or bytes value: a view's length is a signed 32-bit number.
+cdef int64_t max_value_len = INT32_MAX
+
+
+def _set_value_limit(int64_t n):
+    """Refuse values longer than `n` bytes instead of 2 GiB - 1 (tests); returns the old limit."""
+    global max_value_len
+    old = max_value_len
+    max_value_len = n if 0 < n <= INT32_MAX else INT32_MAX
+    return old
 
 
 def _set_seal_threshold(int64_t n):
@@ -441,7 +454,7 @@ cdef inline int var_ensure(Col* c, int64_t extra) noexcept nogil:
     cdef void* p
     if need <= c.dcap:
         return 0
-    if need - c.vstart > INT32_MAX:
+    if need - c.vstart > max_value_len:
         return -1
     newcap = c.dcap * 2 if c.dcap > 0 else (c.dhint if c.dhint > 1024 else 1024)
     while newcap < need:
@@ -455,6 +468,8 @@ cdef inline int var_ensure(Col* c, int64_t extra) noexcept nogil:
 
 
 cdef inline int var_put(Col* c, const uint8_t* src, int64_t n) noexcept nogil:
+    if n == 0:
+        return 0
     if var_ensure(c, n) < 0:
         return -1
     memcpy(c.data + c.dlen, src, n)
@@ -469,6 +484,8 @@ cdef inline int var_commit(Col* c) noexcept nogil:
     index and offset, with their first 4 bytes as the view's prefix."""
     cdef int64_t n = c.dlen - c.vstart
     cdef uint8_t* v
+    if n > max_value_len:  # (values built by many appends grow past var_ensure's check)
+        return -1
     if col_reserve(c) < 0:
         return -1
     col_mark_valid(c)
@@ -1897,7 +1914,8 @@ cdef class Decoder:
             if learn:
                 # the next batch starts with the capacity this one needed
                 c.hint = c.length
-                c.dhint = c.dlen if c.dlen < seal_at else seal_at
+                # (at most 64 MiB: a hint, not a reservation)
+                c.dhint = c.dlen if c.dlen < (1 << 26) else (1 << 26)
             col_free(c)
             c.length = 0
             c.cap = 0
@@ -1943,49 +1961,59 @@ cdef class Decoder:
             a.null_count = c.length
             a.n_buffers = 0
             a.buffers = <const void**>zalloc((1) * sizeof(void*))
+        # Each buffer changes owner (column -> array) the moment it is placed in
+        # the array, so a MemoryError part way frees it exactly once.
         elif c.kind == CK_STRUCT:
             a.n_buffers = 1
             a.buffers = <const void**>zalloc((1) * sizeof(void*))
             a.buffers[0] = c.validity
+            c.validity = NULL
         elif c.kind == CK_BOOL or c.kind == CK_FIXED:
             a.n_buffers = 2
             a.buffers = <const void**>zalloc((2) * sizeof(void*))
             a.buffers[0] = c.validity
+            c.validity = NULL
             if c.data == NULL:
                 c.data = <uint8_t*>zalloc(16)
             elif c.kind == CK_FIXED and c.cap > c.length:
                 c.data = shrink(c.data, c.length * c.elem)
             a.buffers[1] = c.data
+            c.data = NULL
         elif c.kind == CK_VAR:
             # Arrow string/binary views: validity, views, the data buffers, and
             # the sizes of the data buffers
             nbuf = c.nsealed + 1
-            a.n_buffers = 2 + nbuf + 1
             a.buffers = <const void**>zalloc((3 + nbuf) * sizeof(void*))
+            a.n_buffers = 2 + nbuf + 1
             a.buffers[0] = c.validity
+            c.validity = NULL
             a.buffers[1] = shrink(c.views, c.length * 16) if c.views != NULL else zalloc(16)
             c.views = NULL
+            for i in range(c.nsealed):
+                a.buffers[2 + i] = c.sealed[i]
+                c.sealed[i] = NULL
+            a.buffers[1 + nbuf] = shrink(c.data, c.dlen) if c.data != NULL else zalloc(16)
+            c.data = NULL
             sizes = <int64_t*>zalloc(nbuf * sizeof(int64_t))
             a.buffers[2 + nbuf] = sizes
             for i in range(c.nsealed):
-                a.buffers[2 + i] = c.sealed[i]
                 sizes[i] = c.sealed_len[i]
-                c.sealed[i] = NULL
-            c.nsealed = 0
-            a.buffers[1 + nbuf] = shrink(c.data, c.dlen) if c.data != NULL else zalloc(16)
             sizes[nbuf - 1] = c.dlen
+            c.nsealed = 0
         elif c.kind == CK_LIST:
             a.n_buffers = 2
             a.buffers = <const void**>zalloc((2) * sizeof(void*))
+            a.buffers[0] = c.validity
+            c.validity = NULL
             if c.offsets == NULL:
                 c.offsets = <int64_t*>zalloc((1) * sizeof(int64_t))
             elif c.cap > c.length:
                 c.offsets = <int64_t*>shrink(<uint8_t*>c.offsets, (c.length + 1) * sizeof(int64_t))
-            a.buffers[0] = c.validity
             a.buffers[1] = c.offsets
+            c.offsets = NULL
         if c.null_count == 0 and c.kind != CK_NULL:
             # a validity bitmap without nulls is dead weight
-            free(c.validity)
+            free(<void*>a.buffers[0])
             a.buffers[0] = NULL
         # the array owns the buffers now
         c.validity = NULL

@@ -14,16 +14,19 @@ import io
 import json
 import os
 import sys
+import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 import jetliner
 from jetliner.container import Block, iter_blocks
-from jetliner.exceptions import BadBlockError, JetlinerError
+from jetliner.exceptions import BadBlockError, JetlinerError, SkippedDataWarning
 from jetliner.options import ReadOptions
 from jetliner.readers import FileInfo, open_file
 from jetliner.sources import Source, resolve_sources
@@ -32,8 +35,7 @@ __all__ = ["main"]
 
 # file extensions of `convert`'s output, and the format each means
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".ndjson": "ndjson",
-           ".jsonl": "ndjson", ".json": "ndjson", ".ipc": "ipc", ".arrow": "ipc",
-           ".feather": "ipc"}
+           ".jsonl": "ndjson", ".ipc": "ipc", ".arrow": "ipc", ".feather": "ipc"}
 
 def _table(rows: int = 10) -> pl.Config:
     """Table printing settings: every column, wide lines, `rows` rows."""
@@ -186,10 +188,12 @@ def _count(args: argparse.Namespace) -> None:
 
 
 def _head(args: argparse.Namespace) -> None:
-    df = jetliner.read_avro(args.files, columns=_columns(args.columns),
-                            **_options(args, n_rows=args.n))
+    with _skips_reported():
+        df = jetliner.read_avro(args.files, columns=_columns(args.columns),
+                                **_options(args, n_rows=args.n))
     if args.ndjson:
-        _write_stdout(lambda out: df.write_ndjson(out))
+        text = _text_safe(df)
+        _write_stdout(lambda out: text.write_ndjson(out))
         return
     with _table(max(args.n, 10)):
         print(df)
@@ -207,6 +211,50 @@ def _write_stdout(write: Callable[[Any], None]) -> None:
     sys.stdout.buffer.flush()
 
 
+def _as_text(expr: pl.Expr, dtype: pl.DataType | DataTypeClass) -> pl.Expr | None:
+    """Rewrite the binary values inside `dtype` as base64 text (None: nothing to do).
+
+    JSON and CSV have no bytes type (Polars refuses, or panics on, binary columns
+    there); base64 keeps every byte, one line per row.
+    """
+    if dtype == pl.Binary:
+        return expr.bin.encode("base64")
+    if isinstance(dtype, pl.List):
+        inner = _as_text(pl.element(), dtype.inner)
+        return None if inner is None else expr.list.eval(inner)
+    if isinstance(dtype, pl.Struct):
+        fields = [(f.name, _as_text(expr.struct.field(f.name), f.dtype)) for f in dtype.fields]
+        if all(e is None for _, e in fields):
+            return None
+        rebuilt = pl.struct([(e if e is not None else expr.struct.field(name)).alias(name)
+                             for name, e in fields])
+        return pl.when(expr.is_null()).then(None).otherwise(rebuilt)
+    return None
+
+
+def _text_safe(df: pl.DataFrame) -> pl.DataFrame:
+    """`df` with its binary values (however nested) as base64 text."""
+    exprs = {name: _as_text(pl.col(name), dtype) for name, dtype in df.schema.items()}
+    changed = [e.alias(name) for name, e in exprs.items() if e is not None]
+    return df.with_columns(changed) if changed else df
+
+
+@contextmanager
+def _skips_reported() -> Iterator[None]:
+    """Print what --ignore-errors skipped as ``jetliner: warning:`` lines.
+
+    `read_avro` and `scan_avro` report skips as a `SkippedDataWarning`.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedDataWarning)
+        yield
+    for w in caught:
+        if isinstance(w.message, SkippedDataWarning):
+            _report_skipped(list(w.message.errors))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def _check_csv(schema: pl.Schema) -> None:
     """CSV holds flat values only: name the nested columns before writing anything."""
     nested = [f"{name} ({dtype})" for name, dtype in schema.items() if dtype.is_nested()]
@@ -220,24 +268,29 @@ def _check_csv(schema: pl.Schema) -> None:
 
 def _cat(args: argparse.Namespace) -> None:
     first = True
+    reported = 0
     with jetliner.open(args.files, columns=_columns(args.columns),
                        **_options(args, n_rows=args.n)) as reader:
         if args.format == "csv":
             _check_csv(reader.polars_schema)
         for batch in reader:
+            text = _text_safe(batch)
             if args.format == "csv":
                 header = first
 
-                def csv(out: Any, batch: pl.DataFrame = batch, header: bool = header) -> None:
-                    batch.write_csv(out, include_header=header)
+                def csv(out: Any, text: pl.DataFrame = text, header: bool = header) -> None:
+                    text.write_csv(out, include_header=header)
 
                 _write_stdout(csv)
             else:
-                _write_stdout(batch.write_ndjson)
+                _write_stdout(text.write_ndjson)
             first = False
+            _report_skipped(reader.errors[reported:])
+            reported = reader.error_count
         if first and args.format == "csv":  # no rows: still the header line
-            empty = pl.DataFrame(schema=reader.polars_schema)
+            empty = _text_safe(pl.DataFrame(schema=reader.polars_schema))
             _write_stdout(lambda out: empty.write_csv(out))
+        _report_skipped(reader.errors[reported:])
 
 
 def _convert(args: argparse.Namespace) -> None:
@@ -266,14 +319,18 @@ def _convert(args: argparse.Namespace) -> None:
         lf = lf.select(columns)
     if fmt == "csv":
         _check_csv(lf.collect_schema())
-    # a temporary name until complete: an interrupted conversion leaves no
-    # truncated file that looks finished
-    partial = output.with_name(f".{output.name}.partial")
+    # a temporary file until complete: an interrupted conversion leaves no
+    # truncated file that looks finished (a unique name: runs do not collide)
+    fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial",
+                                dir=output.parent)
+    os.close(fd)
+    partial = Path(name)
     try:
         if fmt in ("parquet", "ipc"):
             # Polars' streaming sinks: they write row groups / record batches as
             # the batches arrive
-            (lf.sink_parquet if fmt == "parquet" else lf.sink_ipc)(partial)
+            with _skips_reported():
+                (lf.sink_parquet if fmt == "parquet" else lf.sink_ipc)(partial)
         else:
             # text formats batch by batch: memory bounded by the reader's buffers
             _write_text(args, fmt, columns, progress, partial)
@@ -285,15 +342,20 @@ def _convert(args: argparse.Namespace) -> None:
 
 def _write_text(args: argparse.Namespace, fmt: str, columns: list[str] | None,
                 progress: bool, path: Path) -> None:
+    reported = 0
     with jetliner.open(args.inputs, columns=columns, **_options(args, progress=progress)) \
             as reader, path.open("wb") as out:
         for n, batch in enumerate(reader):
+            text = _text_safe(batch)
             if fmt == "csv":
-                batch.write_csv(out, include_header=n == 0)
+                text.write_csv(out, include_header=n == 0)
             else:
-                batch.write_ndjson(out)
+                text.write_ndjson(out)
+            _report_skipped(reader.errors[reported:])
+            reported = reader.error_count
         if reader.rows_read == 0 and fmt == "csv":
-            pl.DataFrame(schema=reader.polars_schema).write_csv(out)
+            _text_safe(pl.DataFrame(schema=reader.polars_schema)).write_csv(out)
+        _report_skipped(reader.errors[reported:])
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -385,6 +447,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
     except pl.exceptions.PolarsError as exc:
         return _fail(_polars_message(exc))
+    except pl.exceptions.PanicException as exc:  # a BaseException: Polars' internal error
+        return _fail(f"Polars failed: {_polars_message(exc)}")
+    except UnicodeEncodeError as exc:
+        return _fail(f"standard output cannot encode the text ({exc.reason}); set "
+                     "PYTHONIOENCODING=utf-8")
     except OSError as exc:
         return _fail(f"{exc.strerror or exc}" + (f": {exc.filename!r}" if exc.filename else ""))
     except KeyboardInterrupt:

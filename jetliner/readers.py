@@ -187,8 +187,9 @@ def _decoder(plan: Plan, options: ReadOptions) -> Decoder:
         cache = _DECODERS.cache = {}
     key = (id(plan), options.max_nesting_depth, options.max_zero_byte_values,
            options.invalid_utf8)
-    hit = cache.get(key)
+    hit = cache.pop(key, None)
     if hit is not None and hit[0] is plan:
+        cache[key] = hit  # most recently used last
         decoder = hit[1]
         # a failed batch may have left rows, or part of a record, behind
         decoder.discard()
@@ -198,7 +199,7 @@ def _decoder(plan: Plan, options: ReadOptions) -> Decoder:
                       zero_byte_budget=options.max_zero_byte_values,
                       utf8_replace=options.invalid_utf8 == "replace")
     if len(cache) >= 8:
-        cache.pop(next(iter(cache)))
+        cache.pop(next(iter(cache)))  # the least recently used
     cache[key] = (plan, decoder)
     return decoder
 
@@ -207,6 +208,16 @@ def _decode_blocks(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Re
                    blocks: list[tuple[Block, int]]) -> list[tuple[pl.DataFrame, int]]:
     """Decode `blocks`; a negative keep ``-n - 1`` keeps n records of a damaged block."""
     decoder = _decoder(plan, options)
+    try:
+        return _decode_with(decoder, info, plan, frames, options, blocks)
+    except BaseException:
+        decoder.discard()  # the thread keeps its decoder: free the failed batch now
+        raise
+
+
+def _decode_with(decoder: Decoder, info: FileInfo, plan: Plan, frames: FrameBuilder,
+                 options: ReadOptions,
+                 blocks: list[tuple[Block, int]]) -> list[tuple[pl.DataFrame, int]]:
     codec = get_codec(info.header.codec, info.path)
     batch_size = options.batch_size
     out: list[tuple[pl.DataFrame, int]] = []
@@ -580,7 +591,8 @@ class MultiAvroReader:
                         self._report(i, info)
                     yield df
                 if self._progress is not None:
-                    info.consumed = info.stream.size
+                    if left is None or left > 0:  # read to its end, not stopped by n_rows
+                        info.consumed = info.stream.size
                     self._report(i, info)
             finally:
                 info.stream.close()

@@ -338,3 +338,92 @@ def test_count_and_meta_skip_damaged_framing(capsys, files, tmp_path) -> None:
     status, out, err = run(capsys, "meta", "--json", "--ignore-errors", str(damaged))
     assert status == 0 and "skipped" in err
     assert json.loads(out)["rows"] == sum(blocks) - blocks[0]
+
+
+BYTES_SCHEMA = {"type": "record", "name": "B", "fields": [
+    {"name": "id", "type": "long"},
+    {"name": "raw", "type": "bytes"},
+    {"name": "fx", "type": {"type": "fixed", "name": "F", "size": 3}},
+    {"name": "maybe", "type": ["null", "bytes"]},
+    {"name": "nested", "type": ["null", {"type": "record", "name": "N", "fields": [
+        {"name": "blobs", "type": {"type": "array", "items": "bytes"}}]}]},
+]}
+
+
+def bytes_records(n: int) -> list[dict]:
+    return [{"id": i, "raw": bytes([i % 256, 255, 0]) * (i % 3), "fx": bytes([i % 256, 1, 2]),
+             "maybe": None if i % 4 == 0 else b"\x00\xff",
+             "nested": None if i % 5 == 0 else {"blobs": [bytes([j, 200]) for j in range(i % 3)]}}
+            for i in range(n)]
+
+
+def from_base64(row: dict) -> dict:
+    b64 = base64.b64decode
+    nested = row["nested"]
+    return {"id": row["id"], "raw": b64(row["raw"]), "fx": b64(row["fx"]),
+            "maybe": None if row["maybe"] is None else b64(row["maybe"]),
+            "nested": None if nested is None else {"blobs": [b64(b) for b in nested["blobs"]]}}
+
+
+def test_bytes_are_written_as_base64_text(capsys, avro_file, tmp_path) -> None:
+    """JSON has no bytes type: bytes and fixed values (nested too) become base64."""
+    path = avro_file(BYTES_SCHEMA, bytes_records(40), sync_interval=200)
+    truth = fastavro_read(path)[1]
+    status, out, err = run(capsys, "cat", str(path))
+    assert (status, err) == (0, "")
+    assert [from_base64(json.loads(line)) for line in out.splitlines()] == truth
+    status, out, _ = run(capsys, "head", "-n", "5", "--ndjson", str(path))
+    assert [from_base64(json.loads(line)) for line in out.splitlines()] == truth[:5]
+    status, _, _ = run(capsys, "convert", str(path), str(tmp_path / "b.ndjson"))
+    lines = (tmp_path / "b.ndjson").read_text().splitlines()
+    assert [from_base64(json.loads(line)) for line in lines] == truth
+    status, out, _ = run(capsys, "cat", "--format", "csv", "--columns", "id,raw,fx", str(path))
+    assert status == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(int(r["id"]), base64.b64decode(r["raw"]), base64.b64decode(r["fx"])) for r in rows] \
+        == [(t["id"], t["raw"], t["fx"]) for t in truth]
+
+
+@pytest.fixture
+def damaged(files, tmp_path) -> tuple[Path, int]:
+    """files[2] with its last sync marker broken: the last block is lost in skip mode."""
+    path = tmp_path / "damaged.avro"
+    data = bytearray(files[2].read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with files[2].open("rb") as f:
+        lost = list(fastavro.block_reader(f))[-1].num_records
+    return path, 120 - lost
+
+
+@pytest.mark.parametrize("argv", [
+    ["cat"], ["head", "-n", "1000"], ["count"], ["convert", "OUT.ndjson"],
+    ["convert", "OUT.parquet"], ["convert", "OUT.csv", "--columns", "id,user"],
+])
+def test_every_command_reports_what_it_skipped(capsys, damaged, tmp_path, argv) -> None:
+    path, kept = damaged
+    argv = [a.replace("OUT", str(tmp_path / "out")) for a in argv]
+    args = [argv[0], "--ignore-errors", str(path), *argv[1:]]
+    status, out, err = run(capsys, *args)
+    assert status == 0
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jetliner: warning: skipped: "), err
+    assert "sync" in lines[0]
+    if argv[0] == "cat":
+        assert len(out.splitlines()) == kept
+    elif argv[0] == "count":
+        assert int(out.split("\t")[0]) == kept
+    elif argv[0] == "convert":
+        written = next(p for p in tmp_path.iterdir() if p.name.startswith("out."))
+        reader = {".ndjson": pl.read_ndjson, ".parquet": pl.read_parquet, ".csv": pl.read_csv}
+        assert reader[written.suffix](written).height == kept
+
+
+def test_output_that_cannot_encode_the_text(files, tmp_path) -> None:
+    path = tmp_path / "accents.avro"
+    with path.open("wb") as f:
+        fastavro.writer(f, SCHEMA, [{"id": 1, "user": "Zoë", "amount": None, "tags": []}])
+    out = jetliner_cmd("head", str(path), env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert out.returncode == 1
+    assert out.stderr.decode().startswith("jetliner: error: standard output cannot encode")
+    assert out.stderr.count(b"\n") == 1

@@ -93,3 +93,13 @@ def test_not_a_terminal_draws_once_a_second() -> None:
         p.update(rows=int(t * 10), bytes_done=int(t * 1e6))
     assert out.getvalue().count("\r") == 2  # at 1.2 and 2.3
     assert "ETA" not in out.getvalue()  # the total is unknown
+
+
+def test_n_rows_reports_the_bytes_actually_read(capsys, avro_file) -> None:
+    path = avro_file(SCHEMA, [{"x": i, "s": "v" * 40} for i in range(20_000)],
+                     codec="null", sync_interval=4000)
+    jetliner.read_avro(path, n_rows=5, progress=True)
+    line = final_line(capsys.readouterr().err)
+    assert line.startswith("jetliner: 5 rows, ")
+    read_mb = float(line.split(" rows, ")[1].split(" MB")[0])
+    assert read_mb < path.stat().st_size / 1e6 / 10  # the first block, not the file

@@ -364,3 +364,16 @@ def test_a_failed_record_leaves_nothing_behind() -> None:
         read(schema, 1, zigzag(99) + zigzag(40) + b"short")
     good = read(schema, 2, zigzag(1) + avro_bytes(b"x") + zigzag(2) + avro_bytes(b"y"))
     assert good.to_dicts() == [{"a": 1, "s": "x"}, {"a": 2, "s": "y"}]
+
+
+def test_a_failed_batch_is_freed_at_once() -> None:
+    """The thread keeps its decoder for the next batch, not the failed batch's rows."""
+    from jetliner import readers
+
+    payload = (zigzag(1) + avro_bytes(b"x")) * 500 + zigzag(2) + zigzag(40) + b"short"
+    with pytest.raises(jetliner.DecodeError):
+        read({"type": "record", "name": "R", "fields": [
+            {"name": "a", "type": "long"}, {"name": "s", "type": "string"}]}, 501, payload)
+    cached = getattr(readers._DECODERS, "cache", {})
+    assert cached, "the small read decodes on this thread, through the cache"
+    assert [decoder.rows for _, decoder in cached.values()] == [0] * len(cached)

@@ -93,3 +93,37 @@ def test_projection_and_empty_batches(seal_at: None) -> None:
     assert df.to_dicts() == [{"n": r["n"], "s": r["s"]} for r in truth]
     empty = jetliner.read_avro(write([]))
     assert empty.schema["s"] == pl.String and empty.height == 0
+
+
+@pytest.fixture
+def value_limit() -> Iterator[int]:
+    """Values of at most 100 bytes, instead of 2 GiB - 1 (the same checks, cheaply)."""
+    old = _decoder._set_value_limit(100)
+    yield 100
+    _decoder._set_value_limit(old)
+
+
+def test_value_longer_than_the_limit(value_limit: int) -> None:
+    ok = write([record(0, "a" * 40)])  # the map value is 80 bytes
+    assert as_rows(jetliner.read_avro(ok)) == expected(ok)
+    with pytest.raises(jetliner.DecodeError, match="2 GiB or more"):
+        jetliner.read_avro(write([record(0, "a" * (value_limit + 1))]))
+
+
+def test_rendered_value_longer_than_the_limit(value_limit: int) -> None:
+    """A recursive field's JSON text grows by many small appends: checked when complete."""
+    schema = {"type": "record", "name": "Node", "fields": [
+        {"name": "v", "type": "string"}, {"name": "next", "type": ["null", "Node"]}]}
+
+    def chain(n: int) -> dict:
+        node: dict = {"v": "x", "next": None}
+        for _ in range(n):
+            node = {"v": "x", "next": node}
+        return node
+
+    small, big = io.BytesIO(), io.BytesIO()
+    fastavro.writer(small, schema, [chain(1)])
+    fastavro.writer(big, schema, [chain(10)])
+    assert jetliner.read_avro(small.getvalue())["next"].str.len_bytes()[0] < value_limit
+    with pytest.raises(jetliner.DecodeError, match="2 GiB or more"):
+        jetliner.read_avro(big.getvalue())
