@@ -1214,6 +1214,7 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
     cdef int r
     cdef int32_t k, br
     cdef Node* kn
+    cdef Node* tn
     cdef const int32_t* kidp
     cdef int kop
     cdef uint8_t b
@@ -1259,8 +1260,11 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
             elif kop == OP_BOOL:
                 r = prim_bool(d, kn, c)
             elif kop == OP_SKIP:
-                if d.nodes[d.kids[kn.kid0]].op <= OP_ENUM:
-                    r = walk_prim(d, &d.nodes[d.kids[kn.kid0]], c, NULL)
+                tn = d.nodes + d.kids[kn.kid0]
+                if tn.op <= OP_ENUM:
+                    r = skip_prim(d, tn, c)
+                elif tn.op == OP_UNION:
+                    r = skip_union(d, tn, c)
                 else:
                     r = dec(d, kidp[k], c)
             else:
@@ -1627,6 +1631,51 @@ cdef int walk(State* d, int32_t root, Cur* c, Col* out) noexcept nogil:
         d.stack[depth].remaining = 0
         depth += 1
     return 0
+
+cdef inline int skip_prim(State* d, Node* n, Cur* c) noexcept nogil:
+    """Skip one primitive value of an unprojected field: the common types here, with
+    the same checks as `walk_prim` (which takes the rest)."""
+    cdef int64_t v
+    cdef int r
+    cdef int op = n.op
+    if op == OP_LONG:
+        r = read_varint(c, &v)
+    elif op == OP_INT:
+        r = read_int(c, &v)
+    elif op == OP_STRING or op == OP_BYTES:
+        r = read_len(c, &v)
+        if r == E_OK:
+            c.p += v
+    elif op == OP_DOUBLE:
+        r = need(c, 8)
+        if r == E_OK:
+            c.p += 8
+    elif op == OP_FLOAT:
+        r = need(c, 4)
+        if r == E_OK:
+            c.p += 4
+    else:
+        return walk_prim(d, n, c, NULL)
+    if r:
+        return fail(d, r, c)
+    return 0
+
+
+cdef int skip_union(State* d, Node* n, Cur* c) noexcept nogil:
+    """Skip one value of an unprojected union: its branch index, then the branch
+    (primitives directly, anything else through `walk`)."""
+    cdef int64_t v
+    cdef int r = read_varint(c, &v)
+    cdef Node* branch
+    if r:
+        return fail(d, r, c)
+    if v < 0 or v >= n.nkids:
+        return fail(d, E_UNION, c)
+    branch = d.nodes + d.kids[n.kid0 + v]
+    if branch.op <= OP_ENUM:
+        return skip_prim(d, branch, c)
+    return walk(d, d.kids[n.kid0 + v], c, NULL)
+
 
 cdef int walk_prim(State* d, Node* n, Cur* c, Col* out) noexcept nogil:
     cdef int64_t v, blen, sidx

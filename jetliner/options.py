@@ -82,7 +82,9 @@ class ReadOptions:
         Most rows per yielded DataFrame (100 000: big enough that per-batch
         overhead vanishes, small enough to stream in bounded memory).  Batches
         end on block boundaries where they can, so most hold a little less; a
-        block larger than `batch_size` is split.
+        block larger than `batch_size` is split.  A batch also ends once its
+        blocks hold ``buffer_bytes / (2 * buffer_blocks)`` compressed bytes (8 MiB
+        by default), so that files of wide rows still decode on every core.
     max_block_size
         Refuse a block whose decompressed size would exceed this (512 MiB): the
         guard against decompression bombs and lying size fields.

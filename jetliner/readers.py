@@ -301,6 +301,9 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
     pending: deque[Future[tuple[list[tuple[pl.DataFrame, int]], list[BadBlockError]]]] = deque()
     inflight_bytes = 0
     batch_size = options.batch_size
+    # A task (one output batch) also ends at this many compressed bytes, so that
+    # several fit in buffer_bytes and wide rows still decode in parallel.
+    task_bytes = max(1 << 20, options.buffer_bytes // (2 * options.buffer_blocks))
     task = _Task([], 0, 0)
     dispatched = 0
 
@@ -345,7 +348,7 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
             task.nbytes += len(block.data)
             task.end = block.end
             dispatched += keep
-            if task.rows >= batch_size:
+            if task.rows >= batch_size or task.nbytes >= task_bytes:
                 submit(task)
                 task = _Task([], 0, 0)
             _merge(skipped, framing_skips)

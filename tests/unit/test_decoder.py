@@ -377,3 +377,44 @@ def test_a_failed_batch_is_freed_at_once() -> None:
     cached = getattr(readers._DECODERS, "cache", {})
     assert cached, "the small read decodes on this thread, through the cache"
     assert [decoder.rows for _, decoder in cached.values()] == [0] * len(cached)
+
+
+SKIPPED = {"type": "record", "name": "S", "fields": [
+    {"name": "l", "type": "long"}, {"name": "i", "type": "int"},
+    {"name": "s", "type": "string"}, {"name": "b", "type": "bytes"},
+    {"name": "d", "type": "double"}, {"name": "f", "type": "float"},
+    {"name": "t", "type": "boolean"},
+    {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["X", "Y"]}},
+    {"name": "u", "type": ["null", "long", "string", {"type": "array", "items": "int"}]},
+    {"name": "keep", "type": "long"}]}
+
+
+def test_projection_skips_every_kind_of_field() -> None:
+    """Unprojected fields of each type are skipped (the fast paths and the walker)."""
+    from conftest import write_avro
+
+    records = [{"l": i * 10**9, "i": -i, "s": "é" * (i % 20), "b": b"\x00" * (i % 5),
+                "d": i / 3, "f": 1.5, "t": i % 2 == 0, "e": "XY"[i % 2],
+                "u": [None, i, str(i), [i, i]][i % 4], "keep": i} for i in range(500)]
+    data = write_avro(SKIPPED, records, sync_interval=1000)
+    assert jetliner.read_avro(data, columns=["keep"])["keep"].to_list() == list(range(500))
+    # a union index out of range in a skipped field is still an error
+    bad = zigzag(1) + zigzag(1) + avro_bytes(b"") + avro_bytes(b"") + b"\x00" * 12 \
+        + b"\x01" + zigzag(0) + zigzag(9) + zigzag(5)
+    with pytest.raises(jetliner.DecodeError, match="union"):
+        jetliner.read_avro(container(SKIPPED, [(1, bad)]), columns=["keep"])
+
+
+def test_wide_rows_make_smaller_batches() -> None:
+    """A batch also ends at buffer_bytes / (2 * buffer_blocks) compressed bytes."""
+    from conftest import write_avro
+
+    schema = {"type": "record", "name": "W", "fields": [
+        {"name": f"s{k}", "type": "string"} for k in range(20)]}
+    records = [{f"s{k}": f"{i}-{k}-" + "x" * 40 for k in range(20)} for i in range(4000)]
+    data = write_avro(schema, records, sync_interval=16_000)  # ~3.5 MB
+    with jetliner.open(data, buffer_bytes=4 << 20, buffer_blocks=2) as reader:
+        heights = [batch.height for batch in reader]
+    assert len(heights) > 1 and max(heights) < 4000 and sum(heights) == 4000
+    df = jetliner.read_avro(data, buffer_bytes=4 << 20, buffer_blocks=2)
+    assert df.to_dicts() == records
