@@ -1,9 +1,11 @@
 """Block codecs, keyed by the Avro codec name.
 
-zstandard goes through cramjam, deflate/bzip2/xz through the standard library
-(their decompressor objects bound the output size), and snappy through
-`jetliner._snappy`, which releases the GIL (cramjam's does not), so that blocks
-decompress in parallel on the decoding threads.
+deflate, bzip2, xz and zstandard go through the standard library's decompressor
+objects (zstandard: ``compression.zstd``, or its backport before Python 3.14), which
+bound the output size as they go; snappy goes through `jetliner._snappy`.  All of
+them release the GIL, so that blocks decompress in parallel on the decoding threads.
+(cramjam's zstd holds no size bound of its own: bounding it took an mmap per block,
+which made it twice as slow.)
 
 Every codec bounds its output by ``max_size`` before or while decompressing, so a
 lying block or a decompression bomb costs at most ``max_size`` bytes of memory.
@@ -13,12 +15,14 @@ from __future__ import annotations
 
 import bz2
 import lzma
-import mmap
 import zlib
 from collections.abc import Callable
 from typing import Protocol
 
-import cramjam
+try:  # Python 3.14+
+    from compression import zstd as _zstdlib  # type: ignore[import-not-found,unused-ignore]
+except ImportError:
+    from backports import zstd as _zstdlib  # type: ignore[no-redef,unused-ignore]
 
 from jetliner import _snappy as _snappy_raw
 from jetliner.exceptions import CodecError
@@ -75,40 +79,28 @@ def _snappy(data: memoryview, max_size: int) -> Buffer:
     return view
 
 
-def _zstd_content_size(data: memoryview) -> int | None:
-    """Frame_Content_Size from a zstd frame header, if the writer recorded it."""
-    if len(data) < 6 or bytes(data[:4]) != b"\x28\xb5\x2f\xfd":
-        return None
-    fhd = data[4]
-    fcs_flag, single, dict_flag = fhd >> 6, (fhd >> 5) & 1, fhd & 3
-    pos = 5 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag]
-    size = (1 if single else 0, 2, 4, 8)[fcs_flag]
-    if size == 0 or len(data) < pos + size:
-        return None
-    value = int.from_bytes(data[pos: pos + size], "little")
-    return value + 256 if size == 2 else value
-
-
 def _zstd(data: memoryview, max_size: int) -> Buffer:
-    known = _zstd_content_size(data)
-    if known is not None and known > max_size:
-        raise _too_big(max_size)
-    # the output buffer bounds the output; anonymous memory costs only what is touched
-    cap = known if known is not None else min(max_size, max(1 << 20, 8 * len(data)))
+    # a block may hold several frames, one after the other
+    parts: list[bytes] = []
+    total = 0
+    rest: bytes | memoryview = data
     while True:
-        out = mmap.mmap(-1, max(cap, 1))
+        d = _zstdlib.ZstdDecompressor()
         try:
-            n = cramjam.zstd.decompress_into(data, out)
-            return memoryview(out)[:n]
-        except cramjam.DecompressionError as exc:
-            if known is None and cap < max_size:
-                cap = min(max_size, cap * 4)
-                continue
-            if known is None:
-                msg = f"invalid zstandard data, or more than max_block_size={max_size} bytes: {exc}"
-            else:
-                msg = f"invalid zstandard data: {exc}"
+            part = d.decompress(rest, max_size + 1 - total)
+        except _zstdlib.ZstdError as exc:
+            msg = f"invalid zstandard data: {exc}"
             raise CodecError(msg) from exc
+        total += len(part)
+        if total > max_size:
+            raise _too_big(max_size)
+        if not d.eof:
+            msg = "the zstandard stream is truncated"
+            raise CodecError(msg)
+        parts.append(part)
+        rest = d.unused_data
+        if not rest:
+            return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 class _Decompressor(Protocol):

@@ -50,3 +50,46 @@ def test_truncated_deflate_stream() -> None:
     raw = c.compress(b"\x02\x02a" * 100) + c.flush()
     with pytest.raises(jetliner.CodecError, match="deflate"):
         jetliner.read_avro(container(SCHEMA, [(100, raw[: len(raw) // 2])], codec="deflate"))
+
+
+def _zstd_frames(*payloads: bytes) -> bytes:
+    import zstandard
+
+    return b"".join(zstandard.ZstdCompressor().compress(p) for p in payloads)
+
+
+def test_zstandard_block_of_several_frames() -> None:
+    """A block may hold several zstd frames back to back: they form one payload."""
+    rec = b"\x02\x0ahello"  # i=1, s="hello"
+    block = _zstd_frames(rec * 2, rec * 3)
+    df = jetliner.read_avro(container(SCHEMA, [(5, block)], codec="zstandard"))
+    assert df.to_dicts() == [{"i": 1, "s": "hello"}] * 5
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda b: b[: len(b) // 2], "truncated"),
+    (lambda b: b"\x28\xb5\x2f\xfd" + b"\xff" * 20, "invalid zstandard data"),
+    (lambda b: b + b"trailing junk", "invalid zstandard data"),
+])
+def test_damaged_zstandard_block(damage, message: str) -> None:
+    block = _zstd_frames(b"\x02\x0ahello" * 50)
+    with pytest.raises(jetliner.CodecError, match=message) as info:
+        jetliner.read_avro(container(SCHEMA, [(50, damage(block))], codec="zstandard"))
+    assert info.value.block_index == 0
+
+
+def test_zstandard_bomb_is_refused_without_inflating_it() -> None:
+    """A small frame that inflates to 64 MiB stops at max_block_size."""
+    import tracemalloc
+
+    block = _zstd_frames(b"\x00" * (64 << 20))
+    assert len(block) < 10_000
+    data = container(SCHEMA, [(1, block)], codec="zstandard")
+    tracemalloc.start()
+    try:
+        with pytest.raises(jetliner.CodecError, match="max_block_size=1000000"):
+            jetliner.read_avro(data, max_block_size=1_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20  # the output stopped near 1 MB, far from the 64 MiB claimed
