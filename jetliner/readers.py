@@ -449,8 +449,7 @@ class MultiAvroReader:
         self._iter: Iterator[pl.DataFrame] | None = None
         self._current: FileInfo | None = self._first
         self._progress: Progress | None = None
-        self._sizes: list[int | None] = [_known_size(s) for s in self._sources]
-        self._sizes[0] = self._first.stream.size
+        self._sizes: list[int | None] = []  # of each source, for progress
 
     # -- public properties
 
@@ -557,6 +556,8 @@ class MultiAvroReader:
         left = opts.n_rows
         index = opts.row_index_offset
         if opts.progress:
+            self._sizes = [_known_size(s) for s in self._sources]
+            self._sizes[0] = self._first.stream.size
             total = None if None in self._sizes else sum(s or 0 for s in self._sizes)
             self._progress = Progress(total, files=len(self._sources))
         for i, source in enumerate(self._sources):
@@ -564,7 +565,8 @@ class MultiAvroReader:
                 break
             info = self._first if i == 0 else open_file(source, opts)
             self._current = info
-            self._sizes[i] = info.stream.size
+            if self._sizes:
+                self._sizes[i] = info.stream.size
             plan = self._plan
             if i > 0:
                 schema = plan_for(info.header.schema_json, None).schema
