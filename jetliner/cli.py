@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import io
 import json
 import os
@@ -28,7 +29,7 @@ import jetliner
 from jetliner.container import Block, iter_blocks
 from jetliner.exceptions import BadBlockError, JetlinerError, SkippedDataWarning
 from jetliner.options import ReadOptions
-from jetliner.readers import FileInfo, open_file
+from jetliner.readers import FileInfo, MultiAvroReader, open_file
 from jetliner.sources import Source, resolve_sources
 
 __all__ = ["main"]
@@ -80,14 +81,13 @@ def _columns(text: str | None) -> list[str] | None:
     return names
 
 
-def _sources(args: argparse.Namespace, files: list[str]) -> list[Source]:
-    opts = ReadOptions.from_kwargs(_options(args))
+def _sources(opts: ReadOptions, files: list[str]) -> list[Source]:
     return resolve_sources(files, glob=opts.glob, storage_options=opts.storage_options)
 
 
 @contextmanager
-def _opened(source: Source, args: argparse.Namespace) -> Iterator[FileInfo]:
-    info = open_file(source, ReadOptions.from_kwargs(_options(args)))
+def _opened(source: Source, opts: ReadOptions) -> Iterator[FileInfo]:
+    info = open_file(source, opts)
     try:
         yield info
     finally:
@@ -130,12 +130,13 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _schema(args: argparse.Namespace) -> None:
-    source = _sources(args, [args.file])[0]
+    opts = ReadOptions.from_kwargs(_options(args))
+    source = _sources(opts, [args.file])[0]
     if args.polars:
         for name, dtype in jetliner.read_avro_schema(source).items():
             print(f"{name}: {dtype}")
         return
-    with _opened(source, args) as info:
+    with _opened(source, opts) as info:
         print(json.dumps(json.loads(info.header.schema_json), indent=2))
 
 
@@ -148,8 +149,9 @@ def _meta_value(value: bytes) -> Any:
 
 def _meta(args: argparse.Namespace) -> None:
     reports: list[dict[str, Any]] = []
-    for source in _sources(args, args.files):
-        with _opened(source, args) as info:
+    opts = ReadOptions.from_kwargs(_options(args))
+    for source in _sources(opts, args.files):
+        with _opened(source, opts) as info:
             blocks = rows = 0
             for block in _blocks(info, args):
                 blocks += 1
@@ -177,9 +179,10 @@ def _meta(args: argparse.Namespace) -> None:
 
 def _count(args: argparse.Namespace) -> None:
     total = 0
-    sources = _sources(args, args.files)
+    opts = ReadOptions.from_kwargs(_options(args))
+    sources = _sources(opts, args.files)
     for source in sources:
-        with _opened(source, args) as info:
+        with _opened(source, opts) as info:
             n = sum(block.count for block in _blocks(info, args))
         total += n
         print(f"{n}\t{source.path}")
@@ -199,7 +202,7 @@ def _head(args: argparse.Namespace) -> None:
         print(df)
 
 
-def _write_stdout(write: Callable[[Any], None]) -> None:
+def _write_stdout(write: Callable[[Any], object]) -> None:
     """Write one batch's text to standard output through Python's own file.
 
     Polars' writers are given a buffer, not the stream: a closed pipe (``| head``)
@@ -267,30 +270,35 @@ def _check_csv(schema: pl.Schema) -> None:
 
 
 def _cat(args: argparse.Namespace) -> None:
-    first = True
-    reported = 0
     with jetliner.open(args.files, columns=_columns(args.columns),
                        **_options(args, n_rows=args.n)) as reader:
         if args.format == "csv":
             _check_csv(reader.polars_schema)
-        for batch in reader:
-            text = _text_safe(batch)
-            if args.format == "csv":
-                header = first
+        _write_rows(reader, args.format, _write_stdout)
 
-                def csv(out: Any, text: pl.DataFrame = text, header: bool = header) -> None:
-                    text.write_csv(out, include_header=header)
 
-                _write_stdout(csv)
-            else:
-                _write_stdout(text.write_ndjson)
-            first = False
-            _report_skipped(reader.errors[reported:])
-            reported = reader.error_count
-        if first and args.format == "csv":  # no rows: still the header line
-            empty = _text_safe(pl.DataFrame(schema=reader.polars_schema))
-            _write_stdout(lambda out: empty.write_csv(out))
+def _write_rows(reader: MultiAvroReader, fmt: str,
+                emit: Callable[[Callable[[Any], object]], object]) -> None:
+    """Write the reader's batches as CSV or NDJSON text, one `emit` per batch.
+
+    `emit` is given a function that writes to a binary file.  A CSV header is
+    written even when there are no rows; --ignore-errors skips are reported as
+    they happen.
+    """
+    reported = 0
+    header = True
+    for batch in reader:
+        text = _text_safe(batch)
+        if fmt == "csv":
+            emit(functools.partial(text.write_csv, include_header=header))
+            header = False
+        else:
+            emit(text.write_ndjson)
         _report_skipped(reader.errors[reported:])
+        reported = reader.error_count
+    if fmt == "csv" and header:
+        emit(_text_safe(pl.DataFrame(schema=reader.polars_schema)).write_csv)
+    _report_skipped(reader.errors[reported:])
 
 
 def _convert(args: argparse.Namespace) -> None:
@@ -342,20 +350,9 @@ def _convert(args: argparse.Namespace) -> None:
 
 def _write_text(args: argparse.Namespace, fmt: str, columns: list[str] | None,
                 progress: bool, path: Path) -> None:
-    reported = 0
     with jetliner.open(args.inputs, columns=columns, **_options(args, progress=progress)) \
             as reader, path.open("wb") as out:
-        for n, batch in enumerate(reader):
-            text = _text_safe(batch)
-            if fmt == "csv":
-                text.write_csv(out, include_header=n == 0)
-            else:
-                text.write_ndjson(out)
-            _report_skipped(reader.errors[reported:])
-            reported = reader.error_count
-        if reader.rows_read == 0 and fmt == "csv":
-            _text_safe(pl.DataFrame(schema=reader.polars_schema)).write_csv(out)
-        _report_skipped(reader.errors[reported:])
+        _write_rows(reader, fmt, lambda write: write(out))
 
 
 def _parser() -> argparse.ArgumentParser:
