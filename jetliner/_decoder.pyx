@@ -92,6 +92,281 @@ cdef extern from *:
     int jl_ctz64(unsigned long long x) noexcept nogil
 
 
+# ---------------------------------------------------------------- buffer memory
+
+# Every buffer handed to Arrow (and every column buffer) comes from these
+# functions and goes back through `buf_free`.  Small buffers live on the C heap;
+# from 256 KiB on (Linux), a buffer is its own anonymous mapping: it grows with
+# mremap (no copy), and when freed it is unmapped at once, or kept for reuse in
+# a pool of at most `buf_pool_limit` bytes.  The C heap keeps freed memory of
+# threads' arenas resident: streaming a large file through the heap held several
+# times the live data; mapped buffers give it back, and the pool keeps reused
+# buffers' pages instead of faulting fresh ones in for every batch.
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #include <string.h>
+    #include <stdint.h>
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #include <pthread.h>
+    #endif
+
+    #define JL_HDR 64                     /* header before each buffer (keeps mappings 64-byte aligned) */
+    #define JL_PAGE ((size_t)4096)
+    #define JL_BIG ((size_t)1 << 18)      /* from this many usable bytes on: own mapping */
+    #define JL_NCLASS 64
+
+    typedef struct jl_hdr {
+        size_t size;          /* usable bytes */
+        size_t mapped;        /* length of the mapping, 0 for a heap buffer */
+        struct jl_hdr* cprev; /* pool: list of its size class */
+        struct jl_hdr* cnext;
+        struct jl_hdr* aprev; /* pool: all pooled mappings, newest first */
+        struct jl_hdr* anext;
+    } jl_hdr;
+
+    #if defined(__linux__)
+    /* A mapping is 2^k usable bytes plus one page that holds the header, so
+       the power-of-two capacities the decoder asks for fit exactly; class k. */
+    static pthread_mutex_t jl_lock = PTHREAD_MUTEX_INITIALIZER;
+    static jl_hdr* jl_class_head[JL_NCLASS];
+    static jl_hdr* jl_age_head = NULL;
+    static jl_hdr* jl_age_tail = NULL;
+    static size_t jl_pooled = 0;
+    static size_t jl_pool_limit = (size_t)32 << 20;
+    static int64_t jl_nmaps = 0;       /* live mappings, pooled ones included */
+    static int jl_atfork_done = 0;
+
+    static void jl_lock_all(void) { pthread_mutex_lock(&jl_lock); }
+    static void jl_unlock_all(void) { pthread_mutex_unlock(&jl_lock); }
+
+    static int jl_log2(size_t m) { return 63 - __builtin_clzll((unsigned long long)m); }
+    static int jl_class_of(jl_hdr* h) { return jl_log2(h->mapped - JL_PAGE); }
+
+    /* The class holding `n` usable bytes; -1 if too large. */
+    static int jl_class_for(size_t n) {
+        int k = 18;
+        while (k < 62 && ((size_t)1 << k) < n)
+            k++;
+        return k < 62 ? k : -1;
+    }
+
+    static void jl_unlink(jl_hdr* h, int k) {  /* lock held */
+        if (h->cprev) h->cprev->cnext = h->cnext; else jl_class_head[k] = h->cnext;
+        if (h->cnext) h->cnext->cprev = h->cprev;
+        if (h->aprev) h->aprev->anext = h->anext; else jl_age_head = h->anext;
+        if (h->anext) h->anext->aprev = h->aprev; else jl_age_tail = h->aprev;
+        jl_pooled -= h->mapped;
+    }
+
+    /* Unlink the oldest pooled mappings until the pool fits `limit`; return them. */
+    static jl_hdr* jl_evict(size_t limit) {  /* lock held */
+        jl_hdr* drop = NULL;
+        while (jl_pooled > limit && jl_age_tail != NULL) {
+            jl_hdr* h = jl_age_tail;
+            jl_unlink(h, jl_class_of(h));
+            h->cnext = drop;
+            drop = h;
+        }
+        return drop;
+    }
+
+    static void jl_munmap_list(jl_hdr* h) {
+        while (h != NULL) {
+            jl_hdr* next = h->cnext;
+            munmap((char*)h - (JL_PAGE - JL_HDR), h->mapped);
+            __atomic_sub_fetch(&jl_nmaps, 1, __ATOMIC_RELAXED);
+            h = next;
+        }
+    }
+
+    /* A mapping of class k or k + 1, from the pool or fresh (*fresh: known zero). */
+    static jl_hdr* jl_map(int k, int* fresh) {
+        jl_hdr* h = NULL;
+        pthread_mutex_lock(&jl_lock);
+        if (!jl_atfork_done) {
+            jl_atfork_done = 1;
+            pthread_atfork(jl_lock_all, jl_unlock_all, jl_unlock_all);
+        }
+        for (int j = k; j <= k + 1 && j < JL_NCLASS && h == NULL; j++) {
+            h = jl_class_head[j];
+            if (h != NULL)
+                jl_unlink(h, j);
+        }
+        pthread_mutex_unlock(&jl_lock);
+        if (h != NULL) {
+            *fresh = 0;
+            return h;
+        }
+        size_t m = ((size_t)1 << k) + JL_PAGE;
+        void* p = mmap(NULL, m, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        __atomic_add_fetch(&jl_nmaps, 1, __ATOMIC_RELAXED);
+        *fresh = 1;
+        h = (jl_hdr*)((char*)p + JL_PAGE - JL_HDR);
+        h->mapped = m;
+        h->size = (size_t)1 << k;
+        return h;
+    }
+
+    /* Keep a freed mapping for reuse (newest first), evicting the oldest past the limit. */
+    static void jl_release(jl_hdr* h) {
+        int k = jl_class_of(h);
+        jl_hdr* drop;
+        pthread_mutex_lock(&jl_lock);
+        h->cprev = NULL;
+        h->cnext = jl_class_head[k];
+        if (h->cnext) h->cnext->cprev = h;
+        jl_class_head[k] = h;
+        h->aprev = NULL;
+        h->anext = jl_age_head;
+        if (h->anext) h->anext->aprev = h; else jl_age_tail = h;
+        jl_age_head = h;
+        jl_pooled += h->mapped;
+        drop = jl_evict(jl_pool_limit);
+        pthread_mutex_unlock(&jl_lock);
+        jl_munmap_list(drop);
+    }
+
+    static void jl_set_pool_limit(size_t n) {
+        jl_hdr* drop;
+        pthread_mutex_lock(&jl_lock);
+        jl_pool_limit = n;
+        drop = jl_evict(n);
+        pthread_mutex_unlock(&jl_lock);
+        jl_munmap_list(drop);
+    }
+    static size_t jl_pool_bytes(void) {
+        pthread_mutex_lock(&jl_lock);
+        size_t n = jl_pooled;
+        pthread_mutex_unlock(&jl_lock);
+        return n;
+    }
+    static int64_t jl_live_maps(void) { return __atomic_load_n(&jl_nmaps, __ATOMIC_RELAXED); }
+    static int64_t jl_pool_count(int k) {
+        int64_t n = 0;
+        pthread_mutex_lock(&jl_lock);
+        for (jl_hdr* h = jl_class_head[k]; h != NULL; h = h->cnext)
+            n++;
+        pthread_mutex_unlock(&jl_lock);
+        return n;
+    }
+    #else
+    static void jl_set_pool_limit(size_t n) { (void)n; }
+    static size_t jl_pool_bytes(void) { return 0; }
+    static int64_t jl_pool_count(int k) { (void)k; return 0; }
+    static int64_t jl_live_maps(void) { return 0; }
+    #endif
+
+    static void* jl_heap(size_t n, int zero) {
+        if (n > SIZE_MAX - JL_HDR)
+            return NULL;
+        jl_hdr* h = (jl_hdr*)(zero ? calloc(n + JL_HDR, 1) : malloc(n + JL_HDR));
+        if (h == NULL)
+            return NULL;
+        h->size = n;
+        h->mapped = 0;
+        return (char*)h + JL_HDR;
+    }
+
+    static void* buf_alloc(size_t n, int zero) {
+    #if defined(__linux__)
+        if (n >= JL_BIG) {
+            int fresh;
+            int k = jl_class_for(n);
+            if (k < 0)
+                return NULL;
+            jl_hdr* h = jl_map(k, &fresh);
+            if (h == NULL)
+                return NULL;
+            if (zero && !fresh)
+                memset((char*)h + JL_HDR, 0, n);
+            return (char*)h + JL_HDR;
+        }
+    #endif
+        return jl_heap(n, zero);
+    }
+
+    static void buf_free(void* p) {
+        if (p == NULL)
+            return;
+        jl_hdr* h = (jl_hdr*)((char*)p - JL_HDR);
+    #if defined(__linux__)
+        if (h->mapped) {
+            jl_release(h);
+            return;
+        }
+    #endif
+        free(h);
+    }
+
+    /* Grow (or, for heap buffers, shrink) to `n` usable bytes; the contents up
+       to the smaller size are kept.  NULL (and `p` untouched) if out of memory. */
+    static void* buf_realloc(void* p, size_t n) {
+        if (p == NULL)
+            return buf_alloc(n, 0);
+        jl_hdr* h = (jl_hdr*)((char*)p - JL_HDR);
+    #if defined(__linux__)
+        if (h->mapped) {
+            if (n <= h->size)
+                return p;       /* pages of the tail never written cost nothing */
+            int k = jl_class_for(n);
+            if (k < 0)
+                return NULL;
+            size_t m = ((size_t)1 << k) + JL_PAGE;
+            /* moves the page tables, not the bytes */
+            void* q = mremap((char*)h - (JL_PAGE - JL_HDR), h->mapped, m, MREMAP_MAYMOVE);
+            if (q == MAP_FAILED)
+                return NULL;
+            h = (jl_hdr*)((char*)q + JL_PAGE - JL_HDR);
+            h->mapped = m;
+            h->size = (size_t)1 << k;
+            return (char*)h + JL_HDR;
+        }
+        if (n >= JL_BIG) {
+            void* q = buf_alloc(n, 0);
+            if (q == NULL)
+                return NULL;
+            memcpy(q, p, h->size < n ? h->size : n);
+            free(h);
+            return q;
+        }
+    #endif
+        if (n > SIZE_MAX - JL_HDR)
+            return NULL;
+        jl_hdr* g = (jl_hdr*)realloc(h, n + JL_HDR);
+        if (g == NULL)
+            return NULL;
+        g->size = n;
+        return (char*)g + JL_HDR;
+    }
+    """
+    void* buf_alloc(size_t n, int zero) noexcept nogil
+    void* buf_realloc(void* p, size_t n) noexcept nogil
+    void buf_free(void* p) noexcept nogil
+    void jl_set_pool_limit(size_t n) noexcept nogil
+    size_t jl_pool_bytes() noexcept nogil
+    int64_t jl_live_maps() noexcept nogil
+    int64_t jl_pool_count(int k) noexcept nogil
+
+
+def _buffer_pool_stats():
+    """``(pooled_bytes, live_mappings)`` of the buffer allocator (tests, benchmarks)."""
+    return jl_pool_bytes(), jl_live_maps()
+
+
+def _buffer_pool_classes():
+    """``{size: count}`` of the mapped buffers kept for reuse (tests, benchmarks)."""
+    return {1 << k: jl_pool_count(k) for k in range(64) if jl_pool_count(k)}
+
+
+def _set_buffer_pool_limit(size_t n):
+    """Keep at most `n` bytes of freed mapped buffers for reuse (0: unmap at once)."""
+    jl_set_pool_limit(n)
+
+
 cdef void release_schema(ArrowSchema* s) noexcept nogil:
     cdef int64_t i
     if s == NULL or s.release == NULL:
@@ -116,7 +391,7 @@ cdef void release_array(ArrowArray* a) noexcept nogil:
     if a == NULL or a.release == NULL:
         return
     for i in range(a.n_buffers if a.buffers != NULL else 0):
-        free(<void*>a.buffers[i])
+        buf_free(<void*>a.buffers[i])
     free(<void*>a.buffers)
     for i in range(a.n_children if a.children != NULL else 0):
         if a.children[i] != NULL:
@@ -150,6 +425,14 @@ cdef void capsule_array_destructor(object capsule) noexcept:
 cdef void* zalloc(size_t n) except NULL:
     """Zeroed memory, or MemoryError (never a NULL to dereference)."""
     cdef void* p = calloc(n if n > 0 else 1, 1)
+    if p == NULL:
+        raise MemoryError()
+    return p
+
+
+cdef void* bzalloc(size_t n) except NULL:
+    """A zeroed buffer for Arrow (freed with `buf_free`), or MemoryError."""
+    cdef void* p = buf_alloc(n if n > 0 else 1, 1)
     if p == NULL:
         raise MemoryError()
     return p
@@ -363,24 +646,24 @@ cdef int col_grow(Col* c, int64_t need) noexcept nogil:
     while newcap < need:
         newcap *= 2
     if c.kind == CK_FIXED:
-        p = realloc(c.data, newcap * c.elem)
+        p = buf_realloc(c.data, newcap * c.elem)
         if p == NULL:
             return -1
         c.data = <uint8_t*>p
     elif c.kind == CK_BOOL:
         nbytes = (newcap + 7) >> 3
-        p = realloc(c.data, nbytes)
+        p = buf_realloc(c.data, nbytes)
         if p == NULL:
             return -1
         memset(<uint8_t*>p + ((c.cap + 7) >> 3), 0, nbytes - ((c.cap + 7) >> 3))
         c.data = <uint8_t*>p
     elif c.kind == CK_VAR:
-        p = realloc(c.views, newcap * 16)
+        p = buf_realloc(c.views, newcap * 16)
         if p == NULL:
             return -1
         c.views = <uint8_t*>p
     elif c.kind == CK_LIST:
-        p = realloc(c.offsets, (newcap + 1) * sizeof(int64_t))
+        p = buf_realloc(c.offsets, (newcap + 1) * sizeof(int64_t))
         if p == NULL:
             return -1
         if c.offsets == NULL:
@@ -388,7 +671,7 @@ cdef int col_grow(Col* c, int64_t need) noexcept nogil:
         c.offsets = <int64_t*>p
     if c.validity != NULL:
         nbytes = (newcap + 7) >> 3
-        p = realloc(c.validity, nbytes)
+        p = buf_realloc(c.validity, nbytes)
         if p == NULL:
             return -1
         memset(<uint8_t*>p + ((c.vcap + 7) >> 3), 0, nbytes - ((c.vcap + 7) >> 3))
@@ -412,7 +695,7 @@ cdef inline void col_mark_valid(Col* c) noexcept nogil:
 cdef int col_make_validity(Col* c) noexcept nogil:
     cdef int64_t nbytes = ((c.cap if c.cap > c.length + 1 else c.length + 1) + 7) >> 3
     cdef int64_t i
-    c.validity = <uint8_t*>calloc(nbytes, 1)
+    c.validity = <uint8_t*>buf_alloc(nbytes, 1)
     if c.validity == NULL:
         return -1
     c.vcap = nbytes * 8
@@ -459,7 +742,7 @@ cdef inline int var_ensure(Col* c, int64_t extra) noexcept nogil:
     newcap = c.dcap * 2 if c.dcap > 0 else (c.dhint if c.dhint > 1024 else 1024)
     while newcap < need:
         newcap *= 2
-    p = realloc(c.data, newcap)
+    p = buf_realloc(c.data, newcap)
     if p == NULL:
         return -1
     c.data = <uint8_t*>p
@@ -532,7 +815,7 @@ cdef inline uint8_t* shrink(uint8_t* p, int64_t nbytes) noexcept nogil:
     cdef void* q
     if p == NULL:
         return NULL
-    q = realloc(p, nbytes if nbytes > 0 else 1)
+    q = buf_realloc(p, nbytes if nbytes > 0 else 1)
     return <uint8_t*>q if q != NULL else p
 
 
@@ -556,12 +839,12 @@ cdef int col_push_null(Col* c) noexcept nogil:
 
 cdef void col_free(Col* c) noexcept nogil:
     cdef int32_t i
-    free(c.validity)
-    free(c.data)
-    free(c.offsets)
-    free(c.views)
+    buf_free(c.validity)
+    buf_free(c.data)
+    buf_free(c.offsets)
+    buf_free(c.views)
     for i in range(c.nsealed):
-        free(c.sealed[i])
+        buf_free(c.sealed[i])
     free(c.sealed)
     free(c.sealed_len)
     c.validity = NULL
@@ -1961,10 +2244,14 @@ cdef class Decoder:
         for i in range(self.ncols):
             c = &self.st.cols[i]
             if learn:
-                # the next batch starts with the capacity this one needed
-                c.hint = c.length
+                # the next batch starts with the capacity this one needed, or
+                # half the previous hint if more: a short batch (the end of a
+                # task) does not send the next full one growing from scratch
+                c.hint = c.length if c.length > c.hint // 2 else c.hint // 2
                 # (at most 64 MiB: a hint, not a reservation)
-                c.dhint = c.dlen if c.dlen < (1 << 26) else (1 << 26)
+                c.dhint = c.dlen if c.dlen > c.dhint // 2 else c.dhint // 2
+                if c.dhint > (1 << 26):
+                    c.dhint = 1 << 26
             col_free(c)
             c.length = 0
             c.cap = 0
@@ -2023,7 +2310,7 @@ cdef class Decoder:
             a.buffers[0] = c.validity
             c.validity = NULL
             if c.data == NULL:
-                c.data = <uint8_t*>zalloc(16)
+                c.data = <uint8_t*>bzalloc(16)
             elif c.kind == CK_FIXED and c.cap > c.length:
                 c.data = shrink(c.data, c.length * c.elem)
             a.buffers[1] = c.data
@@ -2036,14 +2323,14 @@ cdef class Decoder:
             a.n_buffers = 2 + nbuf + 1
             a.buffers[0] = c.validity
             c.validity = NULL
-            a.buffers[1] = shrink(c.views, c.length * 16) if c.views != NULL else zalloc(16)
+            a.buffers[1] = shrink(c.views, c.length * 16) if c.views != NULL else bzalloc(16)
             c.views = NULL
             for i in range(c.nsealed):
                 a.buffers[2 + i] = c.sealed[i]
                 c.sealed[i] = NULL
-            a.buffers[1 + nbuf] = shrink(c.data, c.dlen) if c.data != NULL else zalloc(16)
+            a.buffers[1 + nbuf] = shrink(c.data, c.dlen) if c.data != NULL else bzalloc(16)
             c.data = NULL
-            sizes = <int64_t*>zalloc(nbuf * sizeof(int64_t))
+            sizes = <int64_t*>bzalloc(nbuf * sizeof(int64_t))
             a.buffers[2 + nbuf] = sizes
             for i in range(c.nsealed):
                 sizes[i] = c.sealed_len[i]
@@ -2055,14 +2342,14 @@ cdef class Decoder:
             a.buffers[0] = c.validity
             c.validity = NULL
             if c.offsets == NULL:
-                c.offsets = <int64_t*>zalloc((1) * sizeof(int64_t))
+                c.offsets = <int64_t*>bzalloc((1) * sizeof(int64_t))
             elif c.cap > c.length:
                 c.offsets = <int64_t*>shrink(<uint8_t*>c.offsets, (c.length + 1) * sizeof(int64_t))
             a.buffers[1] = c.offsets
             c.offsets = NULL
         if c.null_count == 0 and c.kind != CK_NULL:
             # a validity bitmap without nulls is dead weight
-            free(<void*>a.buffers[0])
+            buf_free(<void*>a.buffers[0])
             a.buffers[0] = NULL
         # the array owns the buffers now
         c.validity = NULL
@@ -2091,9 +2378,9 @@ cdef class Decoder:
             # attach every buffer as soon as it exists: a failure later frees it
             a.dictionary.buffers = <const void**>zalloc((3) * sizeof(void*))
             a.dictionary.n_buffers = 3
-            dbuf = <uint8_t*>zalloc(total + 1)
+            dbuf = <uint8_t*>bzalloc(total + 1)
             a.dictionary.buffers[2] = dbuf
-            doffs = <int32_t*>zalloc((nsym + 1) * sizeof(int32_t))
+            doffs = <int32_t*>bzalloc((nsym + 1) * sizeof(int32_t))
             a.dictionary.buffers[1] = doffs
             off = 0
             for i in range(nsym):

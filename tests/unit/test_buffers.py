@@ -1,0 +1,144 @@
+"""Column buffers of 256 KiB and more are their own mappings (Linux), kept in a
+bounded pool for reuse once Polars frees them.  Values must not depend on where a
+buffer came from: a reused buffer is dirty, and bitmaps must still start at zero."""
+
+from __future__ import annotations
+
+import gc
+import io
+import random
+import sys
+from collections.abc import Iterator
+
+import fastavro
+import polars as pl
+import pytest
+
+import jetliner
+from jetliner import _decoder
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="mapped buffers are Linux-only (elsewhere the C heap)")
+
+SCHEMA = {"type": "record", "name": "R", "fields": [
+    {"name": "i", "type": "long"},
+    {"name": "flag", "type": "boolean"},
+    {"name": "maybe", "type": ["null", "double"]},
+    {"name": "s", "type": ["null", "string"]},
+    {"name": "xs", "type": {"type": "array", "items": ["null", "int"]}},
+]}
+
+
+def records(n: int, seed: int, nulls: bool) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        out.append({
+            "i": rng.randrange(-2**62, 2**62),
+            "flag": rng.random() < 0.5,
+            "maybe": None if nulls and rng.random() < 0.3 else rng.random(),
+            "s": None if nulls and rng.random() < 0.3 else "x" * rng.randrange(0, 30),
+            "xs": [None if nulls and rng.random() < 0.2 else rng.randrange(100)
+                   for _ in range(rng.randrange(4))],
+        })
+    return out
+
+
+def avro(recs: list[dict]) -> bytes:
+    buf = io.BytesIO()
+    fastavro.writer(buf, SCHEMA, recs, codec="null", sync_interval=1 << 20)
+    return buf.getvalue()
+
+
+def expected(data: bytes) -> pl.DataFrame:
+    rows = list(fastavro.reader(io.BytesIO(data)))
+    return pl.DataFrame(rows, schema=jetliner.read_avro_schema(data), orient="row")
+
+
+@pytest.fixture
+def pool_limit() -> Iterator[None]:
+    """Restore the default pool limit after the test."""
+    yield
+    _decoder._set_buffer_pool_limit(32 << 20)
+
+
+@linux_only
+def test_dirty_reused_buffers_read_correctly(pool_limit: None) -> None:
+    # 1) a file of all-true, never-null values leaves buffers full of set bits
+    ones = avro([{"i": -1, "flag": True, "maybe": 1.0, "s": "y" * 20, "xs": [7, 7]}] * 150_000)
+    _decoder._set_buffer_pool_limit(1 << 30)
+    first = jetliner.read_avro(ones, batch_size=150_000)
+    assert first["flag"].all() and first["maybe"].null_count() == 0
+    del first
+    gc.collect()
+    pooled, _ = _decoder._buffer_pool_stats()
+    assert pooled > 0, "the freed buffers should be pooled for reuse"
+    # 2) a file with nulls and false values, decoded into those reused buffers
+    data = avro(records(150_000, seed=1, nulls=True))
+    got = jetliner.read_avro(data, batch_size=150_000)
+    assert _decoder._buffer_pool_stats()[0] < pooled, "pooled buffers should be reused"
+    assert got.equals(expected(data))
+
+
+@linux_only
+def test_zeroed_bitmap_from_a_dirty_buffer(pool_limit: None) -> None:
+    # A validity bitmap is allocated zeroed when the first null arrives; past 2M
+    # rows it is mapped, and a pooled mapping comes back dirty (several are pooled:
+    # the int column's growth takes one too).
+    n = 2_200_000
+    ones = io.BytesIO()
+    bools = {"type": "record", "name": "B",
+             "fields": [{"name": f"b{i}", "type": "boolean"} for i in range(4)]}
+    row = {f"b{i}": True for i in range(4)}
+    fastavro.writer(ones, bools, (row for _ in range(n)), codec="null")
+    _decoder._set_buffer_pool_limit(1 << 30)
+    dirty = jetliner.read_avro(ones.getvalue(), batch_size=n)  # bool bits: all ones
+    del dirty
+    gc.collect()
+    assert _decoder._buffer_pool_stats()[0] > 0
+    values = [1 if i < 2_000_000 or i % 3 else None for i in range(n)]
+    data = io.BytesIO()
+    schema = {"type": "record", "name": "R", "fields": [{"name": "v", "type": ["null", "int"]}]}
+    fastavro.writer(data, schema, ({"v": v} for v in values), codec="null")
+    got = jetliner.read_avro(data.getvalue(), batch_size=n)["v"]
+    assert got.null_count() == values.count(None)
+    assert got.is_null().to_list() == [v is None for v in values]
+
+
+@linux_only
+def test_every_mapping_is_returned(pool_limit: None) -> None:
+    _decoder._set_buffer_pool_limit(0)
+    gc.collect()
+    before = _decoder._buffer_pool_stats()[1]
+    data = avro(records(120_000, seed=2, nulls=True))
+    frames = [jetliner.read_avro(data, batch_size=60_000) for _ in range(3)]
+    assert _decoder._buffer_pool_stats()[1] > before, "large columns should be mapped"
+    for df in frames:
+        assert df.equals(frames[0])
+    del frames, df
+    gc.collect()
+    assert _decoder._buffer_pool_stats() == (0, before)
+
+
+@linux_only
+def test_pool_stays_under_its_limit(pool_limit: None) -> None:
+    limit = 3 << 20
+    _decoder._set_buffer_pool_limit(limit)
+    data = avro(records(100_000, seed=3, nulls=False))
+    with jetliner.open(data, batch_size=25_000) as reader:
+        for batch in reader:
+            assert batch.height > 0
+            assert _decoder._buffer_pool_stats()[0] <= limit
+    gc.collect()
+    assert 0 < _decoder._buffer_pool_stats()[0] <= limit
+    # lowering the limit gives the excess back at once
+    _decoder._set_buffer_pool_limit(0)
+    assert _decoder._buffer_pool_stats()[0] == 0
+
+
+def test_values_across_the_mapping_threshold() -> None:
+    # a string column whose data grows from the heap into a mapping mid-batch,
+    # and a long column that crosses it too; compared with fastavro
+    data = avro(records(40_000, seed=4, nulls=True))
+    for batch_size in (1_000, 33_333, 40_000):
+        assert jetliner.read_avro(data, batch_size=batch_size).equals(expected(data))
