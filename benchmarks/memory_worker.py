@@ -1,0 +1,89 @@
+"""Worker that measures the peak resident memory of one read, in a fresh interpreter.
+
+Run by `memory` as ``python -I memory_worker.py`` (with the Rust-based
+jetliner's virtualenv interpreter for that reader).  Only the standard library
+and the selected reader module are imported, so the baseline is the cost of
+the reader's own imports.
+
+Protocol: one JSON object on stdin::
+
+    {"reader": "jetliner_reader", "kind": "full" | "iterate", "path": "..."}
+
+and one JSON object on stdout::
+
+    {"baseline": B, "peak": P, "result": R, "rows": N, "largest_batch": L}
+
+(bytes; ``largest_batch`` only for ``iterate``) or ``{"error": ...}``.
+
+How: after the imports, the kernel's high-water mark of the resident set is
+reset (``/proc/self/clear_refs``, Linux), ``baseline`` is the resident size
+then, and ``peak`` is the high-water mark after the read, while the result is
+still alive.  ``result`` is ``DataFrame.estimated_size()`` of the result (for
+``iterate``, of the largest batch).
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import sys
+from pathlib import Path
+
+BENCHMARKS_DIR = Path(__file__).resolve().parent
+
+
+def _status(field: str) -> int:
+    """Return a ``kB`` field of ``/proc/self/status`` in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status (Linux only)")
+
+
+def _reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _run(request: dict) -> dict:
+    sys.path.append(str(BENCHMARKS_DIR))
+    module = importlib.import_module(f"readers.{request['reader']}")
+    path = request["path"]
+    gc.collect()
+    _reset_peak()
+    baseline = _status("VmRSS")
+    if request["kind"] == "full":
+        df = module.read_full(path)
+        peak = _status("VmHWM")
+        return {"baseline": baseline, "peak": peak, "result": df.estimated_size(),
+                "rows": df.height}
+    if request["kind"] == "iterate":
+        import jetliner
+
+        rows = largest = 0
+        with jetliner.AvroReader(path) as reader:
+            for batch in reader:
+                rows += batch.height
+                largest = max(largest, batch.estimated_size())
+                del batch
+        peak = _status("VmHWM")
+        return {"baseline": baseline, "peak": peak, "result": largest, "rows": rows,
+                "largest_batch": largest}
+    raise ValueError(f"unknown kind {request['kind']!r}")
+
+
+def main() -> int:
+    """Read the request from stdin, write the reply to stdout."""
+    request = json.loads(sys.stdin.read())
+    try:
+        reply = _run(request)
+    except Exception as exc:  # reported by the runner
+        reply = {"error": f"{type(exc).__name__}: {exc}"}
+    sys.stdout.write(json.dumps(reply) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
