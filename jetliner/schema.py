@@ -74,6 +74,10 @@ ExportSpec: TypeAlias = tuple[int, bytes, bytes, bool, list["ExportSpec"], list[
 _Compiled: TypeAlias = tuple[int, pl.DataType, ExportSpec]
 
 
+# The name given to an anonymous top-level record (written with "name": ""); not
+# a valid Avro name, so no schema can define or refer to it.
+ANONYMOUS_RECORD = "<anonymous>"
+
 class AvroType:
     """One node of a parsed Avro schema.
 
@@ -217,6 +221,10 @@ class _Parser:
         if kind in PRIMITIVES:
             return AvroType(kind, attrs=attrs)
         if kind in ("record", "error", "enum", "fixed"):
+            if depth == 0 and kind == "record" and js.get("name") == "":
+                # Polars' write_avro names its top-level record "": the record
+                # is anonymous (nothing can refer to it), so it is read as such
+                js = {**js, "name": ANONYMOUS_RECORD}
             fullname, ns = self.fullname(js, namespace)
             if fullname in self.names:
                 msg = f"the named type {fullname!r} is defined twice"
@@ -244,7 +252,8 @@ class _Parser:
                 self.names[fullname] = node
                 return node
             node = AvroType("record", name=fullname, attrs=attrs)
-            self.names[fullname] = node  # before the fields: they may refer to it
+            if fullname != ANONYMOUS_RECORD:
+                self.names[fullname] = node  # before the fields: they may refer to it
             fields = js.get("fields")
             if not isinstance(fields, list):
                 msg = f"record {fullname!r} needs a list of 'fields'"

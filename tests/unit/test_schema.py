@@ -178,3 +178,47 @@ def test_names_must_be_unicode_text(schema: str) -> None:
     """A lone surrogate escaped in the JSON cannot become a column or category name."""
     with pytest.raises(jetliner.SchemaError, match="is not valid Unicode"):
         plan_for(schema, None)
+
+
+def test_polars_written_file_with_an_empty_record_name() -> None:
+    # Polars' write_avro names the top-level record "": read as anonymous,
+    # values equal to fastavro's reading of the same file
+    import io
+
+    import fastavro
+
+    buf = io.BytesIO()
+    pl.DataFrame({"a": [1, None, 3], "b": ["x", "y", None]}).write_avro(buf)
+    data = buf.getvalue()
+    assert fastavro.reader(io.BytesIO(data)).writer_schema["name"] == ""
+    want = list(fastavro.reader(io.BytesIO(data)))
+    assert jetliner.read_avro(data).to_dicts() == want
+    # only at the top: a nested record still needs a name
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "f", "type": {"type": "record", "name": "", "fields": []}}]}
+    with pytest.raises(jetliner.SchemaError, match="needs a 'name'"):
+        jetliner.read_avro_schema(_file_with_schema(schema))
+
+
+def _file_with_schema(schema: dict) -> bytes:
+    """A container file with `schema` in its header and no blocks."""
+    import json
+
+    sync = b"\x00" * 16
+    meta = {"avro.schema": json.dumps(schema).encode(), "avro.codec": b"null"}
+    out = bytearray(b"Obj\x01")
+
+    def varint(n: int) -> bytes:
+        n = (n << 1) ^ (n >> 63)
+        b = bytearray()
+        while n > 0x7F:
+            b.append((n & 0x7F) | 0x80)
+            n >>= 7
+        b.append(n)
+        return bytes(b)
+
+    out += varint(len(meta))
+    for k, v in meta.items():
+        out += varint(len(k)) + k.encode() + varint(len(v)) + v
+    out += varint(0) + sync
+    return bytes(out)
