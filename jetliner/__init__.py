@@ -19,6 +19,7 @@ from jetliner.options import ReadOptions
 from jetliner.readers import AvroReader, MultiAvroReader
 from jetliner.sample import sample_path
 from jetliner.scan import open, read_avro, read_avro_schema, scan, scan_avro
+from jetliner.splits import Split, plan_splits
 
 __version__ = "0.1.0"
 
@@ -39,8 +40,10 @@ __all__ = [
     "SourceChangedError",
     "SourceError",
     "SourceNotFoundError",
+    "Split",
     "__version__",
     "open",
+    "plan_splits",
     "read_avro",
     "read_avro_schema",
     "sample_path",

@@ -193,7 +193,8 @@ class Block:
 
 
 def iter_blocks(stream: ByteStream, header: Header, path: str,
-                skipped: list[BadBlockError] | None = None) -> Iterator[Block]:
+                skipped: list[BadBlockError] | None = None, *, start: int = 0,
+                end: int | None = None) -> Iterator[Block]:
     """Frame the blocks after the header, checking sizes and sync markers.
 
     The file must end exactly after a block's sync marker; anything else is a
@@ -211,6 +212,11 @@ def iter_blocks(stream: ByteStream, header: Header, path: str,
     skipped
         Skip mode: the list that collects a `BadBlockError` for each damaged
         region.  ``None`` (strict mode) raises instead.
+    start, end
+        A split (`jetliner.splits`): only the blocks that start in
+        ``[start, end)`` are framed, the first one found after the first sync
+        marker that ends at or after `start`.  Block indices then count from the
+        split's first block.
 
     Yields
     ------
@@ -223,20 +229,35 @@ def iter_blocks(stream: ByteStream, header: Header, path: str,
     ParseError
         In strict mode, at the first framing error.
     """
-    yield from _frame(stream, header, path, skipped)
+    limit = stream.size if end is None else min(end, stream.size)
+    pos = header.size
+    if start > header.size:
+        # the first block starting at or after `start` follows a sync marker
+        # that ends there or later; it must start before `limit`
+        hit = stream.find(header.sync, start - SYNC_SIZE, limit - SYNC_SIZE)
+        if hit < 0:
+            return
+        pos = hit + SYNC_SIZE
+    if pos >= limit:
+        return
+    yield from _frame(stream, header, path, skipped, pos, limit)
 
 
 def _frame(stream: ByteStream, header: Header, path: str,
-           skipped: list[BadBlockError] | None) -> Iterator[Block]:
+           skipped: list[BadBlockError] | None, pos: int, limit: int) -> Iterator[Block]:
     index = 0
-    pos = header.size
     while True:
         try:
             for block in _frame_from(stream, header, path, pos, index):
+                if block.offset >= limit:
+                    return
                 index = block.index + 1
                 yield block
             return
         except ParseError as exc:
+            if (not isinstance(exc, _SyncMismatch) and exc.offset is not None
+                    and exc.offset >= limit):
+                return  # a block the next split owns (framed ahead): its error, not ours
             if skipped is None:
                 if isinstance(exc, _SyncMismatch):  # users see the public type
                     raise ParseError(exc.message, path=exc.path, block_index=exc.block_index,
@@ -251,10 +272,18 @@ def _frame(stream: ByteStream, header: Header, path: str,
                     block_index=exc.block_index, offset=damaged))
                 pos = damaged + SYNC_SIZE
                 index = (exc.block_index or index) + 1
+                if pos >= limit:
+                    return
                 continue
-            # resynchronise: the next sync marker ends the damaged block
-            hit = stream.find(header.sync, damaged + 1)
-            lost = "the rest of the file" if hit < 0 else f"bytes {damaged}..{hit + SYNC_SIZE}"
+            # resynchronise: the next sync marker ends the damaged block (a
+            # split looks no further than its blocks can start)
+            hit = stream.find(header.sync, damaged + 1, limit - SYNC_SIZE)
+            if hit >= 0:
+                lost = f"bytes {damaged}..{hit + SYNC_SIZE}"
+            elif limit < stream.size:
+                lost = f"the rest of the split (its blocks start before byte {limit})"
+            else:
+                lost = "the rest of the file"
             skipped.append(BadBlockError(
                 f"{exc.message}; skipped {lost}", kind="framing", path=path,
                 block_index=exc.block_index, offset=damaged))
@@ -262,6 +291,8 @@ def _frame(stream: ByteStream, header: Header, path: str,
                 return
             pos = hit + SYNC_SIZE
             index = (exc.block_index or index) + 1
+            if pos >= limit:
+                return
 
 
 def _frame_from(stream: ByteStream, header: Header, path: str, pos: int,

@@ -36,6 +36,7 @@ from jetliner.options import ReadOptions
 from jetliner.progress import Progress
 from jetliner.schema import AvroType, Plan, parse_schema_text, plan_for
 from jetliner.sources import BytesSource, LocalSource, Source, resolve_sources
+from jetliner.splits import SplitSource
 from jetliner.stream import DEFAULT_LOCAL_CHUNK, DEFAULT_REMOTE_CHUNK, ByteStream
 
 __all__ = ["AvroReader", "FileInfo", "MultiAvroReader", "open_file"]
@@ -77,6 +78,8 @@ class FileInfo:
     empty_records: int = 0
     # file offset up to which blocks have been handed to the consumer (progress)
     consumed: int = 0
+    # a split: only the blocks starting in [start, end) are read
+    span: tuple[int, int] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -103,7 +106,11 @@ def open_file(source: Source, options: ReadOptions) -> FileInfo:
             schema = parse_schema_text(header.schema_json)
         except SchemaError as exc:
             raise SchemaError(exc.message, path=source.path) from exc
-        return FileInfo(source, stream, header, schema)
+        span = None
+        if isinstance(source, SplitSource):
+            span = (source.split.start, source.split.end)
+            stream.prefetch_stop = source.split.end
+        return FileInfo(source, stream, header, schema, span=span)
     except BaseException:
         if stream is not None:
             stream.close()  # stops prefetching too
@@ -317,8 +324,9 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
 
     framing_error: JetlinerError | None = None
     framing_skips: list[BadBlockError] = []
+    start, end = info.span if info.span is not None else (0, None)
     blocks = iter_blocks(info.stream, info.header, info.path,
-                         framing_skips if options.ignore_errors else None)
+                         framing_skips if options.ignore_errors else None, start=start, end=end)
 
     def collect() -> Iterator[tuple[pl.DataFrame, int]]:
         nonlocal inflight_bytes

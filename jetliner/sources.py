@@ -315,7 +315,7 @@ def resolve_sources(
     ----------
     source
         A path (``str`` or ``os.PathLike``), a URL, a glob, a binary file object,
-        bytes, or a list/tuple of these.
+        bytes, a `jetliner.Split`, or a list/tuple of these.
     glob
         Expand glob patterns in string paths.
     storage_options
@@ -343,6 +343,10 @@ def resolve_sources(
         return out
     if isinstance(source, Source):
         return [source]
+    from jetliner.splits import Split, split_source
+
+    if isinstance(source, Split):
+        return [split_source(source, storage_options=storage_options)]
     if isinstance(source, (bytes, bytearray, memoryview)):
         return [BytesSource(source)]
     if hasattr(source, "read") and hasattr(source, "seek"):

@@ -95,6 +95,8 @@ class ByteStream:
         self.ahead: deque[tuple[int, int, Future[bytes | memoryview]]] = deque()
         self.ahead_bytes = 0
         self.ahead_limit = 1
+        # no prefetch past this offset (a split's end; reads on demand go on)
+        self.prefetch_stop: int | None = None
 
     def _range(self, start: int, min_end: int) -> tuple[int, int]:
         """Plan the next request from `start`: to `min_end` at least, or one chunk."""
@@ -130,7 +132,8 @@ class ByteStream:
             return
         if self.ahead:
             pos = self.ahead[-1][1]
-        while (pos < self.size and len(self.ahead) < min(self.prefetch_ranges, self.ahead_limit)
+        stop = self.size if self.prefetch_stop is None else min(self.size, self.prefetch_stop)
+        while (pos < stop and len(self.ahead) < min(self.prefetch_ranges, self.ahead_limit)
                and self.ahead_bytes + self.next_chunk <= max(self.prefetch_bytes, self.next_chunk)):
             start, end = self._range(pos, pos)
             fut = _io_pool().submit(self.file.read_range, start, end)
@@ -220,8 +223,8 @@ class ByteStream:
         self._fill_ahead(start + len(self.buf))
         return memoryview(self.buf)
 
-    def find(self, pattern: bytes, start: int) -> int:
-        """Find the first `pattern` at or after `start`.
+    def find(self, pattern: bytes, start: int, before: int | None = None) -> int:
+        """Find the first `pattern` at or after `start` (and before `before`).
 
         Parameters
         ----------
@@ -229,19 +232,23 @@ class ByteStream:
             The bytes to find (such as a sync marker).
         start
             File offset where the search starts.
+        before
+            Only a match starting before this offset counts, and the search
+            stops there.  ``None``: the end of the file.
 
         Returns
         -------
         int
             The file offset of the first match, or -1.
         """
-        pos = start
-        while pos < self.size:
-            window = self.window(pos, self.next_chunk)
-            hit = bytes(window).find(pattern)
+        stop = self.size if before is None else min(self.size, before + len(pattern) - 1)
+        pos = max(start, 0)
+        while pos < stop:
+            window = self.window(pos, min(self.next_chunk, stop - pos))
+            hit = bytes(window[: stop - pos]).find(pattern)
             if hit >= 0:
                 return pos + hit
-            if pos + len(window) >= self.size:
+            if pos + len(window) >= stop:
                 return -1
             pos += max(1, len(window) - len(pattern) + 1)
         return -1
