@@ -50,3 +50,13 @@ __all__ = [
     "scan",
     "scan_avro",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # ``jetliner.ray`` (needs the ray extra) is imported on first use only
+    if name == "ray":
+        import importlib
+
+        return importlib.import_module("jetliner.ray")
+    msg = f"module 'jetliner' has no attribute {name!r}"
+    raise AttributeError(msg)

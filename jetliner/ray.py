@@ -1,0 +1,238 @@
+"""Ray Data: Avro read by jetliner inside Ray's read tasks, one or more splits each.
+
+``pip install 'jetliner[ray]'``, then::
+
+    import jetliner.ray
+
+    ds = jetliner.ray.read_avro("s3://bucket/events/*.avro", columns=["user", "amount"],
+                                filter=pl.col("amount") > 100, storage_options={...})
+
+The files are cut into splits on the driver (`jetliner.plan_splits`: their sizes
+only).  Each read task decodes its splits with jetliner's compiled decoder,
+applies the filter to every batch, keeps the requested columns, and yields Arrow
+tables (fixed-width columns handed over from Polars without a copy; string and
+bytes columns converted from views, which Ray Data does not handle, to offsets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+try:
+    import ray.data
+    from ray.data.block import BlockMetadata
+    from ray.data.datasource import Datasource, ReadTask
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    msg = f"jetliner.ray needs Ray Data: pip install 'jetliner[ray]' ({exc})"
+    raise ImportError(msg) from exc
+
+import jetliner
+from jetliner.exceptions import ConfigurationError
+from jetliner.options import ReadOptions
+from jetliner.splits import DEFAULT_SPLIT_SIZE, Split, plan_splits
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+
+__all__ = ["AvroDatasource", "read_avro"]
+
+
+def _arrow(df: pl.DataFrame) -> pa.Table:
+    # Fixed-width columns leave Polars without a copy.  Strings and bytes are
+    # converted from views to offsets (a copy of those columns): Ray Data does
+    # not handle Arrow's string views ("Unhandled Arrow array type").
+    return df.to_arrow(compat_level=pl.CompatLevel.oldest())
+
+
+class AvroDatasource(Datasource):
+    """A Ray Data source of Avro files, read split by split with jetliner.
+
+    Parameters
+    ----------
+    paths
+        Paths, globs or URLs, or a list of them (as for `jetliner.plan_splits`).
+    columns
+        Columns to return, in this order (``None``: all).
+    filter
+        A Polars expression; only rows where it is true are returned.  It may use
+        columns not in `columns`.
+    storage_options
+        Options for remote sources, sent to the read tasks.
+    split_size
+        Target bytes per split.
+    options
+        Further reading options (``batch_size``, ``ignore_errors``, ...; see
+        `jetliner.ReadOptions`).
+
+    Raises
+    ------
+    ConfigurationError
+        Bad options, or `columns` / `filter` that do not fit the files' schema.
+    JetlinerError
+        Files that cannot be found or whose header is not Avro.
+    """
+
+    def __init__(self, paths: Any, *, columns: list[str] | None = None,
+                 filter: pl.Expr | None = None,  # noqa: A002 - the name users expect
+                 storage_options: dict[str, Any] | None = None,
+                 split_size: int = DEFAULT_SPLIT_SIZE, **options: Any) -> None:
+        for banned in ("n_rows", "row_index_name", "include_file_paths"):
+            if banned in options:
+                msg = (
+                    f"{banned} is not supported by jetliner.ray.read_avro: read tasks run "
+                    "independently (use Dataset.limit, or add columns after reading)"
+                )
+                raise ConfigurationError(msg)
+        ReadOptions.from_kwargs({**options, "storage_options": storage_options})  # validate
+        if filter is not None and not isinstance(filter, pl.Expr):
+            msg = f"filter must be a Polars expression, got {type(filter).__name__}"
+            raise ConfigurationError(msg)
+        if columns is not None and (isinstance(columns, str) or not all(
+                isinstance(c, str) for c in columns)):
+            msg = f"columns must be a list of column names, got {columns!r}"
+            raise ConfigurationError(msg)
+        self.splits = plan_splits(paths, split_size=split_size, storage_options=storage_options)
+        self.columns = list(columns) if columns is not None else None
+        self.filter = filter
+        self.storage_options = storage_options
+        self.options = options
+        self.needed = self._needed_columns()
+        self.schema = self._output_schema()
+
+    def _needed_columns(self) -> list[str] | None:
+        """Columns to decode: the requested ones, then those only the filter uses."""
+        if self.columns is None:
+            return None
+        extra = [] if self.filter is None else self.filter.meta.root_names()
+        return self.columns + [c for c in dict.fromkeys(extra) if c not in self.columns]
+
+    def _output_schema(self) -> pa.Schema:
+        """Return the Arrow schema of every table the tasks yield (checked here, on the driver)."""
+        schema = jetliner.read_avro_schema(self.splits[0], storage_options=self.storage_options)
+        lazy = pl.LazyFrame(schema=schema)
+        if self.filter is not None:
+            lazy = lazy.filter(self.filter)
+        if self.columns is not None:
+            lazy = lazy.select(self.columns)
+        try:
+            out = lazy.collect_schema()
+        except pl.exceptions.PolarsError as exc:
+            msg = f"columns or filter do not fit the files' schema {dict(schema)}: {exc}"
+            raise ConfigurationError(msg) from exc
+        return _arrow(pl.DataFrame(schema=out)).schema
+
+    def estimate_inmemory_data_size(self) -> int | None:
+        """Return the files' size in bytes (compressed: a lower bound)."""
+        return sum(s.end - s.start for s in self.splits)
+
+    def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
+                       data_context: Any = None) -> list[ReadTask]:
+        """One task per group of consecutive splits, at most `parallelism` groups."""
+        n = max(1, min(parallelism if parallelism > 0 else len(self.splits), len(self.splits)))
+        groups = [self.splits[i * len(self.splits) // n:(i + 1) * len(self.splits) // n]
+                  for i in range(n)]
+        tasks = []
+        for group in groups:
+            if not group:
+                continue
+            meta = BlockMetadata(num_rows=None, size_bytes=sum(s.end - s.start for s in group),
+                                 exec_stats=None,
+                                 input_files=tuple(dict.fromkeys(s.path for s in group)))
+            read = _ReadSplits(group, self.columns, self.needed, self.filter,
+                               self.storage_options, self.options)
+            tasks.append(ReadTask(read, meta, schema=self.schema,
+                                  per_task_row_limit=per_task_row_limit))
+        return tasks
+
+    def get_name(self) -> str:
+        """Return the name Ray shows for the read operator."""
+        return "JetlinerAvro"
+
+
+class _ReadSplits:
+    """A read task's work: decode its splits, filter, project, yield Arrow tables."""
+
+    def __init__(self, splits: list[Split], columns: list[str] | None, needed: list[str] | None,
+                 filter: pl.Expr | None,  # noqa: A002
+                 storage_options: dict[str, Any] | None, options: dict[str, Any]) -> None:
+        self.splits = splits
+        self.columns = columns
+        self.needed = needed
+        self.filter = filter
+        self.storage_options = storage_options
+        self.options = options
+
+    def __call__(self) -> Iterable[pa.Table]:
+        return self._tables()
+
+    def _tables(self) -> Iterator[pa.Table]:
+        for split in self.splits:
+            with jetliner.open(split, columns=self.needed, storage_options=self.storage_options,
+                               **self.options) as reader:
+                for batch in reader:
+                    if self.filter is not None:
+                        batch = batch.filter(self.filter)
+                    if self.columns is not None and self.needed != self.columns:
+                        batch = batch.select(self.columns)
+                    if batch.height:
+                        yield _arrow(batch)
+
+
+def read_avro(paths: Any, *, columns: list[str] | None = None,
+              filter: pl.Expr | None = None,  # noqa: A002 - the name users expect
+              storage_options: dict[str, Any] | None = None,
+              split_size: int = DEFAULT_SPLIT_SIZE,
+              override_num_blocks: int | None = None,
+              ray_remote_args: dict[str, Any] | None = None,
+              **options: Any) -> ray.data.Dataset:
+    """Read Avro files into a Ray Dataset, decoding each split with jetliner.
+
+    Parameters
+    ----------
+    paths
+        Paths, globs or URLs (``s3://...``), or a list of them.
+    columns
+        Columns to return, in this order (``None``: all).  Only these, and the
+        ones `filter` uses, are decoded.
+    filter
+        A Polars expression, applied to every batch inside the read tasks.
+    storage_options
+        Credentials and settings for remote sources (as for `jetliner.scan_avro`);
+        sent to the read tasks, never stored in the splits.
+    split_size
+        Target bytes per split (default 128 MiB).  Several splits may share a task
+        when there are more splits than Ray's parallelism.
+    override_num_blocks
+        The number of read tasks (default: one per split); consecutive splits
+        share a task when it is smaller than the number of splits.
+    ray_remote_args
+        Passed to ``ray.data.read_datasource`` (``num_cpus``, ``memory``, ...).
+    **options
+        Reading options of `jetliner.ReadOptions` (``batch_size``,
+        ``ignore_errors``, ``max_block_size``, ...).  ``n_rows``,
+        ``row_index_name`` and ``include_file_paths`` are refused: use
+        ``Dataset.limit`` and add columns after reading.
+
+    Returns
+    -------
+    ray.data.Dataset
+        Rows of every file, file by file and in file order within a split.
+
+    Raises
+    ------
+    ConfigurationError
+        Bad options, or `columns` / `filter` that do not fit the files' schema.
+    JetlinerError
+        Files that cannot be found or are not Avro (raised here, on the driver).
+    """
+    source = AvroDatasource(paths, columns=columns, filter=filter,
+                            storage_options=storage_options, split_size=split_size, **options)
+    # one read task per split unless told otherwise (Ray would size tasks from
+    # the compressed bytes and start too few)
+    blocks = override_num_blocks if override_num_blocks is not None else len(source.splits)
+    dataset: ray.data.Dataset = ray.data.read_datasource(
+        source, override_num_blocks=blocks, ray_remote_args=ray_remote_args)
+    return dataset
