@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {reader} on {name}: {reply['error']}", file=sys.stderr)
                 continue
             extra = reply["peak"] - reply["baseline"]
-            estimated = reply["result"]
+            estimated = estimated or reply["result"]  # the first reader's (jetliner's)
             cells.append(f"{_mb(extra)} {extra / size:.2f}x/{extra / reply['result']:.2f}x")
         print(f"{name:10} {_mb(size):>9} {_mb(estimated):>8} "
               + " ".join(f"{c:>22}" for c in cells), flush=True)
