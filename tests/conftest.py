@@ -18,6 +18,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/matching.py
 
+# Local Ray clusters (tests/remote/test_ray.py, the docs' Ray example): no usage
+# report over the network, and one authentication token for every cluster this
+# process starts.  Ray otherwise keeps the token of its first cluster in memory
+# and reads the next cluster's from ~/.ray, which the docs tests move (HOME).
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_TOKEN", os.urandom(24).hex())
+
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 

@@ -3,7 +3,6 @@ and objects of the loopback S3 server; values compared with fastavro's reading."
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from s3util import KEY_ID, SECRET, avro, expected
 
 import jetliner
 
-os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report over the network
 ray = pytest.importorskip("ray")
 jray = pytest.importorskip("jetliner.ray")
 
