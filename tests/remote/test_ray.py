@@ -3,6 +3,7 @@ and objects of the loopback S3 server; values compared with fastavro's reading."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,11 +18,19 @@ jray = pytest.importorskip("jetliner.ray")
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    # a local cluster: Ray's processes talk over this machine's own address
-    # (Ray replaces 127.0.0.1 by it); nothing leaves the machine
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # A local cluster: Ray's processes talk over this machine's own address
+    # (Ray replaces 127.0.0.1 by it); nothing leaves the machine.  Ray puts the
+    # driver's current directory first on its workers' sys.path: started from a
+    # source checkout, they would import its uncompiled jetliner instead of the
+    # installed one, so the cluster starts from an empty folder.
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("ray"))
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    finally:
+        os.chdir(here)
     try:
         yield
     finally:
