@@ -248,16 +248,11 @@ def _frame(stream: ByteStream, header: Header, path: str,
     index = 0
     while True:
         try:
-            for block in _frame_from(stream, header, path, pos, index):
-                if block.offset >= limit:
-                    return
+            for block in _frame_from(stream, header, path, pos, index, limit):
                 index = block.index + 1
                 yield block
             return
         except ParseError as exc:
-            if (not isinstance(exc, _SyncMismatch) and exc.offset is not None
-                    and exc.offset >= limit):
-                return  # a block the next split owns (framed ahead): its error, not ours
             if skipped is None:
                 if isinstance(exc, _SyncMismatch):  # users see the public type
                     raise ParseError(exc.message, path=exc.path, block_index=exc.block_index,
@@ -273,7 +268,10 @@ def _frame(stream: ByteStream, header: Header, path: str,
                 pos = damaged + SYNC_SIZE
                 index = (exc.block_index or index) + 1
                 if pos >= limit:
-                    return
+                    # The next split cannot find the block after the damaged
+                    # marker (it looks for that marker): this one reads it, and
+                    # only it.
+                    limit = pos + 1
                 continue
             # resynchronise: the next sync marker ends the damaged block (a
             # split looks no further than its blocks can start)
@@ -296,15 +294,23 @@ def _frame(stream: ByteStream, header: Header, path: str,
 
 
 def _frame_from(stream: ByteStream, header: Header, path: str, pos: int,
-                index: int) -> Iterator[Block]:
+                index: int, limit: int) -> Iterator[Block]:
+    """Frame the blocks that start in ``[pos, limit)``.
+
+    Nothing is read for, and no error is raised about, a block starting at or
+    after `limit` (in a split, the next split's).
+    """
     size = stream.size
     want = 0
-    while pos < size:
+    while pos < size and pos < limit:
         window = stream.window(pos, want)
+        window_start = pos
         window_end = pos + len(window)
         found: list[tuple[int, int, int, int]] = []
         status, stop, needed = frame_window(window, pos, pos, header.sync, 1 << 62, found)
         for offset, count, data_start, data_len in found:
+            if offset >= limit:
+                return
             rel = data_start - pos
             yield Block(index, count, offset, window[rel: rel + data_len],
                         data_start + data_len + SYNC_SIZE)
@@ -313,6 +319,13 @@ def _frame_from(stream: ByteStream, header: Header, path: str, pos: int,
         if status == FRAMED:
             want = 0
             continue
+        # where the block that did not frame starts (for a bad sync marker, stop
+        # is the marker's offset: the block started after the last framed one)
+        failing = stop
+        if status == BAD_SYNC:
+            failing = found[-1][2] + found[-1][3] + SYNC_SIZE if found else window_start
+        if failing >= limit:
+            return
         if status == NEED_MORE:
             have = size - stop
             if needed > have:

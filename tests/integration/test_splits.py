@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import random
 import warnings
 from pathlib import Path
 
@@ -201,3 +202,79 @@ def test_bytes_io_split_source_is_refused() -> None:
     fastavro.writer(buf, SCHEMA, [{"id": 1, "s": None, "xs": []}])
     with pytest.raises(ConfigurationError, match="cannot split"):
         jetliner.plan_splits(buf)
+
+
+def _read_ids(source: object, ignore_errors: bool) -> tuple[list[int] | None, int]:
+    """(ids, damaged regions reported), or (None, 1) when strict mode raised."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with jetliner.open(source, ignore_errors=ignore_errors) as reader:
+                ids = [i for df in reader for i in df["id"].to_list()]
+                return ids, reader.error_count
+    except jetliner.JetlinerError:
+        return None, 1
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_damaged_files_split_like_the_whole_file(tmp_path: Path, seed: int) -> None:
+    # one flipped byte (in a sync marker or anywhere), truncation or trailing
+    # garbage: the splits, read in order, give what the whole file gives in skip
+    # mode, report as many damaged regions, and exactly one split fails in strict
+    # mode when the whole file does
+    rng = random.Random(seed)
+    path = tmp_path / "f.avro"
+    write(path, 60, sync_interval=rng.choice([40, 90, 200]))
+    data = bytearray(path.read_bytes())
+    sync = bytes(data[-16:])
+    marks = [i for i in range(len(data)) if data[i:i + 16] == sync]
+    kind = seed % 4
+    if kind == 0:  # a byte of a sync marker after a block
+        data[rng.choice(marks[1:]) + rng.randrange(16)] ^= 0xFF
+    elif kind == 1:  # any byte after the header
+        data[rng.randrange(marks[0] + 16, len(data))] ^= 0xFF
+    elif kind == 2:
+        data = data[: len(data) - rng.randrange(1, 30)]
+    else:
+        data += bytes(rng.randrange(256) for _ in range(rng.randrange(1, 25)))
+    path.write_bytes(bytes(data))
+    whole_ids, whole_errors = _read_ids(path, True)
+    whole_fails = _read_ids(path, False)[0] is None
+    for split_size in list(range(1, 40, 3)) + [97, 301, 1001]:
+        ids: list[int] = []
+        errors = failing = 0
+        for s in jetliner.plan_splits(path, split_size=split_size):
+            part, n = _read_ids(s, True)
+            assert part is not None
+            ids += part
+            errors += n
+            failing += _read_ids(s, False)[0] is None
+        assert (ids, errors) == (whole_ids, whole_errors), split_size
+        assert failing == (1 if whole_fails else 0), split_size
+
+
+def test_a_split_reads_nothing_of_the_next_splits_blocks(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # four blocks of about 1 MB: the split of the first block must not fetch the
+    # second (Amazon S3 bills and waits for every byte)
+    path = tmp_path / "big-blocks.avro"
+    recs = [{"id": i, "s": "x" * 1000, "xs": []} for i in range(4000)]
+    with path.open("wb") as f:
+        fastavro.writer(f, SCHEMA, recs, codec="null", sync_interval=1_000_000)
+    data = path.read_bytes()
+    sync = data[-16:]
+    starts = [i + 16 for i in range(len(data)) if data[i:i + 16] == sync][:-1]
+    assert len(starts) >= 3
+    from jetliner import sources
+
+    fetched: list[tuple[int, int]] = []
+    real = sources._LocalFile.read_range
+
+    def counting(self: object, start: int, end: int) -> bytes:
+        fetched.append((start, end))
+        return real(self, start, end)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sources._LocalFile, "read_range", counting)
+    first = Split(str(path), 0, starts[1], len(data))
+    assert jetliner.read_avro(first).height > 0
+    assert sum(e - s for s, e in fetched) <= starts[1] + 64 * 1024
