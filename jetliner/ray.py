@@ -16,6 +16,7 @@ bytes columns converted from views, which Ray Data does not handle, to offsets).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(msg) from exc
 
 import jetliner
-from jetliner.exceptions import ConfigurationError
+from jetliner.exceptions import ConfigurationError, SchemaError
 from jetliner.options import ReadOptions
 from jetliner.splits import DEFAULT_SPLIT_SIZE, Split, plan_splits
 
@@ -99,19 +100,35 @@ class AvroDatasource(Datasource):
         self.filter = filter
         self.storage_options = storage_options
         self.options = options
+        self.file_schema = jetliner.read_avro_schema(self.splits[0],
+                                                     storage_options=storage_options)
         self.needed = self._needed_columns()
         self.schema = self._output_schema()
 
     def _needed_columns(self) -> list[str] | None:
-        """Columns to decode: the requested ones, then those only the filter uses."""
+        """Columns to decode: the requested ones, then those only the filter uses.
+
+        A filter that names its columns by pattern or type (``pl.col("^a.*$")``,
+        ``pl.col(pl.Int64)``, selectors) needs them all: ``None``.
+        """
         if self.columns is None:
             return None
-        extra = [] if self.filter is None else self.filter.meta.root_names()
-        return self.columns + [c for c in dict.fromkeys(extra) if c not in self.columns]
+        if self.filter is None:
+            return list(self.columns)
+        meta = self.filter.meta
+        roots = meta.root_names()
+        if not roots or meta.has_multiple_outputs() or meta.is_regex_projection():
+            return None
+        probe = pl.LazyFrame(schema=self.file_schema)
+        try:  # does the filter expand to exactly its root columns?
+            probe.filter(self.filter).collect_schema()
+        except pl.exceptions.PolarsError:
+            return None  # reported by _output_schema
+        return self.columns + [c for c in dict.fromkeys(roots) if c not in self.columns]
 
     def _output_schema(self) -> pa.Schema:
         """Return the Arrow schema of every table the tasks yield (checked here, on the driver)."""
-        schema = jetliner.read_avro_schema(self.splits[0], storage_options=self.storage_options)
+        schema = self.file_schema
         lazy = pl.LazyFrame(schema=schema)
         if self.filter is not None:
             lazy = lazy.filter(self.filter)
@@ -138,13 +155,13 @@ class AvroDatasource(Datasource):
         for group in groups:
             if not group:
                 continue
-            meta = BlockMetadata(num_rows=None, size_bytes=sum(s.end - s.start for s in group),
-                                 exec_stats=None,
-                                 input_files=tuple(dict.fromkeys(s.path for s in group)))
+            meta = _block_metadata(size_bytes=sum(s.end - s.start for s in group),
+                                   input_files=tuple(dict.fromkeys(s.path for s in group)),
+                                   schema=self.schema)
             read = _ReadSplits(group, self.columns, self.needed, self.filter,
-                               self.storage_options, self.options)
-            tasks.append(ReadTask(read, meta, schema=self.schema,
-                                  per_task_row_limit=per_task_row_limit))
+                               self.storage_options, self.options, self.file_schema)
+            tasks.append(_read_task(read, meta, schema=self.schema,
+                                    per_task_row_limit=per_task_row_limit))
         return tasks
 
     def get_name(self) -> str:
@@ -152,18 +169,33 @@ class AvroDatasource(Datasource):
         return "JetlinerAvro"
 
 
+def _block_metadata(**fields: Any) -> BlockMetadata:
+    """`BlockMetadata` with the fields this Ray version takes (they changed)."""
+    params = inspect.signature(BlockMetadata.__init__).parameters
+    fields = {"num_rows": None, "exec_stats": None, **fields}
+    return BlockMetadata(**{k: v for k, v in fields.items() if k in params})
+
+
+def _read_task(read: Any, meta: BlockMetadata, **extra: Any) -> ReadTask:
+    """`ReadTask` with the keyword arguments this Ray version takes."""
+    params = inspect.signature(ReadTask.__init__).parameters
+    return ReadTask(read, meta, **{k: v for k, v in extra.items() if k in params})
+
+
 class _ReadSplits:
     """A read task's work: decode its splits, filter, project, yield Arrow tables."""
 
     def __init__(self, splits: list[Split], columns: list[str] | None, needed: list[str] | None,
                  filter: pl.Expr | None,  # noqa: A002
-                 storage_options: dict[str, Any] | None, options: dict[str, Any]) -> None:
+                 storage_options: dict[str, Any] | None, options: dict[str, Any],
+                 file_schema: pl.Schema) -> None:
         self.splits = splits
         self.columns = columns
         self.needed = needed
         self.filter = filter
         self.storage_options = storage_options
         self.options = options
+        self.file_schema = file_schema
 
     def __call__(self) -> Iterable[pa.Table]:
         return self._tables()
@@ -172,6 +204,14 @@ class _ReadSplits:
         for split in self.splits:
             with jetliner.open(split, columns=self.needed, storage_options=self.storage_options,
                                **self.options) as reader:
+                found = reader._file_schema  # from the header the reader has just read
+                if found != self.file_schema:
+                    msg = (
+                        f"{split.path} does not have the schema of the first file read "
+                        f"({dict(found)} instead of {dict(self.file_schema)}): the files of "
+                        "one dataset must share their schema"
+                    )
+                    raise SchemaError(msg, path=split.path)
                 for batch in reader:
                     if self.filter is not None:
                         batch = batch.filter(self.filter)

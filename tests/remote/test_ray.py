@@ -3,10 +3,12 @@ and objects of the loopback S3 server; values compared with fastavro's reading."
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import fastavro
 import polars as pl
 import pytest
 from s3util import KEY_ID, SECRET, avro, expected
@@ -106,3 +108,22 @@ def test_a_filter_that_keeps_nothing(cluster: None, tmp_path: Path) -> None:
     ds = jray.read_avro(str(path), filter=pl.col("amount") < 0)
     assert ds.count() == 0
     assert ds.schema().names == ["user_id", "amount", "status", "note"]
+
+
+def test_filters_by_pattern_or_type_and_mixed_schemas(cluster: None, tmp_path: Path) -> None:
+    path = tmp_path / "a.avro"
+    data = avro(800, seed=4)
+    path.write_bytes(data)
+    want = expected(data)
+    # a filter naming its columns by type or pattern decodes what it needs
+    for flt in (pl.col(pl.Float64) < 100, pl.col("^amo.*$") < 100):
+        got = frame(jray.read_avro(str(path), columns=["user_id"], filter=flt)).sort("user_id")
+        assert got.equals(want.filter(pl.col("amount") < 100).select("user_id"))
+    # a second file with another schema fails its task, as read_avro fails
+    other = tmp_path / "b.avro"
+    buf = io.BytesIO()
+    fastavro.writer(buf, {"type": "record", "name": "X", "fields": [
+        {"name": "user_id", "type": "long"}]}, [{"user_id": 1}])
+    other.write_bytes(buf.getvalue())
+    with pytest.raises(Exception, match="must share their schema"):
+        jray.read_avro([str(path), str(other)]).materialize()
