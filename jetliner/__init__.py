@@ -57,6 +57,9 @@ def __getattr__(name: str) -> object:
     if name == "ray":
         import importlib
 
-        return importlib.import_module("jetliner.ray")
+        try:
+            return importlib.import_module("jetliner.ray")
+        except ImportError as exc:  # hasattr(jetliner, "ray") is False without Ray
+            raise AttributeError(str(exc)) from exc
     msg = f"module 'jetliner' has no attribute {name!r}"
     raise AttributeError(msg)

@@ -362,6 +362,32 @@ def _buffer_pool_classes():
     return {1 << k: jl_pool_count(k) for k in range(64) if jl_pool_count(k)}
 
 
+def _check_zeroed_reuse(size_t n):
+    """Fill a buffer of `n` bytes, free it, ask for `n` zeroed bytes (tests).
+
+    Returns ``(reused, zeroed)``: whether the second buffer is the first one
+    (from the pool) and whether it reads as all zeros.
+    """
+    cdef uint8_t* p = <uint8_t*>buf_alloc(n, 0)
+    cdef uint8_t* q
+    cdef size_t i
+    cdef bint zeroed = True
+    if p == NULL:
+        raise MemoryError()
+    memset(p, 0xFF, n)
+    buf_free(p)
+    q = <uint8_t*>buf_alloc(n, 1)
+    if q == NULL:
+        raise MemoryError()
+    for i in range(n):
+        if q[i] != 0:
+            zeroed = False
+            break
+    reused = q == p
+    buf_free(q)
+    return reused, zeroed
+
+
 def _set_buffer_pool_limit(size_t n):
     """Keep at most `n` bytes of freed mapped buffers for reuse (0: unmap at once)."""
     jl_set_pool_limit(n)

@@ -20,6 +20,7 @@ them).
 
 from __future__ import annotations
 
+import os
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -165,10 +166,13 @@ def plan_splits(
             raise ConfigurationError(msg, path=src.path)
         with closing(src.open()) as f:
             size = f.size
+        # an absolute path, so that a split means the same file in another
+        # process or working directory (URLs are kept as they are)
+        path = src.path if src.is_remote else os.path.abspath(src.path)
         start = 0
         while True:
             end = min(start + split_size, size)
-            out.append(Split(src.path, start, end, size))
+            out.append(Split(path, start, end, size))
             if end >= size:
                 break
             start = end

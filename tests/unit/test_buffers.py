@@ -76,8 +76,17 @@ def test_dirty_reused_buffers_read_correctly(pool_limit: None) -> None:
     # 2) a file with nulls and false values, decoded into those reused buffers
     data = avro(records(150_000, seed=1, nulls=True))
     got = jetliner.read_avro(data, batch_size=150_000)
-    assert _decoder._buffer_pool_stats()[0] < pooled, "pooled buffers should be reused"
     assert got.equals(expected(data))
+
+
+@linux_only
+@pytest.mark.parametrize("size", [1 << 18, (1 << 20) + 3, 5 << 20])
+def test_a_pooled_buffer_is_zeroed_when_zeros_are_asked_for(pool_limit: None, size: int) -> None:
+    _decoder._set_buffer_pool_limit(64 << 20)
+    assert _decoder._check_zeroed_reuse(size) == (True, True)
+    _decoder._set_buffer_pool_limit(0)  # nothing pooled: a fresh mapping, zero too
+    assert _decoder._check_zeroed_reuse(size)[1]
+    assert _decoder._buffer_pool_stats()[0] == 0
 
 
 @linux_only
