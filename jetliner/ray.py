@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -182,20 +183,17 @@ def _read_task(read: Any, meta: BlockMetadata, **extra: Any) -> ReadTask:
     return ReadTask(read, meta, **{k: v for k, v in extra.items() if k in params})
 
 
+@dataclass
 class _ReadSplits:
     """A read task's work: decode its splits, filter, project, yield Arrow tables."""
 
-    def __init__(self, splits: list[Split], columns: list[str] | None, needed: list[str] | None,
-                 filter: pl.Expr | None,  # noqa: A002
-                 storage_options: dict[str, Any] | None, options: dict[str, Any],
-                 file_schema: pl.Schema) -> None:
-        self.splits = splits
-        self.columns = columns
-        self.needed = needed
-        self.filter = filter
-        self.storage_options = storage_options
-        self.options = options
-        self.file_schema = file_schema
+    splits: list[Split]
+    columns: list[str] | None
+    needed: list[str] | None
+    filter: pl.Expr | None
+    storage_options: dict[str, Any] | None
+    options: dict[str, Any]
+    file_schema: pl.Schema
 
     def __call__(self) -> Iterable[pa.Table]:
         return self._tables()
