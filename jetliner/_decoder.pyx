@@ -245,18 +245,9 @@ cdef extern from *:
         return n;
     }
     static int64_t jl_live_maps(void) { return __atomic_load_n(&jl_nmaps, __ATOMIC_RELAXED); }
-    static int64_t jl_pool_count(int k) {
-        int64_t n = 0;
-        pthread_mutex_lock(&jl_lock);
-        for (jl_hdr* h = jl_class_head[k]; h != NULL; h = h->cnext)
-            n++;
-        pthread_mutex_unlock(&jl_lock);
-        return n;
-    }
     #else
     static void jl_set_pool_limit(size_t n) { (void)n; }
     static size_t jl_pool_bytes(void) { return 0; }
-    static int64_t jl_pool_count(int k) { (void)k; return 0; }
     static int64_t jl_live_maps(void) { return 0; }
     #endif
 
@@ -349,17 +340,11 @@ cdef extern from *:
     void jl_set_pool_limit(size_t n) noexcept nogil
     size_t jl_pool_bytes() noexcept nogil
     int64_t jl_live_maps() noexcept nogil
-    int64_t jl_pool_count(int k) noexcept nogil
 
 
 def _buffer_pool_stats():
     """``(pooled_bytes, live_mappings)`` of the buffer allocator (tests, benchmarks)."""
     return jl_pool_bytes(), jl_live_maps()
-
-
-def _buffer_pool_classes():
-    """``{size: count}`` of the mapped buffers kept for reuse (tests, benchmarks)."""
-    return {1 << k: jl_pool_count(k) for k in range(64) if jl_pool_count(k)}
 
 
 def _check_zeroed_reuse(size_t n):
