@@ -78,14 +78,19 @@ class FileInfo:
     empty_records: int = 0
     # file offset up to which blocks have been handed to the consumer (progress)
     consumed: int = 0
-    # a split: only the blocks starting in [start, end) are read
-    span: tuple[int, int] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def path(self) -> str:
         """The path or URL errors name."""
         return self.source.path
+
+    @property
+    def span(self) -> tuple[int, int | None]:
+        """The byte range whose blocks are read: a split's, or the whole file."""
+        if isinstance(self.source, SplitSource):
+            return self.source.split.start, self.source.split.end
+        return 0, None
 
 
 def open_file(source: Source, options: ReadOptions) -> FileInfo:
@@ -106,11 +111,9 @@ def open_file(source: Source, options: ReadOptions) -> FileInfo:
             schema = parse_schema_text(header.schema_json)
         except SchemaError as exc:
             raise SchemaError(exc.message, path=source.path) from exc
-        span = None
         if isinstance(source, SplitSource):
-            span = (source.split.start, source.split.end)
             stream.prefetch_stop = source.split.end
-        return FileInfo(source, stream, header, schema, span=span)
+        return FileInfo(source, stream, header, schema)
     except BaseException:
         if stream is not None:
             stream.close()  # stops prefetching too
@@ -324,7 +327,7 @@ def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: Read
 
     framing_error: JetlinerError | None = None
     framing_skips: list[BadBlockError] = []
-    start, end = info.span if info.span is not None else (0, None)
+    start, end = info.span
     blocks = iter_blocks(info.stream, info.header, info.path,
                          framing_skips if options.ignore_errors else None, start=start, end=end)
 
