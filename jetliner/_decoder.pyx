@@ -96,7 +96,7 @@ cdef extern from *:
 
 # Every buffer handed to Arrow (and every column buffer) comes from these
 # functions and goes back through `buf_free`.  Small buffers live on the C heap;
-# from 256 KiB on (Linux), a buffer is its own anonymous mapping: it grows with
+# from 64 KiB on (Linux), a buffer is its own anonymous mapping: it grows with
 # mremap (no copy), and when freed it is unmapped at once, or kept for reuse in
 # a pool of at most `buf_pool_limit` bytes.  The C heap keeps freed memory of
 # threads' arenas resident: streaming a large file through the heap held several
@@ -114,7 +114,11 @@ cdef extern from *:
 
     #define JL_HDR 64                     /* header before each buffer (keeps mappings 64-byte aligned) */
     #define JL_PAGE ((size_t)4096)
-    #define JL_BIG ((size_t)1 << 18)      /* from this many usable bytes on: own mapping */
+    /* From 2^JL_BIG_LOG usable bytes on: own mapping.  With 256 KiB, the
+       column buffers of a wide file's batches (100 columns of ~12k rows) stayed
+       on the heap, and its holes held 55 MB of a 290 MB frame's read. */
+    #define JL_BIG_LOG 16
+    #define JL_BIG ((size_t)1 << JL_BIG_LOG)
     #define JL_NCLASS 64
 
     typedef struct jl_hdr {
@@ -146,7 +150,7 @@ cdef extern from *:
 
     /* The class holding `n` usable bytes; -1 if too large. */
     static int jl_class_for(size_t n) {
-        int k = 18;
+        int k = JL_BIG_LOG;
         while (k < 62 && ((size_t)1 << k) < n)
             k++;
         return k < 62 ? k : -1;
@@ -340,6 +344,12 @@ cdef extern from *:
     void jl_set_pool_limit(size_t n) noexcept nogil
     size_t jl_pool_bytes() noexcept nogil
     int64_t jl_live_maps() noexcept nogil
+    size_t JL_BIG
+
+
+def _mapped_threshold():
+    """Usable bytes from which a buffer gets its own mapping on Linux (tests)."""
+    return JL_BIG
 
 
 def _buffer_pool_stats():

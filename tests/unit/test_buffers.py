@@ -1,4 +1,4 @@
-"""Column buffers of 256 KiB and more are their own mappings (Linux), kept in a
+"""Column buffers of 64 KiB and more are their own mappings (Linux), kept in a
 bounded pool for reuse once Polars frees them.  Values must not depend on where a
 buffer came from: a reused buffer is dirty, and bitmaps must still start at zero."""
 
@@ -80,7 +80,7 @@ def test_dirty_reused_buffers_read_correctly(pool_limit: None) -> None:
 
 
 @linux_only
-@pytest.mark.parametrize("size", [1 << 18, (1 << 20) + 3, 5 << 20])
+@pytest.mark.parametrize("size", [_decoder._mapped_threshold(), (1 << 20) + 3, 5 << 20])
 def test_a_pooled_buffer_is_zeroed_when_zeros_are_asked_for(pool_limit: None, size: int) -> None:
     _decoder._set_buffer_pool_limit(64 << 20)
     assert _decoder._check_zeroed_reuse(size) == (True, True)
@@ -91,7 +91,7 @@ def test_a_pooled_buffer_is_zeroed_when_zeros_are_asked_for(pool_limit: None, si
 
 @linux_only
 def test_zeroed_bitmap_from_a_dirty_buffer(pool_limit: None) -> None:
-    # A validity bitmap is allocated zeroed when the first null arrives; past 2M
+    # A validity bitmap is allocated zeroed when the first null arrives; past 512k
     # rows it is mapped, and a pooled mapping comes back dirty (several are pooled:
     # the int column's growth takes one too).
     n = 2_200_000
