@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# Cell.error of a reader that has no function for a scenario's query kind
+# (the empty IO plugin times only the lazy head): shown as "-", without a note.
+NOT_APPLICABLE = "not applicable"
 # The plot lives with the documentation site, which shows it (docs/benchmarks.md) and
 # so does the benchmark README: one copy, overwritten by each run with --plot.
 PLOT_PATH = Path(__file__).resolve().parent.parent / "docs" / "assets" / "benchmarks.png"
@@ -106,6 +109,8 @@ def seconds(value: float) -> str:
 
 
 def _format_cell(cell: Cell, baseline: Cell | None) -> str:
+    if cell.error == NOT_APPLICABLE:
+        return "-"
     if cell.median is None:
         return "n/a"
     text = seconds(cell.median)
@@ -147,6 +152,8 @@ def table(cells: list[Cell], scenarios: list[str], readers: list[str],
     notes = []
     unavailable: dict[str, str] = {}
     for c in cells:
+        if c.error == NOT_APPLICABLE:
+            continue
         if c.error and c.error.startswith("unavailable:"):
             unavailable[c.reader] = c.error
         elif c.error:

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import CODECS, Dataset, default_params, ensure_dataset  # noqa: E402
 from readers import BASELINE, READERS, load  # noqa: E402
 from report import (  # noqa: E402
+    NOT_APPLICABLE,
     PLOT_PATH,
     RESULTS_DIR,
     Cell,
@@ -92,8 +93,11 @@ def _run_cell(name: str, module: ModuleType, scenario: Scenario, ds: Dataset,
     cell = Cell(scenario=scenario.name, reader=name, expected=scenario.expected(ds))
     if hasattr(module, "count_rows"):
         # the floor decodes nothing: it covers every record, or at least the head's
-        cell.at_least = scenario.kind == "head"
+        cell.at_least = scenario.kind in ("head", "head_eager")
         cell.expected = cell.expected if cell.at_least else ds.rows
+    if not hasattr(module, "measure") and not hasattr(module, f"read_{scenario.kind}"):
+        cell.error = NOT_APPLICABLE
+        return cell
     try:
         m = _time(module, scenario, ds, repeat)
     except (KeyboardInterrupt, SystemExit):

@@ -10,7 +10,12 @@ Polars DataFrame:
 ``read_filter(path, column, below)``
     the rows where ``column < below`` (scenario ``filter``);
 ``read_head(path, n)``
-    the first `n` rows (scenario ``head``).
+    the first `n` rows through the reader's lazy API where it has one
+    (scenario ``head``);
+``read_head_eager(path, n)``
+    the first `n` rows through its eager call (scenario ``head_eager``): the
+    same rows without the lazy query engine.  A module may leave out a kind
+    that does not apply to it; its cell is then marked not applicable.
 
 A `Call` names the function and its arguments; it is plain data so it can be
 sent as JSON to a worker in another interpreter.  This module imports only the
@@ -39,7 +44,7 @@ class Call:
     Attributes
     ----------
     kind
-        ``full``, ``projection``, ``filter`` or ``head``.
+        ``full``, ``projection``, ``filter``, ``head`` or ``head_eager``.
     path
         The Avro file, as a string.
     kwargs
@@ -135,6 +140,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("filter", "simple", "filter", "simple file, keep ~1% of rows (bucket < 100)",
                  _filter_arguments, _filter_rows),
         Scenario("head", "simple", "head", f"simple file, first {HEAD_ROWS:,} rows",
+                 lambda ds: {"n": HEAD_ROWS}, lambda ds: min(HEAD_ROWS, ds.rows)),
+        Scenario("head_eager", "simple", "head_eager",
+                 f"simple file, first {HEAD_ROWS:,} rows, eager call",
                  lambda ds: {"n": HEAD_ROWS}, lambda ds: min(HEAD_ROWS, ds.rows)),
     )
 }

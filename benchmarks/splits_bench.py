@@ -6,8 +6,11 @@ The file is the ``simple`` data set's blocks repeated to ``--gb`` GB (the one
 `memory` uses).  ``plain`` is ``jetliner.read_avro(path)``: one reader, blocks
 decoded on the shared thread pool.  ``splits`` plans splits of the file and reads
 them with ``--threads`` concurrent ``read_avro(split)`` calls, then concatenates
-the parts in order (no copy).  Each is warmed up once, then timed ``--repeat``
-times, alternating; medians are printed with their ratio.
+the parts in order (no copy).  ``scan`` is one lazy query over the splits,
+``pl.concat([scan_avro(split) for split in splits]).collect()``, which Polars
+runs as it sees fit.  Each is warmed up once, then timed ``--repeat`` times,
+alternating; medians are printed with their ratio to ``plain``, and with the
+CPU time of the process over the wall time (2.0 = both cores busy throughout).
 """
 
 from __future__ import annotations
@@ -50,21 +53,30 @@ def main(argv: list[str] | None = None) -> int:
             parts = list(pool.map(jetliner.read_avro, splits))
         return pl.concat(parts, rechunk=False).height
 
-    times: dict[str, list[float]] = {"plain": [], "splits": []}
-    rows = {name: fn() for name, fn in (("plain", plain), ("splits", split_read))}  # warm-up
-    if rows["plain"] != rows["splits"]:
+    def scan_splits() -> int:
+        lazy = pl.concat([jetliner.scan_avro(s) for s in splits], rechunk=False)
+        return lazy.collect().height
+
+    variants = {"plain": plain, "splits": split_read, "scan": scan_splits}
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    busy: dict[str, list[float]] = {name: [] for name in variants}
+    rows = {name: fn() for name, fn in variants.items()}  # warm-up
+    if len(set(rows.values())) != 1:
         raise SystemExit(f"row counts differ: {rows}")
     for _ in range(args.repeat):
-        for name, fn in (("plain", plain), ("splits", split_read)):
-            started = time.perf_counter()
+        for name, fn in variants.items():
+            cpu, started = time.process_time(), time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - started)
+            wall = time.perf_counter() - started
+            times[name].append(wall)
+            busy[name].append((time.process_time() - cpu) / wall)
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"{Path(path).name}: {rows['plain']:,} rows, {len(splits)} splits of "
           f"{args.split_size_mib} MiB, {args.threads} threads")
-    for name in ("plain", "splits"):
-        print(f"  {name:7} median {med[name]:.2f} s  ({rows[name] / med[name]:,.0f} rows/s)")
-    print(f"  splits / plain: {med['splits'] / med['plain']:.2f}x the time")
+    for name in variants:
+        print(f"  {name:7} median {med[name]:.2f} s  ({rows[name] / med[name]:,.0f} rows/s, "
+              f"{med[name] / med['plain']:.2f}x plain's time, "
+              f"CPU/wall {statistics.median(busy[name]):.2f})")
     return 0
 
 

@@ -8,8 +8,9 @@ Each module defines:
     Why the reader cannot run here, or None when it can.
 ``version() -> str``
     Version string recorded with the results.
-``read_full``, ``read_projection``, ``read_filter``, ``read_head``
-    One function per query kind (see `scenarios`), each returning a DataFrame.
+``read_full``, ``read_projection``, ``read_filter``, ``read_head``, ``read_head_eager``
+    One function per query kind (see `scenarios`), each returning a DataFrame;
+    a kind that does not apply to the module may be left out.
 
 and optionally:
 
@@ -36,6 +37,7 @@ READERS: dict[str, str] = {
     "polars_builtin": "readers.polars_builtin",
     "fastavro_polars": "readers.fastavro_polars",
     "floor": "readers.floor",
+    "empty_plugin": "readers.empty_plugin",
 }
 BASELINE = "jetliner"
 

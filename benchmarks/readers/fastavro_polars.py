@@ -79,3 +79,8 @@ def read_head(path: str, n: int) -> pl.DataFrame:
     """Build a frame of the first `n` records."""
     with open(path, "rb") as fo:
         return _frame(islice(_records(fo), n))
+
+
+def read_head_eager(path: str, n: int) -> pl.DataFrame:
+    """The same as `read_head`: fastavro has no lazy API."""
+    return read_head(path, n)

@@ -159,3 +159,8 @@ def read_filter(path: str, column: str, below: int) -> pl.DataFrame:
 def read_head(path: str, n: int) -> pl.DataFrame:
     """Decompress the blocks holding the first `n` records."""
     return decompress_blocks(path, limit=n)
+
+
+def read_head_eager(path: str, n: int) -> pl.DataFrame:
+    """The same as `read_head`."""
+    return read_head(path, n)

@@ -1,4 +1,4 @@
-"""jetliner: ``read_avro`` for whole files, ``scan_avro`` for the lazy queries.
+"""jetliner: ``read_avro`` for whole files and the eager head, ``scan_avro`` for the lazy queries.
 
 This module also times the published Rust-based jetliner: the worker of
 `readers.rust_jetliner` imports it in a virtualenv where ``import jetliner``
@@ -42,3 +42,8 @@ def read_filter(path: str, column: str, below: int) -> pl.DataFrame:
 def read_head(path: str, n: int) -> pl.DataFrame:
     """Take the first `n` rows through ``scan_avro`` (early stop)."""
     return jetliner.scan_avro(path).head(n).collect()
+
+
+def read_head_eager(path: str, n: int) -> pl.DataFrame:
+    """Read the first `n` rows with ``read_avro(n_rows=n)`` (no lazy query)."""
+    return jetliner.read_avro(path, n_rows=n)

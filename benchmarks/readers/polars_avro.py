@@ -58,3 +58,8 @@ def read_filter(path: str, column: str, below: int) -> pl.DataFrame:
 def read_head(path: str, n: int) -> pl.DataFrame:
     """Take the first `n` rows through ``scan_avro``."""
     return _scan(path).head(n).collect()
+
+
+def read_head_eager(path: str, n: int) -> pl.DataFrame:
+    """Read the first `n` rows with ``read_avro(n_rows=n)``."""
+    return _pa.read_avro(path, n_rows=n)

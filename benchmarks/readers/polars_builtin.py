@@ -40,5 +40,10 @@ def read_filter(path: str, column: str, below: int) -> pl.DataFrame:
 
 
 def read_head(path: str, n: int) -> pl.DataFrame:
+    """Read the first `n` rows (it has no lazy API: the same call as `read_head_eager`)."""
+    return pl.read_avro(path, n_rows=n)
+
+
+def read_head_eager(path: str, n: int) -> pl.DataFrame:
     """Read the first `n` rows."""
     return pl.read_avro(path, n_rows=n)
