@@ -3,7 +3,9 @@
 The decoder exports one Arrow struct array per batch (Arrow C Data Interface);
 Polars imports it as a Struct Series whose fields become the DataFrame's columns.
 Enum columns arrive as dictionary arrays (Categorical in Polars) and are cast to
-their `pl.Enum` once here.
+their `pl.Enum` once here; map columns arrive as lists of key/value structs (the
+layout of an Arrow map) and are cast to `pl.Map`, which keeps each row's keys
+unique (a repeated key keeps its first position and its last value).
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ if TYPE_CHECKING:
 __all__ = ["FrameBuilder", "empty_frame"]
 
 
-def _has_enum(dtype: pl.DataType | DataTypeClass) -> bool:
+_MAP = getattr(pl, "Map", None)
+
+
+def _needs_cast(dtype: pl.DataType | DataTypeClass) -> bool:
+    """Tell whether `dtype` holds an Enum or a Map, which the imported batch lacks."""
     # Polars types a nested dtype as an instance or a class (``pl.List(pl.String)``)
-    if isinstance(dtype, pl.Enum):
+    if isinstance(dtype, pl.Enum) or (_MAP is not None and isinstance(dtype, _MAP)):
         return True
     if isinstance(dtype, (pl.List, pl.Array)):
-        return _has_enum(dtype.inner)
+        return _needs_cast(dtype.inner)
     if isinstance(dtype, pl.Struct):
-        return any(_has_enum(f.dtype) for f in dtype.fields)
+        return any(_needs_cast(f.dtype) for f in dtype.fields)
     return False
 
 
@@ -42,7 +48,7 @@ class FrameBuilder:
 
     def __init__(self, schema: pl.Schema) -> None:
         self.schema = schema
-        self.casts = {name: dt for name, dt in schema.items() if _has_enum(dt)}
+        self.casts = {name: dt for name, dt in schema.items() if _needs_cast(dt)}
 
     def build(self, batch: ArrowBatch, height: int) -> pl.DataFrame:
         """Import an exported batch as a DataFrame, without copying its buffers.
@@ -57,7 +63,7 @@ class FrameBuilder:
         Returns
         -------
         polars.DataFrame
-            The batch's columns, with Enum columns cast to their `pl.Enum`.
+            The batch's columns, with Enum and Map columns cast to the plan's types.
         """
         if not self.schema:
             return empty_frame(height)

@@ -11,8 +11,9 @@ Type mapping (Avro -> Polars)
 -----------------------------
 boolean/int/long/float/double -> Boolean/Int32/Int64/Float32/Float64;
 string -> String; bytes, fixed -> Binary; enum -> Enum(symbols);
-array -> List; map -> List(Struct{key: String, value: V}) (Polars' form of an
-Arrow map); record -> Struct; ["null", T] in either order -> T, nullable;
+array -> List; map -> Map(String, V) (with an older Polars that has no Map type:
+List(Struct{key: String, value: V}), its form of an Arrow map); record -> Struct;
+["null", T] in either order -> T, nullable;
 a union of several non-null types -> Struct with one field per branch, exactly one
 set per row (the struct itself is null for the null branch);
 date -> Date; time-millis/time-micros -> Time; timestamp-* -> Datetime(unit, "UTC");
@@ -39,6 +40,18 @@ from jetliner.exceptions import SchemaError
 
 __all__ = ["AvroType", "ExportSpec", "Plan", "compile_plan", "parse_schema", "parse_schema_text",
            "plan_for", "polars_schema"]
+
+
+def map_dtype(value: pl.DataType) -> pl.DataType:
+    """Return the Polars dtype of an Avro map whose values have dtype `value`.
+
+    ``Map(String, value)``; a Polars without the Map type gets its older form of
+    an Arrow map, ``List(Struct{key: String, value})``.  The decoder exports the
+    latter (the same buffers) and `jetliner.frames` casts it to the former.
+    """
+    if hasattr(pl, "Map"):
+        return pl.Map(pl.String(), value)
+    return pl.List(pl.Struct({"key": pl.String(), "value": value}))  # pragma: no cover
 
 PRIMITIVES = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
 
@@ -550,8 +563,7 @@ class _Compiler:
                              param2=1 + self.minsize(t.items), minsz=1)
             kspec: ExportSpec = (kc, b"vu", b"key", False, [], None)
             espec: ExportSpec = (entries, b"+s", b"entries", False, [kspec, vspec], None)
-            dtype = pl.List(pl.Struct({"key": pl.String(), "value": vdtype}))
-            return node, dtype, (c, b"+L", bname, False, [espec], None)
+            return node, map_dtype(vdtype), (c, b"+L", bname, False, [espec], None)
         if kind == "union":
             return self.out_union(t, name, stack)
         # record

@@ -28,8 +28,10 @@ def dtype_of(t: object) -> pl.DataType:
         ({"type": "fixed", "name": "F", "size": 4}, pl.Binary()),
         ({"type": "enum", "name": "E", "symbols": ["a", "b"]}, pl.Enum(["a", "b"])),
         ({"type": "array", "items": "long"}, pl.List(pl.Int64())),
-        ({"type": "map", "values": "int"},
-         pl.List(pl.Struct({"key": pl.String(), "value": pl.Int32()}))),
+        ({"type": "map", "values": "int"}, pl.Map(pl.String(), pl.Int32())),
+        ({"type": "array", "items": {"type": "map", "values": {
+            "type": "enum", "name": "E2", "symbols": ["x"]}}},
+         pl.List(pl.Map(pl.String(), pl.Enum(["x"])))),
         (["null", "string"], pl.String()),
         (["string", "null"], pl.String()),
         (["int", "string"], pl.Struct({"int": pl.Int32(), "string": pl.String()})),
