@@ -53,6 +53,7 @@ def map_dtype(value: pl.DataType) -> pl.DataType:
         return pl.Map(pl.String(), value)
     return pl.List(pl.Struct({"key": pl.String(), "value": value}))  # pragma: no cover
 
+
 PRIMITIVES = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
 
 # Opcodes and column kinds shared with jetliner/_decoder.pyx.
