@@ -42,6 +42,10 @@ __all__ = ["AvroType", "ExportSpec", "Plan", "compile_plan", "parse_schema", "pa
            "plan_for", "polars_schema"]
 
 
+# Polars' Map type, or None in a Polars without one (then maps read as key/value lists)
+POLARS_MAP: Any = getattr(pl, "Map", None)
+
+
 def map_dtype(value: pl.DataType) -> pl.DataType:
     """Return the Polars dtype of an Avro map whose values have dtype `value`.
 
@@ -49,8 +53,9 @@ def map_dtype(value: pl.DataType) -> pl.DataType:
     an Arrow map, ``List(Struct{key: String, value})``.  The decoder exports the
     latter (the same buffers) and `jetliner.frames` casts it to the former.
     """
-    if hasattr(pl, "Map"):
-        return pl.Map(pl.String(), value)
+    if POLARS_MAP is not None:
+        dtype: pl.DataType = POLARS_MAP(pl.String(), value)
+        return dtype
     return pl.List(pl.Struct({"key": pl.String(), "value": value}))  # pragma: no cover
 
 
