@@ -232,7 +232,27 @@ def _as_text(expr: pl.Expr, dtype: pl.DataType | DataTypeClass) -> pl.Expr | Non
         rebuilt = pl.struct([(e if e is not None else expr.struct.field(name)).alias(name)
                              for name, e in fields])
         return pl.when(expr.is_null()).then(None).otherwise(rebuilt)
+    if isinstance(dtype, pl.Map):
+        # rewritten as its key/value entries, then made a map again (of text values)
+        entries = pl.List(pl.Struct({"key": dtype.key, "value": dtype.value}))
+        rewritten = _as_text(expr.cast(entries), entries)
+        if rewritten is None:
+            return None
+        return rewritten.cast(pl.Map(dtype.key, _text_dtype(dtype.value)))
     return None
+
+
+def _text_dtype(dtype: pl.DataType | DataTypeClass) -> pl.DataType | DataTypeClass:
+    """`dtype` with `_as_text`'s rewriting applied: Binary (however nested) becomes String."""
+    if dtype == pl.Binary:
+        return pl.String()
+    if isinstance(dtype, pl.List):
+        return pl.List(_text_dtype(dtype.inner))
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct({f.name: _text_dtype(f.dtype) for f in dtype.fields})
+    if isinstance(dtype, pl.Map):
+        return pl.Map(dtype.key, _text_dtype(dtype.value))
+    return dtype
 
 
 def _text_safe(df: pl.DataFrame) -> pl.DataFrame:

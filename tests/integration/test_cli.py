@@ -347,13 +347,15 @@ BYTES_SCHEMA = {"type": "record", "name": "B", "fields": [
     {"name": "maybe", "type": ["null", "bytes"]},
     {"name": "nested", "type": ["null", {"type": "record", "name": "N", "fields": [
         {"name": "blobs", "type": {"type": "array", "items": "bytes"}}]}]},
+    {"name": "by_key", "type": {"type": "map", "values": ["null", "bytes"]}},
 ]}
 
 
 def bytes_records(n: int) -> list[dict]:
     return [{"id": i, "raw": bytes([i % 256, 255, 0]) * (i % 3), "fx": bytes([i % 256, 1, 2]),
              "maybe": None if i % 4 == 0 else b"\x00\xff",
-             "nested": None if i % 5 == 0 else {"blobs": [bytes([j, 200]) for j in range(i % 3)]}}
+             "nested": None if i % 5 == 0 else {"blobs": [bytes([j, 200]) for j in range(i % 3)]},
+             "by_key": {f"k{j}": None if j == 1 else bytes([i % 256, j]) for j in range(i % 3)}}
             for i in range(n)]
 
 
@@ -362,7 +364,8 @@ def from_base64(row: dict) -> dict:
     nested = row["nested"]
     return {"id": row["id"], "raw": b64(row["raw"]), "fx": b64(row["fx"]),
             "maybe": None if row["maybe"] is None else b64(row["maybe"]),
-            "nested": None if nested is None else {"blobs": [b64(b) for b in nested["blobs"]]}}
+            "nested": None if nested is None else {"blobs": [b64(b) for b in nested["blobs"]]},
+            "by_key": {k: None if v is None else b64(v) for k, v in row["by_key"].items()}}
 
 
 def test_bytes_are_written_as_base64_text(capsys, avro_file, tmp_path) -> None:
