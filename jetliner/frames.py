@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from jetliner.schema import POLARS_MAP
-
 if TYPE_CHECKING:
     from polars.datatypes import DataTypeClass
 
@@ -27,7 +25,7 @@ __all__ = ["FrameBuilder", "empty_frame"]
 def _needs_cast(dtype: pl.DataType | DataTypeClass) -> bool:
     """Tell whether `dtype` holds an Enum or a Map, which the imported batch lacks."""
     # Polars types a nested dtype as an instance or a class (``pl.List(pl.String)``)
-    if isinstance(dtype, pl.Enum) or (POLARS_MAP is not None and isinstance(dtype, POLARS_MAP)):
+    if isinstance(dtype, (pl.Enum, pl.Map)):
         return True
     if isinstance(dtype, (pl.List, pl.Array)):
         return _needs_cast(dtype.inner)

@@ -11,8 +11,7 @@ Type mapping (Avro -> Polars)
 -----------------------------
 boolean/int/long/float/double -> Boolean/Int32/Int64/Float32/Float64;
 string -> String; bytes, fixed -> Binary; enum -> Enum(symbols);
-array -> List; map -> Map(String, V) (with an older Polars that has no Map type:
-List(Struct{key: String, value: V}), its form of an Arrow map); record -> Struct;
+array -> List; map -> Map(String, V); record -> Struct;
 ["null", T] in either order -> T, nullable;
 a union of several non-null types -> Struct with one field per branch, exactly one
 set per row (the struct itself is null for the null branch);
@@ -40,23 +39,6 @@ from jetliner.exceptions import SchemaError
 
 __all__ = ["AvroType", "ExportSpec", "Plan", "compile_plan", "parse_schema", "parse_schema_text",
            "plan_for", "polars_schema"]
-
-
-# Polars' Map type, or None in a Polars without one (then maps read as key/value lists)
-POLARS_MAP: Any = getattr(pl, "Map", None)
-
-
-def map_dtype(value: pl.DataType) -> pl.DataType:
-    """Return the Polars dtype of an Avro map whose values have dtype `value`.
-
-    ``Map(String, value)``; a Polars without the Map type gets its older form of
-    an Arrow map, ``List(Struct{key: String, value})``.  The decoder exports the
-    latter (the same buffers) and `jetliner.frames` casts it to the former.
-    """
-    if POLARS_MAP is not None:
-        dtype: pl.DataType = POLARS_MAP(pl.String(), value)
-        return dtype
-    return pl.List(pl.Struct({"key": pl.String(), "value": value}))  # pragma: no cover
 
 
 PRIMITIVES = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
@@ -569,7 +551,9 @@ class _Compiler:
                              param2=1 + self.minsize(t.items), minsz=1)
             kspec: ExportSpec = (kc, b"vu", b"key", False, [], None)
             espec: ExportSpec = (entries, b"+s", b"entries", False, [kspec, vspec], None)
-            return node, map_dtype(vdtype), (c, b"+L", bname, False, [espec], None)
+            # exported as key/value lists (an Arrow map's layout); `jetliner.frames`
+            # casts them to the Map
+            return node, pl.Map(pl.String(), vdtype), (c, b"+L", bname, False, [espec], None)
         if kind == "union":
             return self.out_union(t, name, stack)
         # record

@@ -171,9 +171,7 @@ class Matcher:
                 self.value(s["items"], ns, o, t, f"{path}[{i}]")
             return
         if kind == "map":
-            # a pl.Map reads back as a dict (a Polars without Map: key/value structs)
-            if isinstance(ours, list):
-                ours = {e["key"]: e["value"] for e in ours}
+            # a pl.Map reads back as a dict
             if not isinstance(ours, dict) or list(ours) != list(theirs):
                 self.fail(path, ours, theirs, "(map keys)")
             for k, t in theirs.items():
