@@ -140,6 +140,7 @@ cdef extern from *:
     static size_t jl_pooled = 0;
     static size_t jl_pool_limit = (size_t)32 << 20;
     static int64_t jl_nmaps = 0;       /* live mappings, pooled ones included */
+    static int jl_refuse_maps = 0;     /* tests: act as if every mmap and mremap failed */
     static int jl_atfork_done = 0;
 
     static void jl_lock_all(void) { pthread_mutex_lock(&jl_lock); }
@@ -204,6 +205,8 @@ cdef extern from *:
             return h;
         }
         size_t m = ((size_t)1 << k) + JL_PAGE;
+        if (__atomic_load_n(&jl_refuse_maps, __ATOMIC_RELAXED))
+            return NULL;
         void* p = mmap(NULL, m, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
             return NULL;
@@ -234,6 +237,7 @@ cdef extern from *:
         jl_munmap_list(drop);
     }
 
+    static void jl_set_refuse_maps(int on) { __atomic_store_n(&jl_refuse_maps, on, __ATOMIC_RELAXED); }
     static void jl_set_pool_limit(size_t n) {
         jl_hdr* drop;
         pthread_mutex_lock(&jl_lock);
@@ -250,6 +254,7 @@ cdef extern from *:
     }
     static int64_t jl_live_maps(void) { return __atomic_load_n(&jl_nmaps, __ATOMIC_RELAXED); }
     #else
+    static void jl_set_refuse_maps(int on) { (void)on; }
     static void jl_set_pool_limit(size_t n) { (void)n; }
     static size_t jl_pool_bytes(void) { return 0; }
     static int64_t jl_live_maps(void) { return 0; }
@@ -274,11 +279,13 @@ cdef extern from *:
             if (k < 0)
                 return NULL;
             jl_hdr* h = jl_map(k, &fresh);
-            if (h == NULL)
-                return NULL;
-            if (zero && !fresh)
-                memset((char*)h + JL_HDR, 0, n);
-            return (char*)h + JL_HDR;
+            if (h != NULL) {
+                if (zero && !fresh)
+                    memset((char*)h + JL_HDR, 0, n);
+                return (char*)h + JL_HDR;
+            }
+            /* no mapping to be had (the process's limit on mappings, say, which
+               many wide batches can reach): the heap may still serve it */
         }
     #endif
         return jl_heap(n, zero);
@@ -312,9 +319,18 @@ cdef extern from *:
                 return NULL;
             size_t m = ((size_t)1 << k) + JL_PAGE;
             /* moves the page tables, not the bytes */
-            void* q = mremap((char*)h - (JL_PAGE - JL_HDR), h->mapped, m, MREMAP_MAYMOVE);
-            if (q == MAP_FAILED)
-                return NULL;
+            void* q = __atomic_load_n(&jl_refuse_maps, __ATOMIC_RELAXED) ? MAP_FAILED
+                : mremap((char*)h - (JL_PAGE - JL_HDR), h->mapped, m, MREMAP_MAYMOVE);
+            if (q == MAP_FAILED) {
+                /* it cannot grow where it is: copy it to the heap */
+                void* g = jl_heap(n, 0);
+                if (g == NULL)
+                    return NULL;
+                memcpy(g, p, h->size);
+                h->cnext = NULL;
+                jl_munmap_list(h);
+                return g;
+            }
             h = (jl_hdr*)((char*)q + JL_PAGE - JL_HDR);
             h->mapped = m;
             h->size = (size_t)1 << k;
@@ -342,9 +358,15 @@ cdef extern from *:
     void* buf_realloc(void* p, size_t n) noexcept nogil
     void buf_free(void* p) noexcept nogil
     void jl_set_pool_limit(size_t n) noexcept nogil
+    void jl_set_refuse_maps(int on) noexcept nogil
     size_t jl_pool_bytes() noexcept nogil
     int64_t jl_live_maps() noexcept nogil
     size_t JL_BIG
+
+
+def _refuse_mappings(bint on):
+    """Make the allocator act as if the system refused every new mapping (tests)."""
+    jl_set_refuse_maps(on)
 
 
 def _mapped_threshold():

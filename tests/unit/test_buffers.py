@@ -151,3 +151,26 @@ def test_values_across_the_mapping_threshold() -> None:
     data = avro(records(40_000, seed=4, nulls=True))
     for batch_size in (1_000, 33_333, 40_000):
         assert jetliner.read_avro(data, batch_size=batch_size).equals(expected(data))
+
+
+@linux_only
+def test_buffers_fall_back_to_the_heap_when_no_mapping_can_be_had(pool_limit: None) -> None:
+    # A process can run out of mappings (vm.max_map_count) long before memory.
+    # With every new mmap and mremap refused, buffers come from pooled mappings
+    # while they last, grow out of them by a copy to the heap, and start on the
+    # heap: the values must not change, and no new mapping appears.
+    data = avro(records(60_000, seed=5, nulls=True))
+    want = expected(data)
+    _decoder._set_buffer_pool_limit(1 << 30)
+    warm = jetliner.read_avro(data, batch_size=5_000)  # small batches: small pooled maps
+    del warm
+    gc.collect()
+    assert _decoder._buffer_pool_stats()[0] > 0
+    live = _decoder._buffer_pool_stats()[1]
+    _decoder._refuse_mappings(True)
+    try:
+        got = jetliner.read_avro(data, batch_size=60_000)  # grows past every pooled map
+        assert _decoder._buffer_pool_stats()[1] <= live
+    finally:
+        _decoder._refuse_mappings(False)
+    assert got.equals(want)
