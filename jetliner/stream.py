@@ -253,8 +253,10 @@ class ByteStream:
         """
         stop = self.size if before is None else min(self.size, before + len(pattern) - 1)
         pos = max(start, 0)
-        while pos < stop:
-            window = self.window(pos, min(self.next_chunk, stop - pos))
+        while pos + len(pattern) <= stop:
+            # at least a pattern's length per window, however small the reads, so
+            # that consecutive windows overlap by all but one byte of it
+            window = self.window(pos, max(len(pattern), min(self.next_chunk, stop - pos)))
             hit = bytes(window[: stop - pos]).find(pattern)
             if hit >= 0:
                 return pos + hit

@@ -47,9 +47,11 @@ def read_splits(splits: list[Split], **options: object) -> pl.DataFrame:
     codec=st.sampled_from(["null", "deflate", "snappy", "zstandard", "bzip2", "xz"]),
     sync_interval=st.sampled_from([1, 50, 200, 4000]),
     split_size=st.integers(1, 6000),
+    # reads shorter than a sync marker too: the search for it spans them
+    chunk=st.sampled_from([None, 1, 7, 15, 16, 17, 4096]),
 )
 def test_every_record_is_read_once(tmp_path: Path, n: int, codec: str, sync_interval: int,
-                                   split_size: int) -> None:
+                                   split_size: int, chunk: int | None) -> None:
     path = tmp_path / f"f-{codec}.avro"
     recs = write(path, n, codec=codec, sync_interval=sync_interval)
     size = path.stat().st_size
@@ -57,9 +59,20 @@ def test_every_record_is_read_once(tmp_path: Path, n: int, codec: str, sync_inte
     splits = jetliner.plan_splits(path, split_size=split_size)
     assert splits[0].start == 0 and splits[-1].end == size
     assert all(a.end == b.start for a, b in zip(splits, splits[1:], strict=False))
-    got = read_splits(splits)
+    got = read_splits(splits, read_chunk_size=chunk)
     assert got["id"].to_list() == [r["id"] for r in recs]
     assert got.equals(jetliner.read_avro(path))
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 15, 16])
+def test_reads_shorter_than_a_sync_marker_still_find_it(tmp_path: Path, chunk: int) -> None:
+    # a split looks for the first sync marker after its start; with reads of
+    # fewer than 16 bytes the marker spans several of them
+    path = tmp_path / "f.avro"
+    recs = write(path, 20_000, sync_interval=16_000)
+    splits = jetliner.plan_splits(path, split_size=path.stat().st_size // 3)
+    got = read_splits(splits, read_chunk_size=chunk)
+    assert got["id"].to_list() == [r["id"] for r in recs]
 
 
 def test_split_inside_the_header_owns_no_block(tmp_path: Path) -> None:

@@ -102,3 +102,16 @@ def test_a_long_tail_is_copied_and_prefetched_ranges_are_joined() -> None:
         pos += 90_000
     assert len(memory.reads) > 3  # prefetched in ranges
     stream.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(at=st.integers(0, SIZE - 16), back=st.integers(0, 5000),
+       chunk=st.sampled_from([1, 7, 15, 16, 17, 64 * 1024]))
+def test_find_spans_reads_shorter_than_the_pattern(at: int, back: int, chunk: int) -> None:
+    pattern = DATA[at:at + 16]
+    start = max(0, at - back)
+    stream = ByteStream(_Memory(DATA), chunk)  # type: ignore[arg-type]
+    assert stream.find(pattern, start) == DATA.find(pattern, start)
+    # `before`: only a match that starts before it counts
+    assert stream.find(pattern, start, before=at) == DATA.find(pattern, start, at + 15)
+    stream.close()
