@@ -186,16 +186,15 @@ class ByteStream:
         if self.buf_start <= start and need_end <= buf_end:
             return memoryview(self.buf)[start - self.buf_start:]
         pieces: list[bytes | memoryview] = []
-        if (self.buf_start <= start < buf_end and not self.prefetch_ranges
-                and buf_end - start <= REREAD_LIMIT):
-            # Without prefetch (local files), read the tail again with the next
-            # range rather than copy both into a new buffer: a chunk-sized copy
-            # per chunk took half the reading thread's time.
-            self.buf = b""
-            cur = start
-        elif self.buf_start <= start < buf_end:
-            pieces.append(memoryview(self.buf)[start - self.buf_start:])
-            cur = buf_end
+        if self.buf_start <= start < buf_end:
+            if not self.prefetch_ranges and buf_end - start <= REREAD_LIMIT:
+                # Without prefetch (local files), read the tail again with the next
+                # range rather than copy both into a new buffer: a chunk-sized copy
+                # per chunk took half the reading thread's time.
+                cur = start
+            else:
+                pieces.append(memoryview(self.buf)[start - self.buf_start:])
+                cur = buf_end
         else:
             cur = start
             if start < buf_end or (self.ahead and start >= self.ahead[-1][1]):
