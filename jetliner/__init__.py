@@ -17,9 +17,10 @@ from jetliner.exceptions import (
 )
 from jetliner.options import ReadOptions
 from jetliner.readers import AvroReader, MultiAvroReader
+from jetliner.resolve import plan_splits
 from jetliner.sample import sample_path
 from jetliner.scan import open, read_avro, read_avro_schema, scan, scan_avro
-from jetliner.splits import Split, plan_splits
+from jetliner.splits import Split
 
 __version__ = "0.1.0"
 

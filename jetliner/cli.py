@@ -30,7 +30,8 @@ from jetliner.container import Block, iter_blocks
 from jetliner.exceptions import BadBlockError, JetlinerError, SkippedDataWarning
 from jetliner.options import ReadOptions
 from jetliner.readers import FileInfo, MultiAvroReader, open_file
-from jetliner.sources import Source, resolve_sources
+from jetliner.resolve import resolve_sources
+from jetliner.sources import Source
 
 __all__ = ["main"]
 

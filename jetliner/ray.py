@@ -32,9 +32,12 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(msg) from exc
 
 import jetliner
-from jetliner.exceptions import ConfigurationError, SchemaError
+from jetliner.exceptions import ConfigurationError
 from jetliner.options import ReadOptions
-from jetliner.splits import DEFAULT_SPLIT_SIZE, Split, plan_splits
+from jetliner.query import columns_to_decode, run_query
+from jetliner.readers import check_same_schema
+from jetliner.resolve import plan_splits
+from jetliner.splits import DEFAULT_SPLIT_SIZE, Split
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
@@ -103,29 +106,8 @@ class AvroDatasource(Datasource):
         self.options = options
         self.file_schema = jetliner.read_avro_schema(self.splits[0],
                                                      storage_options=storage_options)
-        self.needed = self._needed_columns()
+        self.needed = columns_to_decode(self.columns, self.filter, self.file_schema)
         self.schema = self._output_schema()
-
-    def _needed_columns(self) -> list[str] | None:
-        """Columns to decode: the requested ones, then those only the filter uses.
-
-        A filter that names its columns by pattern or type (``pl.col("^a.*$")``,
-        ``pl.col(pl.Int64)``, selectors) needs them all: ``None``.
-        """
-        if self.columns is None:
-            return None
-        if self.filter is None:
-            return list(self.columns)
-        meta = self.filter.meta
-        roots = meta.root_names()
-        if not roots or meta.has_multiple_outputs() or meta.is_regex_projection():
-            return None
-        probe = pl.LazyFrame(schema=self.file_schema)
-        try:  # does the filter expand to exactly its root columns?
-            probe.filter(self.filter).collect_schema()
-        except pl.exceptions.PolarsError:
-            return None  # reported by _output_schema
-        return self.columns + [c for c in dict.fromkeys(roots) if c not in self.columns]
 
     def _output_schema(self) -> pa.Schema:
         """Return the Arrow schema of every table the tasks yield (checked here, on the driver)."""
@@ -202,19 +184,10 @@ class _ReadSplits:
         for split in self.splits:
             with jetliner.open(split, columns=self.needed, storage_options=self.storage_options,
                                **self.options) as reader:
-                found = reader._file_schema  # from the header the reader has just read
-                if found != self.file_schema:
-                    msg = (
-                        f"{split.path} does not have the schema of the first file read "
-                        f"({dict(found)} instead of {dict(self.file_schema)}): the files of "
-                        "one dataset must share their schema"
-                    )
-                    raise SchemaError(msg, path=split.path)
-                for batch in reader:
-                    if self.filter is not None:
-                        batch = batch.filter(self.filter)
-                    if self.columns is not None and self.needed != self.columns:
-                        batch = batch.select(self.columns)
+                # the files of one dataset must share their schema
+                check_same_schema(reader.file_schema, self.file_schema, split.path,
+                                  "the first file read")
+                for batch in run_query(reader, self.filter, self.columns, None):
                     if batch.height:
                         yield _arrow(batch)
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import bisect
 import json
 import os
+import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
 
@@ -34,12 +35,21 @@ from jetliner.exceptions import (
 from jetliner.frames import FrameBuilder
 from jetliner.options import ReadOptions
 from jetliner.progress import Progress
+from jetliner.resolve import resolve_sources
 from jetliner.schema import AvroType, Plan, parse_schema_text, plan_for
-from jetliner.sources import BytesSource, LocalSource, Source, resolve_sources
+from jetliner.sources import BytesSource, LocalSource, Source
 from jetliner.splits import SplitSource
 from jetliner.stream import DEFAULT_LOCAL_CHUNK, DEFAULT_REMOTE_CHUNK, ByteStream
+from jetliner.threads import DECODE_THREADS
 
-__all__ = ["AvroReader", "FileInfo", "MultiAvroReader", "open_file"]
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from typing import Self
+    else:
+        from typing_extensions import Self
+
+__all__ = ["AvroReader", "FileInfo", "FileJob", "MultiAvroReader", "check_extra_columns",
+           "check_same_schema", "index_type", "open_file", "output_schema"]
 
 # Why a record failed, by decoder error code.
 _DECODE_ERRORS = {
@@ -122,63 +132,34 @@ def open_file(source: Source, options: ReadOptions) -> FileInfo:
         raise
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
+@dataclass(frozen=True)
+class _Slice:
+    """The first `keep` records of a block, to decode.
 
-
-_POOL_PID = 0
-
-
-def _pool() -> ThreadPoolExecutor:
-    """Return the shared decoding threads: one per core (decoding runs without the GIL).
-
-    Made anew in a forked child, which inherits the pool but none of its threads.
+    `damaged` marks a block that failed in skip mode: only the records before
+    the damage are kept, and the checks that need the whole block are skipped.
     """
-    global _POOL, _POOL_PID
-    with _POOL_LOCK:
-        if _POOL is None or _POOL_PID != os.getpid():
-            _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
-                                       thread_name_prefix="jetliner-decode")
-            _POOL_PID = os.getpid()
-        return _POOL
+
+    block: Block
+    keep: int
+    damaged: bool = False
 
 
 @dataclass
 class _Task:
-    """Whole blocks to decode together, and how many rows of each to keep."""
+    """Whole blocks to decode together (one pool task), and how many rows of each to keep."""
 
-    blocks: list[tuple[Block, int]]
-    rows: int
-    nbytes: int
+    slices: list[_Slice] = field(default_factory=list)
+    rows: int = 0
+    nbytes: int = 0
     end: int = 0  # file offset just past the last block
 
-
-def _decode_task(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
-                 task: _Task) -> tuple[list[tuple[pl.DataFrame, int]], list[BadBlockError]]:
-    """Decompress and decode one task's blocks (runs on a pool thread).
-
-    In skip mode a damaged block costs only its damaged part: the task is decoded
-    again, keeping the records before the damage (never a half-decoded row) and
-    dropping the rest of that block, and the loss is reported.
-    """
-    blocks = list(task.blocks)
-    skipped: list[BadBlockError] = []
-    while True:
-        try:
-            return _decode_blocks(info, plan, frames, options, blocks), skipped
-        except (CodecError, DecodeError) as exc:
-            if not options.ignore_errors or exc.block_index is None:
-                raise
-            i = next(i for i, (b, _) in enumerate(blocks) if b.index == exc.block_index)
-            block, keep = blocks[i]
-            good = exc.record_index if isinstance(exc, DecodeError) and exc.record_index else 0
-            good = min(good, keep)
-            kind = "codec" if isinstance(exc, CodecError) else "decode"
-            skipped.append(BadBlockError(
-                f"{exc.message}; kept {good} of the block's {block.count} records",
-                kind=kind, records_lost=keep - good, path=info.path,
-                block_index=block.index, record_index=exc.record_index, offset=exc.offset))
-            blocks[i] = (block, -good - 1)  # keep `good` records, skip the checks
+    def add(self, piece: _Slice) -> None:
+        """Append a block's records."""
+        self.slices.append(piece)
+        self.rows += piece.keep
+        self.nbytes += len(piece.block.data)
+        self.end = piece.block.end
 
 
 _DECODERS = threading.local()
@@ -214,189 +195,232 @@ def _decoder(plan: Plan, options: ReadOptions) -> Decoder:
     return decoder
 
 
-def _decode_blocks(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
-                   blocks: list[tuple[Block, int]]) -> list[tuple[pl.DataFrame, int]]:
-    """Decode `blocks`; a negative keep ``-n - 1`` keeps n records of a damaged block."""
-    decoder = _decoder(plan, options)
-    try:
-        return _decode_with(decoder, info, plan, frames, options, blocks)
-    except BaseException:
-        decoder.discard()  # the thread keeps its decoder: free the failed batch now
-        raise
+Batch: TypeAlias = tuple[pl.DataFrame, int]  # a frame and its number of rows
 
 
-def _decode_with(decoder: Decoder, info: FileInfo, plan: Plan, frames: FrameBuilder,
-                 options: ReadOptions,
-                 blocks: list[tuple[Block, int]]) -> list[tuple[pl.DataFrame, int]]:
-    codec = get_codec(info.header.codec, info.path)
-    batch_size = options.batch_size
-    out: list[tuple[pl.DataFrame, int]] = []
+@dataclass
+class FileJob:
+    """The decoding of one opened file: what each of its batches needs.
 
-    def flush() -> None:
-        rows = decoder.rows
-        out.append((frames.build(decoder.finish(plan.export), rows), rows))
+    Attributes
+    ----------
+    info
+        The opened file.
+    plan
+        The compiled plan for this file's schema and the read's columns.
+    frames
+        Builds DataFrames from the decoder's exported batches.
+    options
+        The read's options.
+    skipped
+        What skip mode dropped in this file, in file order.
+    """
 
-    for block, keep in blocks:
-        damaged = keep < 0
-        if damaged:
-            keep = -keep - 1
-            if keep == 0:
-                continue
+    info: FileInfo
+    plan: Plan
+    frames: FrameBuilder
+    options: ReadOptions
+    skipped: list[BadBlockError] = field(default_factory=list)
+
+    def batches(self, limit: int | None) -> Iterator[Batch]:
+        """Yield ``(frame, rows)`` for the file, at most `limit` rows in all.
+
+        Blocks are framed here, grouped into tasks of whole blocks holding at most
+        ``batch_size`` rows, and decoded on the shared pool, in order.  At most
+        ``buffer_blocks`` tasks and ``buffer_bytes`` compressed bytes are in
+        flight; no block is read once `limit` rows are dispatched.  In skip mode,
+        what was skipped is added to `skipped`, in file order.
+        """
+        options = self.options
+        info = self.info
+        pool = DECODE_THREADS.get()
+        pending: deque[tuple[_Task, Future[tuple[list[Batch], list[BadBlockError]]]]] = deque()
+        inflight_bytes = 0
+        # A task (one output batch) also ends at this many compressed bytes, so that
+        # several fit in buffer_bytes and wide rows still decode in parallel.
+        task_bytes = max(1 << 20, options.buffer_bytes // (2 * options.buffer_blocks))
+        task = _Task()
+        dispatched = 0
+
+        def submit(t: _Task) -> None:
+            nonlocal inflight_bytes
+            pending.append((t, pool.submit(self.decode_task, t)))
+            inflight_bytes += t.nbytes
+
+        def collect() -> Iterator[Batch]:
+            nonlocal inflight_bytes
+            done, future = pending.popleft()
+            inflight_bytes -= done.nbytes
+            yield from self._consumed(done, *future.result())
+
+        framing_error: JetlinerError | None = None
+        framing_skips: list[BadBlockError] = []
+        start, end = info.span
+        blocks = iter_blocks(info.stream, info.header, info.path,
+                             framing_skips if options.ignore_errors else None,
+                             start=start, end=end)
         try:
-            data = codec(block.data, options.max_block_size)
-        except CodecError as exc:
-            raise CodecError(exc.message, path=info.path, block_index=block.index,
-                             offset=block.offset) from exc
-        if not damaged and block.count > len(data):
+            while limit is None or dispatched < limit:  # no block is framed past the limit
+                try:
+                    block = next(blocks)
+                except StopIteration:
+                    break
+                except JetlinerError as exc:
+                    # blocks before the damage come first: decode them, then raise
+                    framing_error = exc
+                    break
+                keep = block.count if limit is None else min(block.count, limit - dispatched)
+                if task.slices and task.rows + keep > options.batch_size:
+                    submit(task)
+                    task = _Task()
+                task.add(_Slice(block, keep))
+                dispatched += keep
+                if task.rows >= options.batch_size or task.nbytes >= task_bytes:
+                    submit(task)
+                    task = _Task()
+                _merge(self.skipped, framing_skips)
+                framing_skips.clear()
+                while pending and (len(pending) >= options.buffer_blocks
+                                   or inflight_bytes > options.buffer_bytes):
+                    yield from collect()
+            if task.slices:
+                if not pending:
+                    # a lone last task (a small file, head()): decode it here, sparing
+                    # the round trip through the pool
+                    yield from self._consumed(task, *self.decode_task(task))
+                else:
+                    submit(task)
+            while pending:
+                yield from collect()
+            _merge(self.skipped, framing_skips)
+            if framing_error is not None:
+                raise framing_error
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+    def _consumed(self, task: _Task, results: list[Batch],
+                  skips: list[BadBlockError]) -> list[Batch]:
+        """Record a decoded task's skips and progress; return its batches."""
+        _merge(self.skipped, skips)
+        self.info.consumed = task.end
+        return results
+
+    def decode_task(self, task: _Task) -> tuple[list[Batch], list[BadBlockError]]:
+        """Decompress and decode one task's blocks (runs on a pool thread).
+
+        In skip mode a damaged block costs only its damaged part: the task is
+        decoded again, keeping the records before the damage (never a
+        half-decoded row) and dropping the rest of that block, and the loss is
+        reported.
+        """
+        slices = list(task.slices)
+        skipped: list[BadBlockError] = []
+        while True:
+            try:
+                return self._decode(slices), skipped
+            except (CodecError, DecodeError) as exc:
+                if not self.options.ignore_errors or exc.block_index is None:
+                    raise
+                i = next(i for i, s in enumerate(slices) if s.block.index == exc.block_index)
+                block, keep = slices[i].block, slices[i].keep
+                good = exc.record_index if isinstance(exc, DecodeError) and exc.record_index else 0
+                good = min(good, keep)
+                kind = "codec" if isinstance(exc, CodecError) else "decode"
+                skipped.append(BadBlockError(
+                    f"{exc.message}; kept {good} of the block's {block.count} records",
+                    kind=kind, records_lost=keep - good, path=self.info.path,
+                    block_index=block.index, record_index=exc.record_index, offset=exc.offset))
+                slices[i] = _Slice(block, good, damaged=True)
+
+    def _decode(self, slices: list[_Slice]) -> list[Batch]:
+        """Decode `slices` with this thread's decoder into batches of ``batch_size`` rows."""
+        decoder = _decoder(self.plan, self.options)
+        try:
+            return self._decode_with(decoder, slices)
+        except BaseException:
+            decoder.discard()  # the thread keeps its decoder: free the failed batch now
+            raise
+
+    def _decode_with(self, decoder: Decoder, slices: list[_Slice]) -> list[Batch]:
+        info = self.info
+        options = self.options
+        codec = get_codec(info.header.codec, info.path)
+        batch_size = options.batch_size
+        out: list[Batch] = []
+
+        def flush() -> None:
+            rows = decoder.rows
+            out.append((self.frames.build(decoder.finish(self.plan.export), rows), rows))
+
+        for piece in slices:
+            block, keep = piece.block, piece.keep
+            if piece.damaged and keep == 0:
+                continue
+            try:
+                data = codec(block.data, options.max_block_size)
+            except CodecError as exc:
+                raise CodecError(exc.message, path=info.path, block_index=block.index,
+                                 offset=block.offset) from exc
+            if not piece.damaged:
+                self._check_block(decoder, block, len(data))
+            offset = 0
+            done = 0
+            while done < keep:
+                take = min(keep - done, batch_size - decoder.rows)
+                try:
+                    offset = decoder.decode(data, offset, take)
+                except DecodeFailure as f:
+                    msg = _DECODE_ERRORS.get(f.code, f"decoder error {f.code}")
+                    raise DecodeError(msg, path=info.path, block_index=block.index,
+                                      record_index=done + f.record, offset=f.offset) from None
+                done += take
+                if decoder.rows >= batch_size:
+                    flush()
+            if not piece.damaged and keep == block.count and offset != len(data):
+                msg = (
+                    f"the block holds {len(data) - offset} bytes after its {block.count} "
+                    "records: its record count or data is corrupt"
+                )
+                raise DecodeError(msg, path=info.path, block_index=block.index,
+                                  record_index=block.count, offset=offset)
+        if decoder.rows:
+            flush()
+        return out
+
+    def _check_block(self, decoder: Decoder, block: Block, nbytes: int) -> None:
+        """Refuse a block that claims more records than its `nbytes` can hold."""
+        info = self.info
+        limit = self.options.max_empty_records
+        if block.count > nbytes:
             # more records than bytes: some take no bytes (empty records, nulls); a
             # file may claim only so many, or a tiny file could yield billions of rows
             with info.lock:
-                info.empty_records += block.count - len(data)
-                over = info.empty_records > options.max_empty_records
+                info.empty_records += block.count - nbytes
+                over = info.empty_records > limit
             if over:
                 msg = (
-                    f"the file claims more than {options.max_empty_records} records that take "
-                    "no bytes (empty records or nulls): a hostile or degenerate file; raise "
+                    f"the file claims more than {limit} records that take no bytes (empty "
+                    "records or nulls): a hostile or degenerate file; raise "
                     "max_empty_records if the data is legitimate"
                 )
                 raise DecodeError(msg, path=info.path, block_index=block.index,
                                   offset=block.offset)
-        if not damaged:
-            try:
-                decoder.check_block(block.count, len(data))
-            except DecodeFailure as f:
-                msg = (
-                    f"block {block.index} claims {block.count} records, more than its "
-                    f"{len(data)} bytes can hold: {_DECODE_ERRORS[f.code]}"
-                )
-                raise DecodeError(msg, path=info.path, block_index=block.index,
-                                  record_index=0, offset=block.offset) from None
-        offset = 0
-        done = 0
-        while done < keep:
-            take = min(keep - done, batch_size - decoder.rows)
-            try:
-                offset = decoder.decode(data, offset, take)
-            except DecodeFailure as f:
-                msg = _DECODE_ERRORS.get(f.code, f"decoder error {f.code}")
-                raise DecodeError(msg, path=info.path, block_index=block.index,
-                                  record_index=done + f.record, offset=f.offset) from None
-            done += take
-            if decoder.rows >= batch_size:
-                flush()
-        if not damaged and keep == block.count and offset != len(data):
+        try:
+            decoder.check_block(block.count, nbytes)
+        except DecodeFailure as f:
             msg = (
-                f"the block holds {len(data) - offset} bytes after its {block.count} "
-                "records: its record count or data is corrupt"
+                f"block {block.index} claims {block.count} records, more than its "
+                f"{nbytes} bytes can hold: {_DECODE_ERRORS[f.code]}"
             )
             raise DecodeError(msg, path=info.path, block_index=block.index,
-                              record_index=block.count, offset=offset)
-    if decoder.rows:
-        flush()
-    return out
-
-
-def _decode_file(info: FileInfo, plan: Plan, frames: FrameBuilder, options: ReadOptions,
-                 limit: int | None,
-                 skipped: list[BadBlockError]) -> Iterator[tuple[pl.DataFrame, int]]:
-    """Yield ``(frame, rows)`` for one file, at most `limit` rows in all.
-
-    Blocks are framed here, grouped into tasks of whole blocks holding at most
-    ``batch_size`` rows, and decoded on the shared pool, in order.  At most
-    ``buffer_blocks`` tasks and ``buffer_bytes`` compressed bytes are in flight;
-    no block is read once `limit` rows are dispatched.  In skip mode, what was
-    skipped is appended to `skipped`, in file order.
-    """
-    pool = _pool()
-    pending: deque[Future[tuple[list[tuple[pl.DataFrame, int]], list[BadBlockError]]]] = deque()
-    inflight_bytes = 0
-    batch_size = options.batch_size
-    # A task (one output batch) also ends at this many compressed bytes, so that
-    # several fit in buffer_bytes and wide rows still decode in parallel.
-    task_bytes = max(1 << 20, options.buffer_bytes // (2 * options.buffer_blocks))
-    task = _Task([], 0, 0)
-    dispatched = 0
-
-    sizes: deque[tuple[int, int]] = deque()  # compressed bytes and end of each pending task
-
-    def submit(t: _Task) -> None:
-        nonlocal inflight_bytes
-        pending.append(pool.submit(_decode_task, info, plan, frames, options, t))
-        inflight_bytes += t.nbytes
-        sizes.append((t.nbytes, t.end))
-
-    framing_error: JetlinerError | None = None
-    framing_skips: list[BadBlockError] = []
-    start, end = info.span
-    blocks = iter_blocks(info.stream, info.header, info.path,
-                         framing_skips if options.ignore_errors else None, start=start, end=end)
-
-    def collect() -> Iterator[tuple[pl.DataFrame, int]]:
-        nonlocal inflight_bytes
-        nbytes, end = sizes.popleft()
-        inflight_bytes -= nbytes
-        results, task_skips = pending.popleft().result()
-        _merge(skipped, task_skips)
-        info.consumed = end
-        yield from results
-
-    try:
-        while limit is None or dispatched < limit:  # no block is framed past the limit
-            try:
-                block = next(blocks)
-            except StopIteration:
-                break
-            except JetlinerError as exc:
-                # blocks before the damage come first: decode them, then raise
-                framing_error = exc
-                break
-            keep = block.count if limit is None else min(block.count, limit - dispatched)
-            if task.blocks and task.rows + keep > batch_size:
-                submit(task)
-                task = _Task([], 0, 0)
-            task.blocks.append((block, keep))
-            task.rows += keep
-            task.nbytes += len(block.data)
-            task.end = block.end
-            dispatched += keep
-            if task.rows >= batch_size or task.nbytes >= task_bytes:
-                submit(task)
-                task = _Task([], 0, 0)
-            _merge(skipped, framing_skips)
-            framing_skips.clear()
-            while pending and (len(pending) >= options.buffer_blocks
-                               or inflight_bytes > options.buffer_bytes):
-                yield from collect()
-        if task.blocks:
-            if not pending:
-                # a lone last task (a small file, head()): decode it here, sparing
-                # the round trip through the pool
-                results, task_skips = _decode_task(info, plan, frames, options, task)
-                _merge(skipped, task_skips)
-                info.consumed = task.end
-                yield from results
-            else:
-                submit(task)
-        while pending:
-            yield from collect()
-        _merge(skipped, framing_skips)
-        if framing_error is not None:
-            raise framing_error
-    finally:
-        for f in pending:
-            f.cancel()
+                              record_index=0, offset=block.offset) from None
 
 
 def _merge(into: list[BadBlockError], new: list[BadBlockError]) -> None:
     """Add skips to a file's list, keeping it in block order."""
     for e in new:
         bisect.insort(into, e, key=lambda x: (x.block_index or 0, x.offset or 0))
-
-
-def _index_type() -> pl.DataType:
-    """Return Polars' row-index type (UInt32, or UInt64 in the big-index build)."""
-    dtype = pl.get_index_type()
-    return dtype() if isinstance(dtype, type) else dtype
 
 
 def _known_size(source: Source) -> int | None:
@@ -411,18 +435,95 @@ def _known_size(source: Source) -> int | None:
     return None
 
 
-def _schema_difference(a: pl.Schema, b: pl.Schema) -> str:
-    only_a = [n for n in a if n not in b]
-    only_b = [n for n in b if n not in a]
+def index_type() -> pl.DataType:
+    """Return Polars' row-index type (UInt32, or UInt64 in the big-index build)."""
+    dtype = pl.get_index_type()
+    return dtype() if isinstance(dtype, type) else dtype
+
+
+def output_schema(columns: pl.Schema, options: ReadOptions) -> pl.Schema:
+    """Return `columns` with the extra columns the options ask for.
+
+    The row index comes first and the file-path column last, as in every batch.
+    """
+    schema: dict[str, pl.DataType] = dict(columns)
+    if options.row_index_name is not None:
+        schema = {options.row_index_name: index_type(), **schema}
+    if options.include_file_paths is not None:
+        schema[options.include_file_paths] = pl.String()
+    return pl.Schema(schema)
+
+
+def check_extra_columns(file_schema: pl.Schema, options: ReadOptions) -> None:
+    """Refuse a row-index or file-path column named as one of the file's columns.
+
+    Raises
+    ------
+    ConfigurationError
+        When `row_index_name` or `include_file_paths` names a column of the file.
+    """
+    for option in ("row_index_name", "include_file_paths"):
+        name = getattr(options, option)
+        if name is not None and name in file_schema:
+            msg = (
+                f"{option}={name!r} clashes with the file's column {name!r}: pick another "
+                "name for the extra column"
+            )
+            raise ConfigurationError(msg)
+
+
+def check_same_schema(found: pl.Schema, expected: pl.Schema, path: str, first: str) -> None:
+    """Refuse a file whose columns differ from those of the first file read.
+
+    Raises
+    ------
+    SchemaError
+        Naming the columns that differ.
+    """
+    if dict(found) == dict(expected):
+        return
+    only_first = [n for n in expected if n not in found]
+    only_this = [n for n in found if n not in expected]
     parts = []
-    if only_a:
-        parts.append(f"columns only in the first: {only_a}")
-    if only_b:
-        parts.append(f"columns only in the second: {only_b}")
-    for n in a:
-        if n in b and a[n] != b[n]:
-            parts.append(f"column {n!r} is {a[n]} in the first and {b[n]} in the second")
-    return "; ".join(parts)
+    if only_first:
+        parts.append(f"columns only in the first: {only_first}")
+    if only_this:
+        parts.append(f"columns only in the second: {only_this}")
+    parts.extend(f"column {n!r} is {expected[n]} in the first and {found[n]} in the second"
+                 for n in expected if n in found and expected[n] != found[n])
+    msg = (
+        f"{path!r} has a schema incompatible with {first!r}: {'; '.join(parts)} (files read "
+        "together must share their schema)"
+    )
+    raise SchemaError(msg, path=path)
+
+
+def _column_names(columns: Sequence[str] | Sequence[int] | None,
+                  file_schema: pl.Schema) -> tuple[str, ...] | None:
+    """Turn the requested columns (names, or zero-based indices) into names."""
+    if columns is None:
+        return None
+    if isinstance(columns, str):
+        msg = f"columns must be a list of column names or indices, got the string {columns!r}"
+        raise ConfigurationError(msg)
+    indices = [c for c in columns if isinstance(c, int) and not isinstance(c, bool)]
+    strings = [c for c in columns if isinstance(c, str)]
+    if len(indices) == len(columns):
+        names = list(file_schema)
+        bad = [c for c in indices if not -len(names) <= c < len(names)]
+        if bad:
+            msg = f"column indices {bad} are out of range for {len(names)} columns"
+            raise ConfigurationError(msg)
+        out = tuple(names[c] for c in indices)
+    elif len(strings) == len(columns):
+        out = tuple(strings)
+    else:
+        msg = "columns must be all names (str) or all indices (int)"
+        raise ConfigurationError(msg)
+    if len(set(out)) != len(out):
+        msg = f"columns lists a column twice: {list(out)}"
+        raise ConfigurationError(msg)
+    return out
 
 
 class MultiAvroReader:
@@ -433,9 +534,17 @@ class MultiAvroReader:
     sources
         Paths, globs, URLs, file objects, or a list of them.
     columns
-        Names of the columns to decode, in output order (``None``: all).
+        The columns to decode, in output order: names, or zero-based indices
+        into the first file's columns (``None``: all).
     **options
         The reading options (`jetliner.options.ReadOptions`).
+
+    Raises
+    ------
+    ConfigurationError
+        Unknown or invalid options, columns that are neither all names nor all
+        indices, or an extra column (``row_index_name``, ``include_file_paths``)
+        named as a column of the file.
 
     Examples
     --------
@@ -444,21 +553,39 @@ class MultiAvroReader:
     ...         print(batch.height)
     """
 
-    def __init__(self, sources: Any, *, columns: list[str] | None = None, **options: Any) -> None:
-        self._options = ReadOptions.from_kwargs(options)
-        opts = self._options
-        self._sources = resolve_sources(sources, glob=opts.glob,
-                                        storage_options=opts.storage_options)
-        self._columns = columns
-        self._first = open_file(self._sources[0], opts)
-        self._plan = self._compile(self._first)
+    def __init__(self, sources: Any, *, columns: Sequence[str] | Sequence[int] | None = None,
+                 **options: Any) -> None:
+        opts = ReadOptions.from_kwargs(options)
+        self._start(resolve_sources(sources, glob=opts.glob,
+                                    storage_options=opts.storage_options), columns, opts)
+
+    @classmethod
+    def _of(cls, sources: list[Source], columns: Sequence[str] | Sequence[int] | None,
+            options: ReadOptions) -> Self:
+        """Make a reader of sources already resolved, with options already validated."""
+        reader = cls.__new__(cls)
+        reader._start(sources, columns, options)
+        return reader
+
+    def _start(self, sources: list[Source], columns: Sequence[str] | Sequence[int] | None,
+               options: ReadOptions) -> None:
+        """Open the first file and compile the plan: typed errors now, not on first use."""
+        self._options = options
+        self._sources = sources
+        self._first: FileInfo = open_file(sources[0], options)
+        self._current: FileInfo | None = self._first
+        try:
+            self._file_schema = self._compile(self._first, None).schema
+            check_extra_columns(self._file_schema, options)
+            self._plan = self._compile(self._first, _column_names(columns, self._file_schema))
+        except BaseException:
+            self.close()
+            raise
         self._frames = FrameBuilder(self._plan.schema)
-        self._file_schema = plan_for(self._first.header.schema_json, None).schema
         self._rows_read = 0
         self._finished = False
-        self._errors_by_file: list[list[BadBlockError]] = []
+        self._jobs: list[FileJob] = []
         self._iter: Iterator[pl.DataFrame] | None = None
-        self._current: FileInfo | None = self._first
         self._progress: Progress | None = None
         self._sizes: list[int | None] = []  # of each source, for progress
 
@@ -475,15 +602,14 @@ class MultiAvroReader:
         return json.loads(self._first.header.schema_json)
 
     @property
+    def file_schema(self) -> pl.Schema:
+        """The Polars schema of all the (first) file's columns, before selection."""
+        return self._file_schema
+
+    @property
     def polars_schema(self) -> pl.Schema:
         """The schema of the DataFrames this reader yields."""
-        schema: dict[str, pl.DataType] = dict(self._plan.schema)
-        opts = self._options
-        if opts.row_index_name is not None:
-            schema = {opts.row_index_name: _index_type(), **schema}
-        if opts.include_file_paths is not None:
-            schema[opts.include_file_paths] = pl.String()
-        return pl.Schema(schema)
+        return output_schema(self._plan.schema, self._options)
 
     @property
     def rows_read(self) -> int:
@@ -503,12 +629,12 @@ class MultiAvroReader:
     @property
     def errors(self) -> list[BadBlockError]:
         """What ``ignore_errors=True`` skipped so far, in file order (empty in strict mode)."""
-        return [e for errors in self._errors_by_file for e in errors]
+        return [e for job in self._jobs for e in job.skipped]
 
     @property
     def error_count(self) -> int:
         """Number of skipped problems."""
-        return sum(len(errors) for errors in self._errors_by_file)
+        return sum(len(job.skipped) for job in self._jobs)
 
     @property
     def sources(self) -> list[str]:
@@ -517,7 +643,7 @@ class MultiAvroReader:
 
     # -- iteration
 
-    def __iter__(self) -> MultiAvroReader:
+    def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> pl.DataFrame:
@@ -530,7 +656,7 @@ class MultiAvroReader:
             self.close()
             raise
 
-    def __enter__(self) -> MultiAvroReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -542,14 +668,13 @@ class MultiAvroReader:
             self._current.stream.close()
             self._current = None
         self._iter = iter(())
-        if self._progress is not None:
-            self._progress.close()
+        if getattr(self, "_progress", None) is not None:
+            self._progress.close()  # type: ignore[union-attr]
 
     # -- internals
 
-    def _compile(self, info: FileInfo) -> Plan:
+    def _compile(self, info: FileInfo, columns: tuple[str, ...] | None) -> Plan:
         try:
-            columns = None if self._columns is None else tuple(self._columns)
             return plan_for(info.header.schema_json, columns)
         except SchemaError as exc:
             raise SchemaError(exc.message, path=info.path) from exc
@@ -561,6 +686,18 @@ class MultiAvroReader:
             self._progress.total_bytes = sum(s or 0 for s in self._sizes)
         done = sum(s or 0 for s in self._sizes[:i]) + info.consumed
         self._progress.update(self._rows_read, done, i + 1)
+
+    def _job(self, i: int) -> FileJob:
+        """Open source `i` (the first is open already) and check it fits the first."""
+        if i == 0:
+            return FileJob(self._first, self._plan, self._frames, self._options)
+        source = self._sources[i]
+        info = open_file(source, self._options)
+        self._current = info
+        check_same_schema(self._compile(info, None).schema, self._file_schema,
+                          source.path, self._first.path)
+        plan = self._compile(info, tuple(self._plan.schema))
+        return FileJob(info, plan, self._frames, self._options)
 
     def _generate(self) -> Iterator[pl.DataFrame]:
         opts = self._options
@@ -574,24 +711,13 @@ class MultiAvroReader:
         for i, source in enumerate(self._sources):
             if left is not None and left <= 0:
                 break
-            info = self._first if i == 0 else open_file(source, opts)
-            self._current = info
+            job = self._job(i)
+            info = job.info
             if self._sizes:
                 self._sizes[i] = info.stream.size
-            plan = self._plan
-            if i > 0:
-                schema = plan_for(info.header.schema_json, None).schema
-                if dict(schema) != dict(self._file_schema):
-                    msg = (
-                        f"{source.path!r} has a schema incompatible with "
-                        f"{self._first.path!r}: {_schema_difference(self._file_schema, schema)}"
-                    )
-                    raise SchemaError(msg, path=source.path)
-                plan = plan_for(info.header.schema_json, tuple(self._plan.schema))
             try:
-                file_skips: list[BadBlockError] = []
-                self._errors_by_file.append(file_skips)
-                for df, rows in _decode_file(info, plan, self._frames, opts, left, file_skips):
+                self._jobs.append(job)
+                for df, rows in job.batches(left):
                     if opts.row_index_name is not None:
                         df = df.insert_column(0, pl.int_range(
                             index, index + rows, dtype=pl.get_index_type(), eager=True
@@ -618,14 +744,23 @@ class MultiAvroReader:
 class AvroReader(MultiAvroReader):
     """Iterate DataFrame batches over one Avro file.
 
+    The same reader as `MultiAvroReader`, refusing sources that name more than
+    one file.
+
     Parameters
     ----------
     source
         A path, URL, or binary file object.
     columns
-        Names of the columns to decode, in output order (``None``: all).
+        The columns to decode, in output order: names, or zero-based indices
+        (``None``: all).
     **options
         The reading options (`jetliner.options.ReadOptions`).
+
+    Raises
+    ------
+    ConfigurationError
+        When `source` names more than one file, and as `MultiAvroReader` does.
 
     Examples
     --------
@@ -634,14 +769,14 @@ class AvroReader(MultiAvroReader):
     ...         print(batch.shape)
     """
 
-    def __init__(self, source: Any, *, columns: list[str] | None = None, **options: Any) -> None:
-        glob = options.get("glob", True)
-        resolved = resolve_sources(source, glob=glob,
-                                   storage_options=options.get("storage_options"))
+    def __init__(self, source: Any, *, columns: Sequence[str] | Sequence[int] | None = None,
+                 **options: Any) -> None:
+        opts = ReadOptions.from_kwargs(options)
+        resolved = resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options)
         if len(resolved) != 1:
             msg = (
                 f"AvroReader reads one file, but {source!r} names {len(resolved)}; use "
-                "MultiAvroReader (or jetliner.open with a single path)"
+                "MultiAvroReader (or jetliner.open, which picks the reader)"
             )
             raise ConfigurationError(msg)
-        super().__init__(resolved, columns=columns, **options)
+        self._start(resolved, columns, opts)

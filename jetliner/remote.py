@@ -22,7 +22,7 @@ from jetliner.exceptions import (
     SourceError,
     SourceNotFoundError,
 )
-from jetliner.sources import RangeFile, Source, _expand_braces, _has_glob
+from jetliner.sources import RangeFile, Source, expand_braces, has_glob
 from jetliner.storage import (
     RetryPolicy,
     ShortRead,
@@ -309,9 +309,9 @@ def resolve_remote(url: str, *, glob: bool,
     fs, policy = _filesystem(protocol, url, storage_options)
     path = fs._strip_protocol(url)
     versioned = protocol in ("s3", "s3a") and "?versionId=" in rest
-    if glob and not versioned and _has_glob(path):
+    if glob and not versioned and has_glob(path):
         found: set[str] = set()
-        for pattern in _expand_braces(path):
+        for pattern in expand_braces(path):
             listing = call_with_retries(functools.partial(fs.glob, pattern, detail=True),
                                         policy, url, "listing")
             # folder markers (keys ending in '/') are not objects to read

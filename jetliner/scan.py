@@ -13,16 +13,18 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from jetliner.exceptions import BadBlockError, ConfigurationError, SkippedDataWarning
+from jetliner.exceptions import BadBlockError, SkippedDataWarning
 from jetliner.options import ReadOptions
-from jetliner.readers import AvroReader, MultiAvroReader, _index_type, open_file
-from jetliner.schema import plan_for
-from jetliner.sources import Source, resolve_sources
+from jetliner.query import columns_to_decode, run_query
+from jetliner.readers import AvroReader, MultiAvroReader
+from jetliner.resolve import resolve_sources
+from jetliner.sources import Source
 
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["open", "read_avro", "read_avro_schema", "scan", "scan_avro"]
 
 
-def _warn_skipped(errors: list[BadBlockError]) -> None:
+def _warn_skipped(errors: list[BadBlockError], stacklevel: int) -> None:
     """Summarise what skip mode dropped in a `SkippedDataWarning` (which carries the list)."""
     if not errors:
         return
@@ -48,19 +50,24 @@ def _warn_skipped(errors: list[BadBlockError]) -> None:
         + (f", plus {unknown} region(s) of unknown size" if unknown else "")
         + f"; first: {errors[0]}. The warning's .errors attribute lists them all."
     )
-    warnings.warn(SkippedDataWarning(msg, errors), stacklevel=3)
+    warnings.warn(SkippedDataWarning(msg, errors), stacklevel=stacklevel)
 
 
-def _resolve(source: Any, opts: ReadOptions) -> list[Source]:
-    return resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options)
+def _resolve(source: Any, options: dict[str, Any]) -> tuple[list[Source], ReadOptions]:
+    """Validate the options and resolve the sources (once per call of the API)."""
+    opts = ReadOptions.from_kwargs(options)
+    return resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options), opts
 
 
-def _file_schema(sources: list[Source], opts: ReadOptions) -> pl.Schema:
-    info = open_file(sources[0], opts)
-    try:
-        return plan_for(info.header.schema_json, None).schema
-    finally:
-        info.stream.close()
+def _read(reader: MultiAvroReader, predicate: pl.Expr | None, wanted: list[str] | None,
+          limit: int | None) -> Iterator[pl.DataFrame]:
+    """Yield the reader's batches, queried: the one read path of `scan_avro` and `read_avro`.
+
+    Skips of ``ignore_errors=True`` are reported in one warning once the read ends.
+    """
+    with reader:
+        yield from run_query(reader, predicate, wanted, limit)
+    _warn_skipped(reader.errors, stacklevel=4)
 
 
 def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
@@ -101,19 +108,13 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
     >>> lf.filter(pl.col("score") > 0.5).select("name").head(3).collect().height
     3
     """
-    opts = ReadOptions.from_kwargs(dict(options))
-    sources = _resolve(source, opts)
-    file_schema = _file_schema(sources, opts)
-    schema: dict[str, pl.DataType] = dict(file_schema)
-    if opts.row_index_name is not None:
-        schema = {opts.row_index_name: _index_type(), **schema}
-    if opts.include_file_paths is not None:
-        schema[opts.include_file_paths] = pl.String()
-    for extra in (opts.row_index_name, opts.include_file_paths):
-        if extra is not None and extra in file_schema:
-            msg = f"the extra column {extra!r} clashes with a column of the file: pick another name"
-            raise ConfigurationError(msg)
+    sources, opts = _resolve(source, dict(options))
+    # the first header, read now for typed errors; each collect opens the files anew
+    with MultiAvroReader._of(sources, None, opts) as first:
+        schema = first.polars_schema
     extras = {opts.row_index_name, opts.include_file_paths} - {None}
+    # a batch_size the user gives wins over the engine's hint
+    own_batch_size = "batch_size" in options
 
     def io_source(
         with_columns: list[str] | None,
@@ -122,48 +123,24 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
         batch_size: int | None,
     ) -> Iterator[pl.DataFrame]:
         wanted = list(schema) if with_columns is None else list(with_columns)
-        needed = list(wanted)
-        if predicate is not None:
-            needed += [c for c in predicate.meta.root_names() if c not in needed]
-        columns = [c for c in needed if c not in extras]
+        needed = columns_to_decode(wanted, predicate, schema)
+        columns = [c for c in (schema if needed is None else needed) if c not in extras]
         limit = opts.n_rows
         if n_rows is not None:
             limit = n_rows if limit is None else min(limit, n_rows)
-        reader_opts = {k: getattr(opts, k) for k in ReadOptions.__dataclass_fields__}
-        # with a predicate, the row limit applies after filtering: count here
-        reader_opts["n_rows"] = limit if predicate is None else None
-        reader = MultiAvroReader(sources, columns=columns, **reader_opts)
-        with reader:
-            yield from _filter_batches(reader, predicate, wanted, limit)
-        _warn_skipped(reader.errors)
+        # with a predicate, the row limit applies after filtering: counted by the query
+        read_opts = replace(opts, n_rows=limit if predicate is None else None,
+                            batch_size=batch_size if batch_size and not own_batch_size
+                            else opts.batch_size)
+        yield from _read(MultiAvroReader._of(sources, columns, read_opts), predicate, wanted,
+                         limit)
 
-    return register_io_source(io_source, schema=pl.Schema(schema), explain_name="jetliner",
+    return register_io_source(io_source, schema=schema, explain_name="jetliner",
                               explain_detail=f"{len(sources)} Avro source(s): {sources[0].path}")
 
 
 scan = scan_avro
 """Alias of `scan_avro`: the same function."""
-
-
-def _filter_batches(batches: Iterator[pl.DataFrame], predicate: pl.Expr | None,
-                    wanted: list[str], limit: int | None) -> Iterator[pl.DataFrame]:
-    """Filter every batch by the pushed-down predicate and stop after `limit` rows.
-
-    The wanted columns are selected, and the limit counts rows that passed: that is
-    the IO-plugin contract (Polars filters no further).
-    """
-    left = limit
-    for df in batches:
-        if predicate is not None:
-            df = df.filter(predicate)
-        if df.columns != wanted:
-            df = df.select(wanted)
-        if left is not None:
-            if df.height >= left:
-                yield df.head(left)
-                return
-            left -= df.height
-        yield df
 
 
 def read_avro(
@@ -193,31 +170,9 @@ def read_avro(
     >>> jetliner.read_avro(jetliner.sample_path(), columns=["name", "id"], n_rows=2).columns
     ['name', 'id']
     """
-    opts = ReadOptions.from_kwargs(dict(options))
-    sources = _resolve(source, opts)
-    names: list[str] | None = None
-    if columns is not None:
-        wanted: list[object] = list(columns)
-        indices = [c for c in wanted if isinstance(c, int) and not isinstance(c, bool)]
-        strings = [c for c in wanted if isinstance(c, str)]
-        if len(indices) == len(wanted):
-            file_columns = list(_file_schema(sources, opts))
-            bad = [c for c in indices if not -len(file_columns) <= c < len(file_columns)]
-            if bad:
-                msg = f"column indices {bad} are out of range for {len(file_columns)} columns"
-                raise ConfigurationError(msg)
-            names = [file_columns[c] for c in indices]
-        elif len(strings) == len(wanted):
-            names = strings
-        else:
-            msg = "columns must be all names (str) or all indices (int)"
-            raise ConfigurationError(msg)
-        if len(set(names)) != len(names):
-            msg = f"columns lists a column twice: {names}"
-            raise ConfigurationError(msg)
-    with MultiAvroReader(sources, columns=names, **options) as reader:
-        frames = list(reader)
-    _warn_skipped(reader.errors)
+    sources, opts = _resolve(source, dict(options))
+    reader = MultiAvroReader._of(sources, columns, opts)
+    frames = list(_read(reader, None, None, None))
     if not frames:
         return pl.DataFrame(schema=reader.polars_schema)
     return pl.concat(frames, how="vertical", rechunk=False) if len(frames) > 1 else frames[0]
@@ -246,8 +201,9 @@ def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Sche
     >>> jetliner.read_avro_schema(jetliner.sample_path())["id"]
     Int64
     """
-    opts = ReadOptions.from_kwargs(dict(options))
-    return _file_schema(_resolve(source, opts), opts)
+    sources, opts = _resolve(source, dict(options))
+    with MultiAvroReader._of(sources[:1], None, opts) as reader:
+        return reader.file_schema
 
 
 def open(  # noqa: A001
@@ -282,9 +238,6 @@ def open(  # noqa: A001
     >>> max(sizes), sum(sizes)
     (50, 500)
     """
-    opts = ReadOptions.from_kwargs(dict(options))
-    sources = _resolve(source, opts)
-    names = None if columns is None else list(columns)
-    if len(sources) == 1:
-        return AvroReader(sources[0], columns=names, **options)
-    return MultiAvroReader(sources, columns=names, **options)
+    sources, opts = _resolve(source, dict(options))
+    kind = AvroReader if len(sources) == 1 else MultiAvroReader
+    return kind._of(sources, columns, opts)

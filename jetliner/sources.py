@@ -1,10 +1,12 @@
-"""Sources: what the user names, resolved into reopenable `Source` objects.
+"""Sources: reopenable descriptions of where an Avro file's bytes are.
 
-The user names paths, globs, URLs, file objects, bytes, or lists of them.  A
-`Source` is a description, not an open handle: ``Source.open()`` returns a
+A `Source` is a description, not an open handle: ``Source.open()`` returns a
 `RangeFile` (``size`` and ``read_range(start, end)``), which is the only I/O
 contract the layers below rely on.  A LazyFrame stores sources and reopens them on
-every collect.
+every collect.  This module holds the protocol and the sources that need no
+library (local files, bytes, file objects); `jetliner.remote` adds fsspec
+objects, `jetliner.splits` byte ranges of a file, and `jetliner.resolve` turns
+what the user names into sources.
 """
 
 from __future__ import annotations
@@ -14,18 +16,12 @@ import glob as globlib
 import io
 import os
 import re
-from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
-from jetliner.exceptions import (
-    AccessDeniedError,
-    ConfigurationError,
-    SourceError,
-    SourceNotFoundError,
-)
+from jetliner.exceptions import AccessDeniedError, SourceError, SourceNotFoundError
 
 __all__ = ["BytesSource", "FileObjectSource", "LocalSource", "RangeFile", "Source",
-           "resolve_sources"]
+           "expand_braces", "has_glob", "is_url", "local_glob", "translate_os_error"]
 
 _GLOB_CHARS = re.compile(r"[*?\[{]")
 
@@ -280,95 +276,30 @@ def translate_os_error(exc: OSError, path: str) -> SourceError | SourceNotFoundE
     return SourceError(f"cannot read {path!r}: {exc}", path=path)
 
 
-def _expand_braces(pattern: str) -> list[str]:
-    """``a{b,c}d`` -> ``[abd, acd]`` (nested braces too)."""
+def expand_braces(pattern: str) -> list[str]:
+    """Expand ``{a,b}`` alternatives: ``a{b,c}d`` -> ``[abd, acd]`` (nested braces too)."""
     m = re.search(r"\{([^{}]*)\}", pattern)
     if m is None:
         return [pattern]
     out: list[str] = []
     for alt in m.group(1).split(","):
-        out.extend(_expand_braces(pattern[: m.start()] + alt + pattern[m.end():]))
+        out.extend(expand_braces(pattern[: m.start()] + alt + pattern[m.end():]))
     return out
 
 
-def _has_glob(path: str) -> bool:
+def has_glob(path: str) -> bool:
+    """Return whether `path` holds glob characters (``* ? [ {``)."""
     return _GLOB_CHARS.search(path) is not None
 
 
-def _local_glob(pattern: str) -> list[str]:
+def local_glob(pattern: str) -> list[str]:
+    """Return the files matching `pattern` (braces and ``**`` included), sorted."""
     found: set[str] = set()
-    for p in _expand_braces(pattern):
+    for p in expand_braces(pattern):
         found.update(m for m in globlib.glob(p, recursive=True) if os.path.isfile(m))
     return sorted(found)
 
 
-def _is_url(path: str) -> bool:
+def is_url(path: str) -> bool:
+    """Return whether `path` starts with a URL scheme (``s3://``, ``file://``, ...)."""
     return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", path) is not None
-
-
-def resolve_sources(
-    source: Any, *, glob: bool = True, storage_options: dict[str, Any] | None = None
-) -> list[Source]:
-    """Resolve what the user passed into a non-empty list of sources.
-
-    Parameters
-    ----------
-    source
-        A path (``str`` or ``os.PathLike``), a URL, a glob, a binary file object,
-        bytes, a `jetliner.Split`, or a list/tuple of these.
-    glob
-        Expand glob patterns in string paths.
-    storage_options
-        Options for fsspec filesystems.
-
-    Returns
-    -------
-    list[Source]
-        The sources, in reading order: list order, and glob matches sorted.
-
-    Raises
-    ------
-    SourceNotFoundError
-        When a glob matches nothing or a list is empty.
-    ConfigurationError
-        When `source` is of an unsupported type.
-    """
-    if isinstance(source, (list, tuple)):
-        if not source:
-            msg = "the list of sources is empty: pass at least one path"
-            raise SourceNotFoundError(msg)
-        out: list[Source] = []
-        for s in source:
-            out.extend(resolve_sources(s, glob=glob, storage_options=storage_options))
-        return out
-    if isinstance(source, Source):
-        return [source]
-    from jetliner.splits import Split, split_source
-
-    if isinstance(source, Split):
-        return [split_source(source, storage_options=storage_options)]
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return [BytesSource(source)]
-    if hasattr(source, "read") and hasattr(source, "seek"):
-        return [FileObjectSource(source)]
-    if isinstance(source, Path) or isinstance(source, os.PathLike):
-        return [LocalSource(source)]
-    if not isinstance(source, str):
-        msg = (
-            f"expected a path, URL, glob, file object or a list of them, got "
-            f"{type(source).__name__}"
-        )
-        raise ConfigurationError(msg)
-    if _is_url(source) and not source.startswith("file://"):
-        from jetliner.remote import resolve_remote  # fsspec is imported only when needed
-
-        return resolve_remote(source, glob=glob, storage_options=storage_options)
-    path = source[len("file://"):] if source.startswith("file://") else source
-    path = os.path.expanduser(path)
-    if glob and _has_glob(path):
-        matches = _local_glob(path)
-        if not matches:
-            msg = f"no files match the pattern {source!r}"
-            raise SourceNotFoundError(msg, path=source)
-        return [LocalSource(m) for m in matches]
-    return [LocalSource(path)]

@@ -12,23 +12,20 @@ read by exactly one split of a file, whatever the split size; a split smaller
 than a block, or inside the header, may own no block and reads as an empty
 frame.
 
-Splits are plain, picklable descriptions: plan them in one process and read
-them in others (`jetliner.AvroReader`, `jetliner.read_avro`,
-`jetliner.scan_avro` and `jetliner.open` all accept a `Split` or a list of
-them).
+Splits are plain, picklable descriptions: plan them in one process
+(`jetliner.plan_splits`) and read them in others (`jetliner.AvroReader`,
+`jetliner.read_avro`, `jetliner.scan_avro` and `jetliner.open` all accept a
+`Split` or a list of them).
 """
 
 from __future__ import annotations
 
-import os
-from contextlib import closing
 from dataclasses import dataclass
-from typing import Any
 
-from jetliner.exceptions import ConfigurationError
-from jetliner.sources import RangeFile, Source, resolve_sources
+from jetliner.exceptions import ConfigurationError, SourceChangedError
+from jetliner.sources import RangeFile, Source
 
-__all__ = ["DEFAULT_SPLIT_SIZE", "Split", "SplitSource", "plan_splits"]
+__all__ = ["DEFAULT_SPLIT_SIZE", "Split", "SplitSource"]
 
 DEFAULT_SPLIT_SIZE = 128 * 1024 * 1024
 
@@ -81,8 +78,6 @@ class SplitSource(Source):
 
     def open(self) -> RangeFile:
         """Open the whole file (the header is at its start); see `Source.open`."""
-        from jetliner.exceptions import SourceChangedError
-
         file = self.inner.open()
         if file.size != self.split.file_size:
             file.close()
@@ -95,85 +90,3 @@ class SplitSource(Source):
 
     def __repr__(self) -> str:
         return f"SplitSource({self.path!r}, {self.split.start}, {self.split.end})"
-
-
-def split_source(split: Split, *, storage_options: dict[str, Any] | None) -> SplitSource:
-    """Resolve a split's path (no globbing) into a `SplitSource`."""
-    found = resolve_sources(split.path, glob=False, storage_options=storage_options)
-    if len(found) != 1:  # a URL naming a prefix, say
-        msg = f"a split must name one file, but {split.path!r} resolves to {len(found)}"
-        raise ConfigurationError(msg, path=split.path)
-    return SplitSource(found[0], split)
-
-
-def plan_splits(
-    source: Any,
-    *,
-    split_size: int = DEFAULT_SPLIT_SIZE,
-    glob: bool = True,
-    storage_options: dict[str, Any] | None = None,
-) -> list[Split]:
-    """Cut Avro files into byte-range splits of about `split_size` bytes.
-
-    Only the files' sizes are looked up (a ``stat``, or a ``HEAD`` request per
-    object); nothing is read.  Every file gets at least one split; its splits
-    cover it end to end, in order.
-
-    Parameters
-    ----------
-    source
-        Paths, globs, URLs (``s3://...``), or a list of them.  Bytes and file
-        objects cannot be split (a split is read by path).
-    split_size
-        Target bytes per split (at least 1); the last split of a file is shorter.
-    glob
-        Expand glob patterns.
-    storage_options
-        Credentials and settings for remote sources (the same keys as
-        `jetliner.scan_avro`).
-
-    Returns
-    -------
-    list[Split]
-        The splits of every file, file by file.
-
-    Raises
-    ------
-    ConfigurationError
-        `split_size` is not a positive integer, or a source has no path.
-    SourceNotFoundError
-        A file does not exist or a glob matches nothing.
-
-    Examples
-    --------
-    >>> splits = jetliner.plan_splits(jetliner.sample_path(), split_size=4096)
-    >>> sum(jetliner.read_avro(s).height for s in splits) == jetliner.read_avro(
-    ...     jetliner.sample_path()).height
-    True
-    """
-    if not isinstance(split_size, int) or isinstance(split_size, bool) or split_size < 1:
-        msg = f"split_size must be a positive number of bytes, got {split_size!r}"
-        raise ConfigurationError(msg)
-    from jetliner.sources import LocalSource
-
-    out: list[Split] = []
-    for src in resolve_sources(source, glob=glob, storage_options=storage_options):
-        if not (isinstance(src, LocalSource) or src.is_remote):
-            msg = (
-                f"cannot split {src.path}: a split is read by path, so pass a path or URL, "
-                "not bytes or a file object"
-            )
-            raise ConfigurationError(msg, path=src.path)
-        with closing(src.open()) as f:
-            size = f.size
-        # an absolute path, so that a split means the same file in another
-        # process or working directory (URLs are kept as they are)
-        path = src.path if src.is_remote else os.path.abspath(src.path)
-        start = 0
-        while True:
-            end = min(start + split_size, size)
-            out.append(Split(path, start, end, size))
-            if end >= size:
-                break
-            start = end
-    return out

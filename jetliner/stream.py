@@ -16,12 +16,11 @@ every request so that tests can prove it.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from jetliner.sources import RangeFile
+from jetliner.threads import IO_THREADS
 
 __all__ = ["ByteStream", "DEFAULT_LOCAL_CHUNK", "DEFAULT_REMOTE_CHUNK"]
 
@@ -37,26 +36,6 @@ PREFETCH_AFTER_REQUESTS = 2
 # Most bytes at the end of the buffer read again (instead of copied) when a
 # request runs past it, without prefetch.
 REREAD_LIMIT = 1024 * 1024
-# Threads that wait on network reads (they hold no GIL while waiting).
-IO_THREADS = 16
-
-_IO_POOL: ThreadPoolExecutor | None = None
-_IO_LOCK = threading.Lock()
-
-
-_IO_PID = 0
-
-
-def _io_pool() -> ThreadPoolExecutor:
-    """Return the I/O threads (made anew in a forked child, which inherits no threads)."""
-    global _IO_POOL, _IO_PID
-    with _IO_LOCK:
-        if _IO_POOL is None or _IO_PID != os.getpid():
-            _IO_POOL = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="jetliner-io")
-            _IO_PID = os.getpid()
-        return _IO_POOL
-
-
 class ByteStream:
     """Buffered forward reads over `file`.
 
@@ -139,7 +118,7 @@ class ByteStream:
         while (pos < stop and len(self.ahead) < min(self.prefetch_ranges, self.ahead_limit)
                and self.ahead_bytes + self.next_chunk <= max(self.prefetch_bytes, self.next_chunk)):
             start, end = self._range(pos, pos)
-            fut = _io_pool().submit(self.file.read_range, start, end)
+            fut = IO_THREADS.get().submit(self.file.read_range, start, end)
             self.ahead.append((start, end, fut))
             self.ahead_bytes += end - start
             pos = end

@@ -142,10 +142,24 @@ def test_n_rows_row_index_and_file_paths_across_files(three_files: list[Path]) -
     assert got.to_dicts() == [{"src": str(three_files[2]), "id": i} for i in range(295, 300)]
 
 
-def test_extra_column_clashing_with_a_field(avro_file) -> None:
-    path = avro_file(SCHEMA, rows(0, 1))
-    with pytest.raises(jetliner.ConfigurationError, match="clashes"):
-        jetliner.scan_avro(path, row_index_name="id")
+CLASH_CALLS = {
+    "scan_avro": lambda path, **kw: jetliner.scan_avro(path, **kw).collect(),
+    "read_avro": jetliner.read_avro,
+    "open": lambda path, **kw: list(jetliner.open(path, **kw)),
+    "AvroReader": lambda path, **kw: list(jetliner.AvroReader(path, **kw)),
+    "MultiAvroReader": lambda path, **kw: list(jetliner.MultiAvroReader([path, path], **kw)),
+    "read_avro_schema": jetliner.read_avro_schema,
+}
+
+
+@pytest.mark.parametrize("api", sorted(CLASH_CALLS))
+@pytest.mark.parametrize("option", ["row_index_name", "include_file_paths"])
+def test_extra_column_clashing_with_a_field(avro_file, api: str, option: str) -> None:
+    # an extra column named as a column of the file is refused by every API, never
+    # a column silently replaced (by file paths) or Polars' DuplicateError
+    path = avro_file(SCHEMA, rows(0, 3))
+    with pytest.raises(jetliner.ConfigurationError, match=f"{option}='name' clashes"):
+        CLASH_CALLS[api](path, **{option: "name"})
 
 
 def test_reader_iteration_and_properties(avro_file) -> None:

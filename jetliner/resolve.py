@@ -1,0 +1,174 @@
+"""Resolution: what the user names, turned into the sources to read, or their splits.
+
+The user names paths, globs, URLs, file objects, bytes, `jetliner.Split`s, or
+lists of them.  `resolve_sources` is the one place that knows every kind of
+source; every reading API, the CLI and `plan_splits` go through it.  Remote
+URLs are handed to `jetliner.remote` (which imports fsspec only when a URL is
+resolved).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from jetliner.exceptions import ConfigurationError, SourceNotFoundError
+from jetliner.remote import resolve_remote
+from jetliner.sources import (
+    BytesSource,
+    FileObjectSource,
+    LocalSource,
+    Source,
+    has_glob,
+    is_url,
+    local_glob,
+)
+from jetliner.splits import DEFAULT_SPLIT_SIZE, Split, SplitSource
+
+__all__ = ["plan_splits", "resolve_sources", "split_source"]
+
+
+def resolve_sources(
+    source: Any, *, glob: bool = True, storage_options: dict[str, Any] | None = None
+) -> list[Source]:
+    """Resolve what the user passed into a non-empty list of sources.
+
+    Parameters
+    ----------
+    source
+        A path (``str`` or ``os.PathLike``), a URL, a glob, a binary file object,
+        bytes, a `jetliner.Split`, or a list/tuple of these.
+    glob
+        Expand glob patterns in string paths.
+    storage_options
+        Options for fsspec filesystems.
+
+    Returns
+    -------
+    list[Source]
+        The sources, in reading order: list order, and glob matches sorted.
+
+    Raises
+    ------
+    SourceNotFoundError
+        When a glob matches nothing or a list is empty.
+    ConfigurationError
+        When `source` is of an unsupported type.
+    """
+    if isinstance(source, (list, tuple)):
+        if not source:
+            msg = "the list of sources is empty: pass at least one path"
+            raise SourceNotFoundError(msg)
+        out: list[Source] = []
+        for s in source:
+            out.extend(resolve_sources(s, glob=glob, storage_options=storage_options))
+        return out
+    if isinstance(source, Source):
+        return [source]
+    if isinstance(source, Split):
+        return [split_source(source, storage_options=storage_options)]
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return [BytesSource(source)]
+    if hasattr(source, "read") and hasattr(source, "seek"):
+        return [FileObjectSource(source)]
+    if isinstance(source, Path) or isinstance(source, os.PathLike):
+        return [LocalSource(source)]
+    if not isinstance(source, str):
+        msg = (
+            f"expected a path, URL, glob, file object or a list of them, got "
+            f"{type(source).__name__}"
+        )
+        raise ConfigurationError(msg)
+    if is_url(source) and not source.startswith("file://"):
+        return resolve_remote(source, glob=glob, storage_options=storage_options)
+    path = source[len("file://"):] if source.startswith("file://") else source
+    path = os.path.expanduser(path)
+    if glob and has_glob(path):
+        matches = local_glob(path)
+        if not matches:
+            msg = f"no files match the pattern {source!r}"
+            raise SourceNotFoundError(msg, path=source)
+        return [LocalSource(m) for m in matches]
+    return [LocalSource(path)]
+
+
+def split_source(split: Split, *, storage_options: dict[str, Any] | None) -> SplitSource:
+    """Resolve a split's path (no globbing) into a `SplitSource`."""
+    found = resolve_sources(split.path, glob=False, storage_options=storage_options)
+    if len(found) != 1:  # a URL naming a prefix, say
+        msg = f"a split must name one file, but {split.path!r} resolves to {len(found)}"
+        raise ConfigurationError(msg, path=split.path)
+    return SplitSource(found[0], split)
+
+
+def plan_splits(
+    source: Any,
+    *,
+    split_size: int = DEFAULT_SPLIT_SIZE,
+    glob: bool = True,
+    storage_options: dict[str, Any] | None = None,
+) -> list[Split]:
+    """Cut Avro files into byte-range splits of about `split_size` bytes.
+
+    Only the files' sizes are looked up (a ``stat``, or a ``HEAD`` request per
+    object); nothing is read.  Every file gets at least one split; its splits
+    cover it end to end, in order.
+
+    Parameters
+    ----------
+    source
+        Paths, globs, URLs (``s3://...``), or a list of them.  Bytes and file
+        objects cannot be split (a split is read by path).
+    split_size
+        Target bytes per split (at least 1); the last split of a file is shorter.
+    glob
+        Expand glob patterns.
+    storage_options
+        Credentials and settings for remote sources (the same keys as
+        `jetliner.scan_avro`).
+
+    Returns
+    -------
+    list[Split]
+        The splits of every file, file by file.
+
+    Raises
+    ------
+    ConfigurationError
+        `split_size` is not a positive integer, or a source has no path.
+    SourceNotFoundError
+        A file does not exist or a glob matches nothing.
+
+    Examples
+    --------
+    >>> splits = jetliner.plan_splits(jetliner.sample_path(), split_size=4096)
+    >>> sum(jetliner.read_avro(s).height for s in splits) == jetliner.read_avro(
+    ...     jetliner.sample_path()).height
+    True
+    """
+    if not isinstance(split_size, int) or isinstance(split_size, bool) or split_size < 1:
+        msg = f"split_size must be a positive number of bytes, got {split_size!r}"
+        raise ConfigurationError(msg)
+    out: list[Split] = []
+    for src in resolve_sources(source, glob=glob, storage_options=storage_options):
+        if not (isinstance(src, LocalSource) or src.is_remote):
+            msg = (
+                f"cannot split {src.path}: a split is read by path, so pass a path or URL, "
+                "not bytes or a file object"
+            )
+            raise ConfigurationError(msg, path=src.path)
+        with closing(src.open()) as f:
+            size = f.size
+        # an absolute path, so that a split means the same file in another
+        # process or working directory (URLs are kept as they are)
+        path = src.path if src.is_remote else os.path.abspath(src.path)
+        start = 0
+        while True:
+            end = min(start + split_size, size)
+            out.append(Split(path, start, end, size))
+            if end >= size:
+                break
+            start = end
+    return out
