@@ -2,18 +2,22 @@
 
 from jetliner.exceptions import (
     AccessDeniedError,
+    ArgumentTypeError,
     AuthenticationError,
     BadBlockError,
     CodecError,
     ConfigurationError,
     DecodeError,
+    FileNotFoundError,
     JetlinerError,
     ParseError,
+    PermissionError,
     SchemaError,
     SkippedDataWarning,
     SourceChangedError,
     SourceError,
     SourceNotFoundError,
+    UnknownOptionError,
 )
 from jetliner.options import ReadOptions
 from jetliner.readers import AvroReader, MultiAvroReader
@@ -26,15 +30,18 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDeniedError",
+    "ArgumentTypeError",
     "AuthenticationError",
     "AvroReader",
     "BadBlockError",
     "CodecError",
     "ConfigurationError",
     "DecodeError",
+    "FileNotFoundError",
     "JetlinerError",
     "MultiAvroReader",
     "ParseError",
+    "PermissionError",
     "ReadOptions",
     "SchemaError",
     "SkippedDataWarning",
@@ -42,6 +49,7 @@ __all__ = [
     "SourceError",
     "SourceNotFoundError",
     "Split",
+    "UnknownOptionError",
     "__version__",
     "open",
     "plan_splits",

@@ -34,8 +34,8 @@ Buffer = bytes | memoryview | bytearray
 
 def _too_big(max_size: int) -> CodecError:
     return CodecError(
-        f"the block decompresses to more than max_block_size={max_size} bytes; raise "
-        "max_block_size if the file is trusted"
+        f"the block decompresses to more than max_block_size={max_size} bytes (it exceeds "
+        "the limit); raise max_block_size if the file is trusted", "OversizedOutput"
     )
 
 
@@ -51,31 +51,31 @@ def _deflate(data: memoryview, max_size: int) -> Buffer:
         out = d.decompress(data, max_size + 1)
     except zlib.error as exc:
         msg = f"invalid deflate data: {exc}"
-        raise CodecError(msg) from exc
+        raise CodecError(msg, "DecompressionError") from exc
     if len(out) > max_size:
         raise _too_big(max_size)
     if not d.eof:
         msg = "the deflate stream ends before its final block (truncated or corrupt data)"
-        raise CodecError(msg)
+        raise CodecError(msg, "DecompressionError")
     return out
 
 
 def _snappy(data: memoryview, max_size: int) -> Buffer:
     if len(data) < 4:
         msg = f"a snappy block needs a 4-byte CRC32 trailer, but the block has {len(data)} bytes"
-        raise CodecError(msg)
+        raise CodecError(msg, "DecompressionError")
     body, crc = data[:-4], int.from_bytes(data[-4:], "big")
     try:
         out = _snappy_raw.decompress_raw(body, max_size)
     except ValueError as exc:
         if str(exc) == "too big":
             raise _too_big(max_size) from None
-        raise CodecError(str(exc)) from None
+        raise CodecError(str(exc), "DecompressionError") from None
     view = memoryview(out)
     actual = zlib.crc32(view)
     if actual != crc:
         msg = f"snappy CRC32 mismatch: the block says {crc:08x}, its data gives {actual:08x}"
-        raise CodecError(msg)
+        raise CodecError(msg, "DecompressionError")
     return view
 
 
@@ -90,13 +90,13 @@ def _zstd(data: memoryview, max_size: int) -> Buffer:
             part = d.decompress(rest, max_size + 1 - total)
         except _zstdlib.ZstdError as exc:
             msg = f"invalid zstandard data: {exc}"
-            raise CodecError(msg) from exc
+            raise CodecError(msg, "DecompressionError") from exc
         total += len(part)
         if total > max_size:
             raise _too_big(max_size)
         if not d.eof:
             msg = "the zstandard stream is truncated"
-            raise CodecError(msg)
+            raise CodecError(msg, "DecompressionError")
         parts.append(part)
         rest = d.unused_data
         if not rest:
@@ -120,12 +120,12 @@ def _stdlib(factory: Callable[[], _Decompressor],
             out = d.decompress(data, max_size + 1)
         except (OSError, lzma.LZMAError, ValueError, EOFError) as exc:
             msg = f"invalid {name} data: {exc}"
-            raise CodecError(msg) from exc
+            raise CodecError(msg, "DecompressionError") from exc
         if len(out) > max_size:
             raise _too_big(max_size)
         if not d.eof:
             msg = f"the {name} stream is truncated"
-            raise CodecError(msg)
+            raise CodecError(msg, "DecompressionError")
         return out
 
     return decompress
@@ -168,4 +168,4 @@ def get_codec(name: str, path: str | None = None) -> Callable[[memoryview, int],
         msg = (
             f"unsupported codec {name!r}; supported codecs are: {', '.join(CODECS)}"
         )
-        raise CodecError(msg, path=path) from None
+        raise CodecError(msg, "UnsupportedCodec", path, codec=name) from None

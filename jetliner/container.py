@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from jetliner._framing import BAD_SYNC, BAD_VARINT, NEED_MORE, NEG_COUNT, NEG_SIZE, frame_window
 from jetliner._framing import OK as FRAMED
-from jetliner.exceptions import BadBlockError, ParseError
+from jetliner.exceptions import BadBlockError, ParseError, SourceError
 from jetliner.stream import ByteStream
 
 __all__ = ["MAGIC", "Block", "Header", "iter_blocks", "read_header"]
@@ -93,10 +93,12 @@ def read_header(stream: ByteStream, path: str) -> Header:
     ------
     ParseError
         When the bytes are not an Avro object container header.
+    SourceError
+        When the file is empty.
     """
     if stream.size == 0:
-        msg = "the file is empty, expected an Avro object container file"
-        raise ParseError(msg, path=path, offset=0)
+        msg = "the file is empty (0 bytes), expected an Avro object container file"
+        raise SourceError(msg, "FileSystemError", path)
     length = min(_FIRST_HEADER_READ, stream.size)
     while True:
         buf = stream.view(0, length)
@@ -105,10 +107,10 @@ def read_header(stream: ByteStream, path: str) -> Header:
         except _Truncated:
             if length >= stream.size:
                 msg = "the file ends inside the Avro header (truncated file?)"
-                raise ParseError(msg, path=path, offset=len(buf)) from None
+                raise ParseError(msg, path=path, file_offset=len(buf)) from None
             if length >= MAX_HEADER_SIZE:
                 msg = f"the Avro header is larger than {MAX_HEADER_SIZE} bytes; refusing to read it"
-                raise ParseError(msg, path=path, offset=0) from None
+                raise ParseError(msg, path=path, file_offset=0) from None
             length = min(length * 4, stream.size, MAX_HEADER_SIZE)
 
 
@@ -125,7 +127,7 @@ def _parse_header(buf: memoryview, path: str) -> Header:
             )
         else:
             msg = f"not an Avro object container file: expected magic {MAGIC!r}, found {magic!r}"
-        raise ParseError(msg, path=path, offset=0)
+        raise ParseError(msg, "InvalidMagic", path, file_offset=0)
     pos = 4
     meta: dict[str, bytes] = {}
     try:
@@ -140,19 +142,19 @@ def _parse_header(buf: memoryview, path: str) -> Header:
                 klen, pos = _varint(buf, pos)
                 if klen < 0:
                     msg = f"negative metadata key length {klen}"
-                    raise ParseError(msg, path=path, offset=pos)
+                    raise ParseError(msg, path=path, file_offset=pos)
                 if pos + klen > len(buf):
                     raise _Truncated
                 try:
                     key = bytes(buf[pos: pos + klen]).decode("utf-8")
                 except UnicodeDecodeError as exc:
                     msg = f"a metadata key is not valid UTF-8: {exc}"
-                    raise ParseError(msg, path=path, offset=pos) from exc
+                    raise ParseError(msg, path=path, file_offset=pos) from exc
                 pos += klen
                 vlen, pos = _varint(buf, pos)
                 if vlen < 0:
                     msg = f"negative metadata value length {vlen} for key {key!r}"
-                    raise ParseError(msg, path=path, offset=pos)
+                    raise ParseError(msg, path=path, file_offset=pos)
                 if pos + vlen > len(buf):
                     raise _Truncated
                 meta[key] = bytes(buf[pos: pos + vlen])
@@ -160,18 +162,18 @@ def _parse_header(buf: memoryview, path: str) -> Header:
     except ValueError as exc:
         if isinstance(exc, ParseError):
             raise
-        raise ParseError(f"malformed Avro header: {exc}", path=path, offset=pos) from exc
+        raise ParseError(f"malformed Avro header: {exc}", path=path, file_offset=pos) from exc
     if pos + SYNC_SIZE > len(buf):
         raise _Truncated
     sync = bytes(buf[pos: pos + SYNC_SIZE])
     if "avro.schema" not in meta:
         msg = "the Avro header has no 'avro.schema' entry"
-        raise ParseError(msg, path=path, offset=4)
+        raise ParseError(msg, path=path, file_offset=4)
     try:
         schema_json = meta["avro.schema"].decode("utf-8")
     except UnicodeDecodeError as exc:
         msg = f"'avro.schema' is not valid UTF-8: {exc}"
-        raise ParseError(msg, path=path, offset=4) from exc
+        raise ParseError(msg, path=path, file_offset=4) from exc
     codec_raw = meta.get("avro.codec", b"null")
     codec = codec_raw.decode("utf-8", "replace") or "null"
     return Header(meta, schema_json, codec, sync, pos + SYNC_SIZE)
@@ -255,16 +257,17 @@ def _frame(stream: ByteStream, header: Header, path: str,
         except ParseError as exc:
             if skipped is None:
                 if isinstance(exc, _SyncMismatch):  # users see the public type
-                    raise ParseError(exc.message, path=exc.path, block_index=exc.block_index,
-                                     offset=exc.offset) from None
+                    raise ParseError(exc.message, exc.variant, exc.path, exc.file_offset,
+                                     block_index=exc.block_index) from None
                 raise
-            damaged = exc.offset if exc.offset is not None else pos
+            damaged = exc.file_offset if exc.file_offset is not None else pos
             if isinstance(exc, _SyncMismatch):
                 # only the marker may be damaged: the next block starts after it
                 # (if not, framing fails again there and searches)
                 skipped.append(BadBlockError(
-                    f"{exc.message}; skipped the block before it", kind="framing", path=path,
-                    block_index=exc.block_index, offset=damaged))
+                    f"{exc.message}; skipped the block before it", kind="InvalidSyncMarker",
+                    stage="framing", path=path, block_index=exc.block_index,
+                    file_offset=damaged))
                 pos = damaged + SYNC_SIZE
                 index = (exc.block_index or index) + 1
                 if pos >= limit:
@@ -283,8 +286,8 @@ def _frame(stream: ByteStream, header: Header, path: str,
             else:
                 lost = "the rest of the file"
             skipped.append(BadBlockError(
-                f"{exc.message}; skipped {lost}", kind="framing", path=path,
-                block_index=exc.block_index, offset=damaged))
+                f"{exc.message}; skipped {lost}", kind="BlockParseFailed", stage="framing",
+                path=path, block_index=exc.block_index, file_offset=damaged))
             if hit < 0:
                 return
             pos = hit + SYNC_SIZE
@@ -334,19 +337,20 @@ def _frame_from(stream: ByteStream, header: Header, path: str, pos: int,
                     f"marker), but only {have} bytes remain in the file (truncated file or "
                     "corrupt block size)"
                 )
-                raise ParseError(msg, path=path, block_index=index, offset=stop)
+                raise ParseError(msg, path=path, block_index=index, file_offset=stop)
             if not needed and window_end >= size:
                 msg = (
                     f"the file ends inside the header of block {index} ({have} trailing "
                     "bytes): truncated file or trailing garbage"
                 )
-                raise ParseError(msg, path=path, block_index=index, offset=stop)
+                raise ParseError(msg, path=path, block_index=index, file_offset=stop)
             # a block header (at most 20 bytes) or block cut by the window's end
             want = needed or _MAX_BLOCK_HEADER
             continue
         if status == BAD_SYNC:
             msg = "sync marker mismatch after the block: the file is corrupt"
-            raise _SyncMismatch(msg, path=path, block_index=index, offset=stop)
+            raise _SyncMismatch(msg, "InvalidSyncMarker", path, file_offset=stop,
+                                block_index=index)
         what = {
             BAD_VARINT: "a variable-length integer in the block header is longer than 10 bytes "
                         "or overflows 64 bits",
@@ -354,4 +358,4 @@ def _frame_from(stream: ByteStream, header: Header, path: str, pos: int,
             NEG_SIZE: f"block {index} has a negative byte size",
         }[status]
         msg = f"malformed block header: {what}"
-        raise ParseError(msg, path=path, block_index=index, offset=stop)
+        raise ParseError(msg, path=path, block_index=index, file_offset=stop)

@@ -7,10 +7,11 @@ each default next to it.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, fields
 from typing import Any, TypedDict
 
-from jetliner.exceptions import ConfigurationError
+from jetliner.exceptions import ConfigurationError, UnknownOptionError
 
 __all__ = ["ReadOptions", "ReadOptionsDict"]
 
@@ -31,7 +32,7 @@ class ReadOptionsDict(TypedDict, total=False):
     buffer_bytes: int
     read_chunk_size: int | None
     batch_size: int
-    max_block_size: int
+    max_block_size: int | None
     max_nesting_depth: int
     max_zero_byte_values: int
     max_empty_records: int
@@ -87,7 +88,8 @@ class ReadOptions:
         by default), so that files of wide rows still decode on every core.
     max_block_size
         Refuse a block whose decompressed size would exceed this (512 MiB): the
-        guard against decompression bombs and lying size fields.
+        guard against decompression bombs and lying size fields.  ``None`` lifts
+        the bound (for trusted files only).
     max_nesting_depth
         Refuse values nested deeper than this (100 000 levels of recursive
         records, arrays or maps).  Decoding uses an explicit stack, never the C
@@ -125,7 +127,7 @@ class ReadOptions:
     buffer_bytes: int = 64 * MiB
     read_chunk_size: int | None = None
     batch_size: int = 100_000
-    max_block_size: int = 512 * MiB
+    max_block_size: int | None = 512 * MiB
     max_nesting_depth: int = 100_000
     max_zero_byte_values: int = 1 << 26
     max_empty_records: int = 1 << 22
@@ -139,7 +141,7 @@ class ReadOptions:
         _check_int("buffer_bytes", self.buffer_bytes, minimum=1)
         _check_int("read_chunk_size", self.read_chunk_size, minimum=1, optional=True)
         _check_int("batch_size", self.batch_size, minimum=1)
-        _check_int("max_block_size", self.max_block_size, minimum=1)
+        _check_int("max_block_size", self.max_block_size, minimum=1, optional=True)
         _check_int("max_nesting_depth", self.max_nesting_depth, minimum=1)
         _check_int("max_zero_byte_values", self.max_zero_byte_values, minimum=0)
         _check_int("max_empty_records", self.max_empty_records, minimum=0)
@@ -171,17 +173,46 @@ class ReadOptions:
             )
             raise ConfigurationError(msg)
 
+    @property
+    def block_size_limit(self) -> int:
+        """`max_block_size`, or the largest size a buffer can have when it is ``None``."""
+        return self.max_block_size if self.max_block_size is not None else sys.maxsize - 1
+
     @classmethod
-    def from_kwargs(cls, options: dict[str, Any]) -> ReadOptions:
-        """Build from keyword arguments, naming any unknown option."""
+    def from_kwargs(cls, options: dict[str, Any], caller: str = "") -> ReadOptions:
+        """Build from keyword arguments, naming any unknown option.
+
+        Parameters
+        ----------
+        options
+            The keyword arguments.
+        caller
+            The function they were given to (``"read_avro"``), named in errors.
+
+        Returns
+        -------
+        ReadOptions
+            The validated options.
+
+        Raises
+        ------
+        UnknownOptionError
+            For an unknown keyword (a `ConfigurationError` and a `TypeError`, as
+            Python raises for an unexpected keyword argument).
+        ConfigurationError
+            For an invalid value.
+        """
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(options) - known)
         if unknown:
+            who = f"{caller}() got" if caller else "got"
+            names = ", ".join(map(repr, unknown))
+            plural = "s" if len(unknown) > 1 else ""
             msg = (
-                f"unknown option(s) {', '.join(map(repr, unknown))}; "
-                f"known options are: {', '.join(sorted(known))}"
+                f"{who} an unexpected keyword argument: unknown option{plural} {names}; the "
+                f"reading options are: {', '.join(sorted(known))}"
             )
-            raise ConfigurationError(msg)
+            raise UnknownOptionError(msg)
         return cls(**options)
 
 
@@ -191,4 +222,6 @@ def _check_int(name: str, value: object, *, minimum: int, optional: bool = False
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         expected = f"an integer >= {minimum}" + (" or None" if optional else "")
         msg = f"{name} must be {expected}, got {value!r}"
+        if isinstance(value, int) and value < 0 <= minimum:
+            msg += f" ({name} cannot be negative)"
         raise ConfigurationError(msg)

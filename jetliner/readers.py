@@ -76,6 +76,15 @@ _DECODE_ERRORS = {
 }
 
 
+# The `variant` of a record error, by decoder error code (the rest are "Decode").
+_DECODE_VARIANTS = {
+    1: "UnexpectedEof", 2: "InvalidVarint", 3: "InvalidData", 4: "InvalidData",
+    5: "InvalidData", 6: "InvalidData", 7: "InvalidData", 8: "InvalidData",
+    9: "LimitExceeded", 10: "OutOfMemory", 11: "InvalidData", 12: "LimitExceeded",
+    13: "InvalidData", 14: "InvalidData", 15: "InvalidData",
+}
+
+
 @dataclass
 class FileInfo:
     """An opened file: its header, parsed schema and byte stream."""
@@ -120,7 +129,7 @@ def open_file(source: Source, options: ReadOptions) -> FileInfo:
         try:
             schema = parse_schema_text(header.schema_json)
         except SchemaError as exc:
-            raise SchemaError(exc.message, path=source.path) from exc
+            raise SchemaError(exc.message, exc.variant, source.path) from exc
         if isinstance(source, SplitSource):
             stream.prefetch_stop = source.split.end
         return FileInfo(source, stream, header, schema)
@@ -196,6 +205,7 @@ def _decoder(plan: Plan, options: ReadOptions) -> Decoder:
 
 
 Batch: TypeAlias = tuple[pl.DataFrame, int]  # a frame and its number of rows
+Columns: TypeAlias = "Sequence[str] | Sequence[int]"  # names, or indices into the file's
 
 
 @dataclass
@@ -221,6 +231,7 @@ class FileJob:
     frames: FrameBuilder
     options: ReadOptions
     skipped: list[BadBlockError] = field(default_factory=list)
+    dispatched: int = 0  # records handed to decoding so far
 
     def batches(self, limit: int | None) -> Iterator[Batch]:
         """Yield ``(frame, rows)`` for the file, at most `limit` rows in all.
@@ -275,6 +286,7 @@ class FileJob:
                     task = _Task()
                 task.add(_Slice(block, keep))
                 dispatched += keep
+                self.dispatched = dispatched
                 if task.rows >= options.batch_size or task.nbytes >= task_bytes:
                     submit(task)
                     task = _Task()
@@ -326,11 +338,15 @@ class FileJob:
                 block, keep = slices[i].block, slices[i].keep
                 good = exc.record_index if isinstance(exc, DecodeError) and exc.record_index else 0
                 good = min(good, keep)
-                kind = "codec" if isinstance(exc, CodecError) else "decode"
+                if isinstance(exc, CodecError):
+                    kind, stage = f"DecompressionFailed({exc.codec})", "codec"
+                else:
+                    kind, stage = "RecordDecodeFailed", "decode"
                 skipped.append(BadBlockError(
                     f"{exc.message}; kept {good} of the block's {block.count} records",
-                    kind=kind, records_lost=keep - good, path=self.info.path,
-                    block_index=block.index, record_index=exc.record_index, offset=exc.offset))
+                    kind=kind, stage=stage, records_lost=keep - good, path=self.info.path,
+                    block_index=block.index, record_index=exc.record_index,
+                    file_offset=exc.file_offset, block_offset=exc.block_offset))
                 slices[i] = _Slice(block, good, damaged=True)
 
     def _decode(self, slices: list[_Slice]) -> list[Batch]:
@@ -358,10 +374,10 @@ class FileJob:
             if piece.damaged and keep == 0:
                 continue
             try:
-                data = codec(block.data, options.max_block_size)
+                data = codec(block.data, options.block_size_limit)
             except CodecError as exc:
-                raise CodecError(exc.message, path=info.path, block_index=block.index,
-                                 offset=block.offset) from exc
+                raise CodecError(exc.message, exc.variant, info.path, info.header.codec,
+                                 block.index, block.offset) from exc
             if not piece.damaged:
                 self._check_block(decoder, block, len(data))
             offset = 0
@@ -372,8 +388,8 @@ class FileJob:
                     offset = decoder.decode(data, offset, take)
                 except DecodeFailure as f:
                     msg = _DECODE_ERRORS.get(f.code, f"decoder error {f.code}")
-                    raise DecodeError(msg, path=info.path, block_index=block.index,
-                                      record_index=done + f.record, offset=f.offset) from None
+                    raise DecodeError(msg, _DECODE_VARIANTS.get(f.code), info.path, block.index,
+                                      done + f.record, block.offset, f.offset) from None
                 done += take
                 if decoder.rows >= batch_size:
                     flush()
@@ -382,8 +398,8 @@ class FileJob:
                     f"the block holds {len(data) - offset} bytes after its {block.count} "
                     "records: its record count or data is corrupt"
                 )
-                raise DecodeError(msg, path=info.path, block_index=block.index,
-                                  record_index=block.count, offset=offset)
+                raise DecodeError(msg, "InvalidData", info.path, block.index, block.count,
+                                  block.offset, offset)
         if decoder.rows:
             flush()
         return out
@@ -404,8 +420,8 @@ class FileJob:
                     "records or nulls): a hostile or degenerate file; raise "
                     "max_empty_records if the data is legitimate"
                 )
-                raise DecodeError(msg, path=info.path, block_index=block.index,
-                                  offset=block.offset)
+                raise DecodeError(msg, "LimitExceeded", info.path, block.index,
+                                  file_offset=block.offset)
         try:
             decoder.check_block(block.count, nbytes)
         except DecodeFailure as f:
@@ -413,14 +429,15 @@ class FileJob:
                 f"block {block.index} claims {block.count} records, more than its "
                 f"{nbytes} bytes can hold: {_DECODE_ERRORS[f.code]}"
             )
-            raise DecodeError(msg, path=info.path, block_index=block.index,
-                              record_index=0, offset=block.offset) from None
+            raise DecodeError(msg, _DECODE_VARIANTS.get(f.code), info.path, block.index, 0,
+                              block.offset) from None
 
 
 def _merge(into: list[BadBlockError], new: list[BadBlockError]) -> None:
     """Add skips to a file's list, keeping it in block order."""
     for e in new:
-        bisect.insort(into, e, key=lambda x: (x.block_index or 0, x.offset or 0))
+        bisect.insort(into, e, key=lambda x: (x.block_index or 0, x.file_offset or 0,
+                                              x.block_offset or 0))
 
 
 def _known_size(source: Source) -> int | None:
@@ -452,6 +469,20 @@ def output_schema(columns: pl.Schema, options: ReadOptions) -> pl.Schema:
     if options.include_file_paths is not None:
         schema[options.include_file_paths] = pl.String()
     return pl.Schema(schema)
+
+
+def _check_row_index(first: int, rows: int) -> None:
+    """Refuse a row index that Polars' index type cannot hold (it would wrap or fail)."""
+    dtype = index_type()
+    largest = 2 ** (8 * (4 if dtype == pl.UInt32() else 8)) - 1
+    if first + max(rows, 1) - 1 > largest:
+        what = (f"row_index_offset {first}" if rows == 0 else
+                f"the row index of rows {first}..{first + rows - 1}")
+        msg = (
+            f"{what} exceeds maximum row index {largest} of Polars' index type {dtype}: use "
+            "a smaller row_index_offset (or Polars' 64-bit index build, polars-u64-idx)"
+        )
+        raise ConfigurationError(msg)
 
 
 def check_extra_columns(file_schema: pl.Schema, options: ReadOptions) -> None:
@@ -495,10 +526,20 @@ def check_same_schema(found: pl.Schema, expected: pl.Schema, path: str, first: s
         f"{path!r} has a schema incompatible with {first!r}: {'; '.join(parts)} (files read "
         "together must share their schema)"
     )
-    raise SchemaError(msg, path=path)
+    raise SchemaError(msg, "IncompatibleSchemas", path)
 
 
-def _column_names(columns: Sequence[str] | Sequence[int] | None,
+def _projection(columns: Columns | None, projected_columns: Columns | None) -> Columns | None:
+    """Return the columns asked for under either name (``projected_columns``: jetliner 0.2.0's)."""
+    if projected_columns is None:
+        return columns
+    if columns is not None:
+        msg = "give columns or projected_columns (the same option), not both"
+        raise ConfigurationError(msg)
+    return projected_columns
+
+
+def _column_names(columns: Columns | None,
                   file_schema: pl.Schema) -> tuple[str, ...] | None:
     """Turn the requested columns (names, or zero-based indices) into names."""
     if columns is None:
@@ -510,7 +551,14 @@ def _column_names(columns: Sequence[str] | Sequence[int] | None,
     strings = [c for c in columns if isinstance(c, str)]
     if len(indices) == len(columns):
         names = list(file_schema)
-        bad = [c for c in indices if not -len(names) <= c < len(names)]
+        negative = [c for c in indices if c < 0]
+        if negative:
+            msg = (
+                f"column indices cannot be negative: {negative} (indices count from 0, the "
+                f"first of the file's {len(names)} columns)"
+            )
+            raise ConfigurationError(msg)
+        bad = [c for c in indices if c >= len(names)]
         if bad:
             msg = f"column indices {bad} are out of range for {len(names)} columns"
             raise ConfigurationError(msg)
@@ -536,15 +584,19 @@ class MultiAvroReader:
     columns
         The columns to decode, in output order: names, or zero-based indices
         into the first file's columns (``None``: all).
+    projected_columns
+        Another name for `columns` (jetliner 0.2.0's).
     **options
         The reading options (`jetliner.options.ReadOptions`).
 
     Raises
     ------
+    UnknownOptionError
+        An unknown keyword argument (also a `TypeError`).
     ConfigurationError
-        Unknown or invalid options, columns that are neither all names nor all
-        indices, or an extra column (``row_index_name``, ``include_file_paths``)
-        named as a column of the file.
+        Invalid options, columns that are neither all names nor all indices or
+        are negative indices, or an extra column (``row_index_name``,
+        ``include_file_paths``) named as a column of the file.
 
     Examples
     --------
@@ -553,30 +605,35 @@ class MultiAvroReader:
     ...         print(batch.height)
     """
 
-    def __init__(self, sources: Any, *, columns: Sequence[str] | Sequence[int] | None = None,
-                 **options: Any) -> None:
-        opts = ReadOptions.from_kwargs(options)
+    def __init__(self, sources: Any, *, columns: Columns | None = None,
+                 projected_columns: Columns | None = None, **options: Any) -> None:
+        opts = ReadOptions.from_kwargs(options, type(self).__name__)
         self._start(resolve_sources(sources, glob=opts.glob,
-                                    storage_options=opts.storage_options), columns, opts)
+                                    storage_options=opts.storage_options),
+                    _projection(columns, projected_columns), opts)
 
     @classmethod
-    def _of(cls, sources: list[Source], columns: Sequence[str] | Sequence[int] | None,
-            options: ReadOptions) -> Self:
+    def _of(cls, sources: list[Source], columns: Columns | None, options: ReadOptions) -> Self:
         """Make a reader of sources already resolved, with options already validated."""
         reader = cls.__new__(cls)
         reader._start(sources, columns, options)
         return reader
 
-    def _start(self, sources: list[Source], columns: Sequence[str] | Sequence[int] | None,
+    def _start(self, sources: list[Source], columns: Columns | None,
                options: ReadOptions) -> None:
         """Open the first file and compile the plan: typed errors now, not on first use."""
         self._options = options
         self._sources = sources
+        self._closed = False
+        self._error: BaseException | None = None
+        self._index = 0  # of the source being read
         self._first: FileInfo = open_file(sources[0], options)
         self._current: FileInfo | None = self._first
         try:
             self._file_schema = self._compile(self._first, None).schema
             check_extra_columns(self._file_schema, options)
+            if options.row_index_name is not None:
+                _check_row_index(options.row_index_offset, 0)
             self._plan = self._compile(self._first, _column_names(columns, self._file_schema))
         except BaseException:
             self.close()
@@ -641,19 +698,40 @@ class MultiAvroReader:
         """The resolved paths or URLs, in reading order."""
         return [s.path for s in self._sources]
 
+    @property
+    def total_sources(self) -> int:
+        """How many files the reader reads."""
+        return len(self._sources)
+
+    @property
+    def current_source_index(self) -> int:
+        """Index (from 0) of the file being read; `total_sources` once every file is read."""
+        return self._index
+
+    @property
+    def pending_records(self) -> int:
+        """Records read from the file(s) but not yet yielded (decoding ahead of the consumer)."""
+        lost = sum(e.records_lost or 0 for job in self._jobs for e in job.skipped
+                   if e.stage != "framing")
+        return max(0, sum(job.dispatched for job in self._jobs) - self._rows_read - lost)
+
     # -- iteration
 
     def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> pl.DataFrame:
+        if self._error is not None and not self._closed:
+            raise self._error  # a failed read fails again: it never looks finished
         if self._iter is None:
             self._iter = self._generate()
         try:
             return next(self._iter)
         except StopIteration:
-            self._finished = True
             self.close()
+            raise
+        except BaseException as exc:
+            self._error = exc
             raise
 
     def __enter__(self) -> Self:
@@ -663,7 +741,14 @@ class MultiAvroReader:
         self.close()
 
     def close(self) -> None:
-        """Release open files; further iteration stops."""
+        """Release open files; further iteration stops and `is_finished` is True.
+
+        Safe to call more than once.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._finished = True
         if self._current is not None:
             self._current.stream.close()
             self._current = None
@@ -677,7 +762,7 @@ class MultiAvroReader:
         try:
             return plan_for(info.header.schema_json, columns)
         except SchemaError as exc:
-            raise SchemaError(exc.message, path=info.path) from exc
+            raise SchemaError(exc.message, exc.variant, info.path) from exc
 
     def _report(self, i: int, info: FileInfo) -> None:
         """Update the progress line: rows so far, bytes of files done and of file `i`."""
@@ -711,6 +796,7 @@ class MultiAvroReader:
         for i, source in enumerate(self._sources):
             if left is not None and left <= 0:
                 break
+            self._index = i
             job = self._job(i)
             info = job.info
             if self._sizes:
@@ -719,6 +805,7 @@ class MultiAvroReader:
                 self._jobs.append(job)
                 for df, rows in job.batches(left):
                     if opts.row_index_name is not None:
+                        _check_row_index(index, rows)
                         df = df.insert_column(0, pl.int_range(
                             index, index + rows, dtype=pl.get_index_type(), eager=True
                         ).alias(opts.row_index_name))
@@ -739,6 +826,7 @@ class MultiAvroReader:
             finally:
                 info.stream.close()
                 self._current = None
+        self._index = len(self._sources)
 
 
 class AvroReader(MultiAvroReader):
@@ -754,6 +842,8 @@ class AvroReader(MultiAvroReader):
     columns
         The columns to decode, in output order: names, or zero-based indices
         (``None``: all).
+    projected_columns
+        Another name for `columns` (jetliner 0.2.0's).
     **options
         The reading options (`jetliner.options.ReadOptions`).
 
@@ -769,9 +859,9 @@ class AvroReader(MultiAvroReader):
     ...         print(batch.shape)
     """
 
-    def __init__(self, source: Any, *, columns: Sequence[str] | Sequence[int] | None = None,
-                 **options: Any) -> None:
-        opts = ReadOptions.from_kwargs(options)
+    def __init__(self, source: Any, *, columns: Columns | None = None,
+                 projected_columns: Columns | None = None, **options: Any) -> None:
+        opts = ReadOptions.from_kwargs(options, type(self).__name__)
         resolved = resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options)
         if len(resolved) != 1:
             msg = (
@@ -779,4 +869,4 @@ class AvroReader(MultiAvroReader):
                 "MultiAvroReader (or jetliner.open, which picks the reader)"
             )
             raise ConfigurationError(msg)
-        self._start(resolved, columns, opts)
+        self._start(resolved, _projection(columns, projected_columns), opts)

@@ -14,7 +14,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from jetliner.exceptions import ConfigurationError, SourceNotFoundError
+from jetliner.exceptions import ArgumentTypeError, ConfigurationError, SourceNotFoundError
 from jetliner.remote import resolve_remote
 from jetliner.sources import (
     BytesSource,
@@ -60,7 +60,7 @@ def resolve_sources(
     if isinstance(source, (list, tuple)):
         if not source:
             msg = "the list of sources is empty: pass at least one path"
-            raise SourceNotFoundError(msg)
+            raise ConfigurationError(msg, "EmptySources")
         out: list[Source] = []
         for s in source:
             out.extend(resolve_sources(s, glob=glob, storage_options=storage_options))
@@ -80,7 +80,7 @@ def resolve_sources(
             f"expected a path, URL, glob, file object or a list of them, got "
             f"{type(source).__name__}"
         )
-        raise ConfigurationError(msg)
+        raise ArgumentTypeError(msg)
     if is_url(source) and not source.startswith("file://"):
         return resolve_remote(source, glob=glob, storage_options=storage_options)
     path = source[len("file://"):] if source.startswith("file://") else source

@@ -22,7 +22,7 @@ from polars.io.plugins import register_io_source
 from jetliner.exceptions import BadBlockError, SkippedDataWarning
 from jetliner.options import ReadOptions
 from jetliner.query import columns_to_decode, run_query
-from jetliner.readers import AvroReader, MultiAvroReader
+from jetliner.readers import AvroReader, MultiAvroReader, _projection
 from jetliner.resolve import resolve_sources
 from jetliner.sources import Source
 
@@ -53,9 +53,10 @@ def _warn_skipped(errors: list[BadBlockError], stacklevel: int) -> None:
     warnings.warn(SkippedDataWarning(msg, errors), stacklevel=stacklevel)
 
 
-def _resolve(source: Any, options: dict[str, Any]) -> tuple[list[Source], ReadOptions]:
+def _resolve(source: Any, options: dict[str, Any],
+             caller: str) -> tuple[list[Source], ReadOptions]:
     """Validate the options and resolve the sources (once per call of the API)."""
-    opts = ReadOptions.from_kwargs(options)
+    opts = ReadOptions.from_kwargs(options, caller)
     return resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options), opts
 
 
@@ -108,7 +109,7 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
     >>> lf.filter(pl.col("score") > 0.5).select("name").head(3).collect().height
     3
     """
-    sources, opts = _resolve(source, dict(options))
+    sources, opts = _resolve(source, dict(options), "scan_avro")
     # the first header, read now for typed errors; each collect opens the files anew
     with MultiAvroReader._of(sources, None, opts) as first:
         schema = first.polars_schema
@@ -170,7 +171,7 @@ def read_avro(
     >>> jetliner.read_avro(jetliner.sample_path(), columns=["name", "id"], n_rows=2).columns
     ['name', 'id']
     """
-    sources, opts = _resolve(source, dict(options))
+    sources, opts = _resolve(source, dict(options), "read_avro")
     reader = MultiAvroReader._of(sources, columns, opts)
     frames = list(_read(reader, None, None, None))
     if not frames:
@@ -201,7 +202,7 @@ def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Sche
     >>> jetliner.read_avro_schema(jetliner.sample_path())["id"]
     Int64
     """
-    sources, opts = _resolve(source, dict(options))
+    sources, opts = _resolve(source, dict(options), "read_avro_schema")
     with MultiAvroReader._of(sources[:1], None, opts) as reader:
         return reader.file_schema
 
@@ -209,7 +210,8 @@ def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Sche
 def open(  # noqa: A001
     source: Any,
     *,
-    columns: Sequence[str] | None = None,
+    columns: Sequence[str] | Sequence[int] | None = None,
+    projected_columns: Sequence[str] | Sequence[int] | None = None,
     **options: Unpack[ReadOptionsDict],
 ) -> MultiAvroReader:
     """Open Avro data for batch iteration; use as a context manager and iterator.
@@ -222,7 +224,10 @@ def open(  # noqa: A001
     source
         A path, ``pathlib.Path``, glob, URL, binary file object, or a list of them.
     columns
-        Names of the columns to decode, in output order (``None``: all).
+        The columns to decode, in output order: names, or zero-based indices
+        (``None``: all).
+    projected_columns
+        Another name for `columns` (jetliner 0.2.0's).
     **options
         See `ReadOptions`.
 
@@ -238,6 +243,6 @@ def open(  # noqa: A001
     >>> max(sizes), sum(sizes)
     (50, 500)
     """
-    sources, opts = _resolve(source, dict(options))
+    sources, opts = _resolve(source, dict(options), "open")
     kind = AvroReader if len(sources) == 1 else MultiAvroReader
-    return kind._of(sources, columns, opts)
+    return kind._of(sources, _projection(columns, projected_columns), opts)

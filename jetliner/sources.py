@@ -107,7 +107,7 @@ class _LocalFile:
                 f"{self.path!r} shrank while it was being read: {self.size} bytes when "
                 f"opened, nothing past byte {start + len(data)} now (is it still being written?)"
             )
-            raise SourceError(msg, path=self.path, offset=start + len(data))
+            raise SourceError(msg, path=self.path, file_offset=start + len(data))
         return data
 
     def close(self) -> None:
@@ -150,7 +150,7 @@ class LocalSource(Source):
                 f"{self.path!r} is a directory, expected an Avro file (use a glob such as "
                 "'dir/*.avro')"
             )
-            raise SourceError(msg, path=self.path)
+            raise SourceError(msg, "FileSystemError", self.path)
         return _LocalFile(self.path)
 
 

@@ -40,7 +40,8 @@ def test_strict_mode_raises_skip_mode_keeps_the_rest(tmp_path: Path) -> None:
     with pytest.warns(jetliner.SkippedDataWarning) as record:
         df = jetliner.read_avro(path, ignore_errors=True)
     errors = record[0].message.errors
-    assert len(errors) == 1 and errors[0].kind == "framing" and errors[0].block_index == 2
+    assert len(errors) == 1 and errors[0].stage == "framing" and errors[0].block_index == 2
+    assert errors[0].kind == "InvalidSyncMarker"
     # exactly the rows of block 2 (whose sync marker was damaged) are missing
     lost = range(sum(counts[:2]), sum(counts[:3]))
     assert df["id"].to_list() == [i for i in range(2000) if i not in lost]
@@ -60,7 +61,8 @@ def test_decode_error_keeps_the_records_before_the_damage(tmp_path: Path) -> Non
     assert ids == [100, 101, 0, 1, 2, 3, 4, 200]
     assert len(errors) == 1
     e = errors[0]
-    assert (e.kind, e.block_index, e.record_index, e.records_lost) == ("decode", 1, 5, 2)
+    assert (e.stage, e.block_index, e.record_index, e.records_lost) == ("decode", 1, 5, 2)
+    assert e.kind == "RecordDecodeFailed"
     assert reader.error_count == 1
 
 
@@ -87,7 +89,8 @@ def test_malformed_corpus_in_skip_mode_reports_and_never_crashes(path: Path) -> 
         with jetliner.open(path, ignore_errors=True) as reader:
             rows = sum(b.height for b in reader)
             errors = reader.errors
-    except (jetliner.ParseError, jetliner.CodecError, jetliner.SchemaError) as exc:
+    except (jetliner.ParseError, jetliner.CodecError, jetliner.SchemaError,
+            jetliner.SourceError) as exc:
         # header-level damage: nothing can be read, strict or not
         assert exc.block_index is None
         return

@@ -42,7 +42,6 @@ def test_many_blocks_and_a_header_only_file() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"", "empty"),
         (b"Obj", "ends inside the Avro header"),
         (b"PAR1xxxx", "not an Avro object container file"),
         (b"Obj\x00" + b"\x00" * 20, "unsupported Avro container version"),
@@ -54,6 +53,13 @@ def test_many_blocks_and_a_header_only_file() -> None:
 def test_header_errors(data: bytes, message: str) -> None:
     with pytest.raises(jetliner.ParseError, match=message):
         jetliner.read_avro(data)
+
+
+def test_an_empty_file_is_a_source_error() -> None:
+    # not a ParseError: there is no container to parse (what jetliner 0.2.0 raised too)
+    with pytest.raises(jetliner.SourceError, match="empty") as info:
+        jetliner.read_avro(b"")
+    assert info.value.variant == "FileSystemError"
 
 
 def test_trailing_garbage_after_last_block() -> None:
@@ -68,7 +74,8 @@ def test_sync_marker_mismatch_names_block_and_offset() -> None:
     with pytest.raises(jetliner.ParseError, match="sync marker") as info:
         jetliner.read_avro(bad)
     assert info.value.block_index == 1
-    assert info.value.offset == len(good) - 16
+    assert info.value.file_offset == len(good) - 16
+    assert info.value.variant == "InvalidSyncMarker"
 
 
 def test_block_size_beyond_the_file() -> None:

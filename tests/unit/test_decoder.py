@@ -78,7 +78,7 @@ def test_negative_string_length() -> None:
 def test_string_longer_than_block() -> None:
     err = decode_error(STR, 1, zigzag(100) + b"abc")
     assert "end before the record does" in err.message
-    assert err.offset == 2  # where the string bytes should start, after its length
+    assert err.block_offset == 2  # where the string bytes should start, after its length
 
 
 def test_invalid_utf8_rejected() -> None:
