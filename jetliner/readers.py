@@ -806,9 +806,10 @@ class MultiAvroReader:
                 for df, rows in job.batches(left):
                     if opts.row_index_name is not None:
                         _check_row_index(index, rows)
-                        df = df.insert_column(0, pl.int_range(
-                            index, index + rows, dtype=pl.get_index_type(), eager=True
-                        ).alias(opts.row_index_name))
+                        # from 0, then shifted: an end of 2**32 would not fit UInt32
+                        df = df.insert_column(0, (pl.int_range(
+                            0, rows, dtype=pl.get_index_type(), eager=True
+                        ) + index).alias(opts.row_index_name))
                     if opts.include_file_paths is not None:
                         df = df.with_columns(pl.lit(source.path, pl.String())
                                              .alias(opts.include_file_paths))
