@@ -624,11 +624,11 @@ class MultiAvroReader:
         """Open the first file and compile the plan: typed errors now, not on first use."""
         self._options = options
         self._sources = sources
-        self._closed = False
         self._error: BaseException | None = None
         self._index = 0  # of the source being read
         self._first: FileInfo = open_file(sources[0], options)
         self._current: FileInfo | None = self._first
+        self._closed = False
         try:
             self._file_schema = self._compile(self._first, None).schema
             check_extra_columns(self._file_schema, options)
@@ -736,6 +736,15 @@ class MultiAvroReader:
 
     def __enter__(self) -> Self:
         return self
+
+    def __del__(self) -> None:
+        # a reader dropped unclosed (a loop left with break, without `with`): stop
+        # its prefetches now rather than when the interpreter exits
+        if getattr(self, "_closed", True) is False:
+            try:
+                self.close()
+            except Exception:  # noqa: BLE001, S110 - nothing may escape a finaliser
+                pass
 
     def __exit__(self, *exc: object) -> None:
         self.close()

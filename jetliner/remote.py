@@ -64,6 +64,8 @@ class _FsspecFile:
         self.is_s3 = source.protocol in ("s3", "s3a") and hasattr(fs, "_call_s3")
         self.etag: str | None = None
         self.first: bytes | None = None
+        # set by close(): a prefetch still running then makes no further request
+        self.closed = False
         if self.is_s3:
             first = call_with_retries(self._s3_open, source.policy, self.url, "opening")
             if first is not None:
@@ -171,10 +173,11 @@ class _FsspecFile:
             if end <= len(first):
                 return first[:end]
         return call_with_retries(lambda: self._fetch(start, end), self.source.policy,
-                                 self.url, f"reading bytes {start}-{end} of")
+                                 self.url, f"reading bytes {start}-{end} of",
+                                 cancelled=lambda: self.closed)
 
     def close(self) -> None:
-        pass
+        self.closed = True
 
 
 class FsspecSource(Source):

@@ -33,7 +33,8 @@ from jetliner.exceptions import (
     SourceNotFoundError,
 )
 
-__all__ = ["RetryPolicy", "call_with_retries", "classify", "filesystem_options"]
+__all__ = ["ReadCancelled", "RetryPolicy", "call_with_retries", "classify",
+           "filesystem_options"]
 
 T = TypeVar("T")
 
@@ -273,7 +274,14 @@ def typed_error(exc: BaseException, url: str, what: str, attempts: int = 1) -> J
     return SourceError(f"{what} {url!r} failed: {detail}", path=url)
 
 
-def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, url: str, what: str) -> T:
+class ReadCancelled(SourceError):
+    """A request not made because its reader was closed first (nobody awaits its result)."""
+
+    default_variant = "Cancelled"
+
+
+def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, url: str, what: str,
+                      cancelled: Callable[[], bool] | None = None) -> T:
     """Call `fn`, retrying transient failures per `policy`.
 
     Parameters
@@ -286,6 +294,9 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, url: str, what: 
         The object or URL concerned, for errors.
     what
         What is being done, for errors (see `typed_error`).
+    cancelled
+        Asked before every attempt: once it says True (the reader that wanted the
+        bytes was closed), no further request is made.
 
     Returns
     -------
@@ -294,6 +305,8 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, url: str, what: 
 
     Raises
     ------
+    ReadCancelled
+        When `cancelled` said True before an attempt.
     JetlinerError
         A typed error once retries are exhausted, or at once for a failure that
         is not transient (see `typed_error`); a `JetlinerError` raised by `fn`
@@ -301,6 +314,9 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, url: str, what: 
     """
     attempt = 0
     while True:
+        if cancelled is not None and cancelled():
+            msg = f"{what} {url} was not requested: its reader was closed"
+            raise ReadCancelled(msg, path=url)
         try:
             return fn()
         except Exception as exc:  # noqa: BLE001 - every failure is classified

@@ -7,13 +7,16 @@ each by the first request it matches:
 - ``("status", code)``: answer with that HTTP status and an S3-style error body,
   without contacting the server (503 SlowDown, 429, 500, 403, 404 ...);
 - ``("error", (code, "ErrorCode"))``: the same with a chosen S3 error code;
+- ``("slow-status", (seconds, code))``: wait `seconds`, then answer with that status
+  (a request still in flight when its client moves on);
 - ``("reset", None)``: forward, send the headers and half the body, then reset
   the connection;
 - ``("stall", seconds)``: forward, then send nothing for `seconds` and close;
 - ``("truncate", nbytes)``: forward, then send a well-formed response holding
   only the first `nbytes` bytes of the body (a store serving a short object).
 
-Every request is recorded as ``(method, path, range header, what was done)``.
+Every request is recorded as ``(method, path, range header, what was done)``, and
+the `time.monotonic()` of its arrival in `times`.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class FaultProxy(LoopbackServer):
         self.upstream_port = upstream_port
         self.faults: list[tuple[Matcher, str, object]] = []
         self.log: list[tuple[str, str, str | None, str]] = []
+        self.times: list[float] = []
         self.lock = threading.Lock()
         proxy = self
 
@@ -67,11 +71,17 @@ class FaultProxy(LoopbackServer):
                 action = "forward" if fault is None else fault[0]
                 with proxy.lock:
                     proxy.log.append((self.command, self.path, rng, action))
+                    proxy.times.append(time.monotonic())
                 if fault is not None and fault[0] == "status":
                     self._send_error(int(fault[1]))
                     return
                 if fault is not None and fault[0] == "error":
                     self._send_error(*fault[1])
+                    return
+                if fault is not None and fault[0] == "slow-status":
+                    seconds, code = fault[1]
+                    time.sleep(seconds)
+                    self._send_error(code)
                     return
                 status, reason, headers, payload = proxy._forward(self.command, self.path,
                                                                  self.headers, body)
@@ -161,7 +171,13 @@ class FaultProxy(LoopbackServer):
             return [r for r in self.log if (method is None or r[0] == method)
                     and (ranged is None or (r[2] is not None) == ranged)]
 
+    def requests_after(self, moment: float) -> list[tuple[str, str, str | None, str]]:
+        """Logged requests that arrived after `moment` (a `time.monotonic()` value)."""
+        with self.lock:
+            return [r for r, t in zip(self.log, self.times, strict=True) if t > moment]
+
     def clear(self) -> None:
         with self.lock:
             self.log.clear()
+            self.times.clear()
             self.faults.clear()

@@ -425,10 +425,11 @@ def test_options_the_filesystem_refuses_are_configuration_errors(endpoint_opts) 
                            storage_options={**endpoint_opts, "max_concurrency": 0})
 
 
-def test_empty_object_is_a_parse_error_not_a_crash(s3_client, bucket, endpoint_opts) -> None:
+def test_empty_object_is_a_source_error_not_a_crash(s3_client, bucket, endpoint_opts) -> None:
     s3_client.put_object(Bucket=bucket, Key="empty.avro", Body=b"")
-    with pytest.raises(jetliner.ParseError):
+    with pytest.raises(jetliner.SourceError) as info:
         jetliner.read_avro(f"s3://{bucket}/empty.avro", storage_options=endpoint_opts)
+    assert info.value.variant == "FileSystemError"
 
 
 def test_reading_again_in_a_forked_child(s3_client, bucket, endpoint_opts) -> None:
