@@ -1,17 +1,35 @@
 """Reference tables of the documentation written by hand, checked against the code they
-describe, so that they cannot drift from it: the keys of ``storage_options``."""
+describe, so that they cannot drift from it: the defaults of ``ReadOptions`` and the
+keys of ``storage_options``."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 import pytest
 
 from jetliner.exceptions import ConfigurationError
+from jetliner.options import ReadOptions
 from jetliner.storage import filesystem_options
 
 API = Path(__file__).resolve().parents[2] / "docs" / "api"
+
+
+def test_read_options_table_matches_the_dataclass() -> None:
+    rows = {}
+    for line in (API / "ReadOptions.md").read_text().splitlines():
+        # | `name` | `type` | `default` | meaning |   (a | inside backticks is the type's)
+        m = re.match(r"^\| `(\w+)` \| `([^`]+)` \| `([^`]+)` \|", line)
+        if m:
+            rows[m[1]] = (m[2], m[3])
+    fields = {f.name: f for f in dataclasses.fields(ReadOptions)}
+    assert list(rows) == list(fields), "the table's options differ from ReadOptions' fields"
+    for name, (type_text, default_text) in rows.items():
+        assert type_text == fields[name].type, f"{name}: type {type_text!r} on the page"
+        value = eval(default_text, {"__builtins__": {}}, {"MiB": 1024 * 1024})  # noqa: S307
+        assert value == fields[name].default, f"{name}: default {default_text!r} on the page"
 
 
 def _documented_s3_keys() -> set[str]:
