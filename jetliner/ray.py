@@ -1,6 +1,7 @@
 """Ray Data: Avro read by jetliner inside Ray's read tasks, one or more splits each.
 
-``pip install 'jetliner[ray]'``, then::
+Needs Ray Data (``pip install 'ray[data]>=2.50'``, or this package's ``ray``
+extra from a checkout), then::
 
     import jetliner.ray
 
@@ -28,7 +29,7 @@ try:
     from ray.data.block import BlockMetadata
     from ray.data.datasource import Datasource, ReadTask
 except ImportError as exc:  # pragma: no cover - exercised without the extra
-    msg = f"jetliner.ray needs Ray Data: pip install 'jetliner[ray]' ({exc})"
+    msg = f"jetliner.ray needs Ray Data: pip install 'ray[data]>=2.50' ({exc})"
     raise ImportError(msg) from exc
 
 import jetliner
