@@ -1,0 +1,98 @@
+"""What a query keeps of a batch does not keep the batch alive (buffer ownership, not RSS)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import jetliner
+from jetliner import _decoder, query
+from jetliner.threads import DECODE_THREADS
+
+SCHEMA = {"type": "record", "name": "R", "fields": [
+    {"name": "id", "type": "long"},
+    {"name": "text", "type": "string"},
+    {"name": "blob", "type": ["null", "bytes"]},
+    {"name": "tags", "type": {"type": "array", "items": "string"}}]}
+
+
+def rows(n: int) -> list[dict]:
+    return [{"id": i, "text": f"a string long enough not to be inlined {i:08d}",
+             "blob": None if i % 7 == 0 else f"bytes of row {i:010d}".encode(),
+             "tags": [f"tag number {i % 5:04d} of the row"] * (i % 3)} for i in range(n)]
+
+
+@pytest.fixture
+def live_buffers() -> Iterator[None]:
+    """Every buffer freed is unmapped at once, so that live mappings count what is held."""
+    _decoder._set_buffer_pool_limit(0)
+    yield
+    _decoder._set_buffer_pool_limit(256 << 20)
+
+
+def held() -> int:
+    """Live buffer mappings, once every decoding thread is idle (a query stopped early
+    may leave a batch decoding ahead, which frees its buffers when done)."""
+    pool = DECODE_THREADS.get()
+    workers = pool._max_workers
+    barrier = threading.Barrier(workers + 1)
+    for _ in range(workers):
+        pool.submit(barrier.wait, 30)
+    barrier.wait(30)
+    gc.collect()
+    return _decoder._buffer_pool_stats()[1]
+
+
+@pytest.fixture
+def big(avro_file) -> Path:
+    # batches of 20,000 rows whose string buffers are mapped (over 64 KiB each)
+    return avro_file(SCHEMA, rows(60_000), codec="deflate")
+
+
+SELECTIVE = pl.col("id") % 100 == 3
+
+
+@pytest.mark.parametrize("engine", ["in-memory", "streaming"])
+def test_a_selective_filter_result_holds_no_batch(big: Path, live_buffers, engine) -> None:
+    before = held()
+    df = jetliner.scan_avro(big, batch_size=20_000).filter(SELECTIVE).collect(engine=engine)
+    assert df.height == 600
+    assert held() == before
+    assert_frame_equal(df, jetliner.scan_avro(big).filter(SELECTIVE).collect(
+        optimizations=pl.QueryOptFlags.none()))
+
+
+def test_the_check_sees_a_held_batch(big: Path, live_buffers, monkeypatch) -> None:
+    # the same query without copying what it keeps: the result holds every batch's
+    # strings, which the check above would see
+    monkeypatch.setattr(query, "KEEP_TO_SHARE", 0.0)
+    before = held()
+    df = jetliner.scan_avro(big, batch_size=20_000).filter(SELECTIVE).collect()
+    assert df.height == 600
+    assert held() > before
+
+
+def test_a_row_limit_after_a_filter_holds_no_batch(big: Path, live_buffers) -> None:
+    # n_rows counts rows that pass the filter: the reader cuts the batch that completes
+    # it (a slice, sharing every buffer), then copies the slice.  (A .head() after a
+    # .filter() is not pushed down: Polars slices the batch itself.)
+    before = held()
+    df = jetliner.scan_avro(big, batch_size=20_000, n_rows=50).filter(
+        pl.col("id") >= 10).collect()
+    assert df["id"].to_list() == list(range(10, 60))
+    assert held() == before
+
+
+def test_owned_copies_every_kind_of_column(big: Path) -> None:
+    with jetliner.open(big, batch_size=20_000) as reader:
+        batch = next(reader)
+    part = batch.filter(SELECTIVE)
+    copy = query.owned(part)
+    assert_frame_equal(copy, part)
+    assert_frame_equal(query.owned(batch.head(3), every_column=True), batch.head(3))
