@@ -73,7 +73,7 @@ def _interpreter(reader: str) -> tuple[list[str], str | None]:
     return [sys.executable, str(WORKER)], None
 
 
-def measure(reader: str, kind: str, path: Path) -> dict[str, Any]:
+def measure(reader: str, kind: str, path: Path, query: str | None = None) -> dict[str, Any]:
     """Run one measurement in a fresh worker; return its reply."""
     try:
         command, cwd = _interpreter(reader)
@@ -82,7 +82,7 @@ def measure(reader: str, kind: str, path: Path) -> dict[str, Any]:
     env = dict(os.environ)
     if reader == "rust_jetliner":
         env = {k: v for k, v in env.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    request = {"reader": MODULES[reader], "kind": kind, "path": str(path)}
+    request = {"reader": MODULES[reader], "kind": kind, "path": str(path), "query": query}
     proc = subprocess.run(command, input=json.dumps(request), capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=TIMEOUT)
     lines = proc.stdout.strip().splitlines()
@@ -124,6 +124,50 @@ def arrow_bytes(path: Path) -> int:
     return int(df.to_arrow(compat_level=pl.CompatLevel.newest()).get_total_buffer_size())
 
 
+# Issue 16's queries: (query, data set the big file repeats, target).  Targets: a
+# filter's result holds at most 2x its estimated_size() + 1 MB once the query returns;
+# a filter or group-by peaks at most 250 MB + its result; sink_parquet at 250 MB.
+QUERIES = {
+    "filter_1pct": ("simple", "peak"),
+    "filter_1pct_streaming": ("simple", "peak"),
+    "filter_0.001pct": ("simple", "peak"),
+    "head_1000": ("wide", None),
+    "group_by_streaming": ("simple", "peak"),
+    "sink_parquet": ("simple", "sink"),
+}
+MB = 10**6
+
+
+def run_queries(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """Measure issue 16's selective queries on files of ``--query-gb`` GB."""
+    target_bytes = int(args.query_gb * 10**9)
+    print(f"\nselective queries on {args.query_gb} GB files (jetliner; MB): peak and held "
+          "are over the RSS before the query")
+    print(f"{'query':24} {'rows':>8} {'result':>7} {'peak':>6} {'held':>6}  targets")
+    for query in args.queries:
+        dataset, kind = QUERIES[query]
+        source = ensure_dataset(default_params(dataset, args.codec), quiet=True).path
+        big = ensure_big_file(source, target_bytes)
+        reply = measure("jetliner", "query", big, query)
+        results["queries"][query] = {"file": big.name, "file_bytes": big.stat().st_size,
+                                     **reply}
+        if "error" in reply:
+            print(f"  {query}: {reply['error']}")
+            continue
+        peak = reply["peak"] - reply["baseline"]
+        result = reply["result"]
+        checks = []
+        if kind == "peak":
+            checks.append(f"peak <= 250 + result: {'yes' if peak <= 250 * MB + result else 'NO'}")
+        if kind == "sink":
+            checks.append(f"peak <= 250: {'yes' if peak <= 250 * MB else 'NO'}")
+        if query.startswith("filter"):
+            ok = reply["held"] <= 2 * result + MB
+            checks.append(f"held <= 2 x result + 1: {'yes' if ok else 'NO'}")
+        print(f"{query:24} {reply['rows']:>8,} {result / MB:>7.2f} {peak / MB:>6.0f} "
+              f"{reply['held'] / MB:>6.0f}  {'; '.join(checks)}", flush=True)
+
+
 def _mb(n: float) -> str:
     return f"{n / 1e6:,.0f}"
 
@@ -137,13 +181,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--codec", choices=CODECS, default="snappy")
     parser.add_argument("--iterate-gb", type=int, default=2,
                         help="size of the iterated file in GB (0: skip)")
+    parser.add_argument("--queries", nargs="*", choices=QUERIES, default=list(QUERIES),
+                        help="selective queries over the --query-gb file (issue 16)")
+    parser.add_argument("--query-gb", type=float, default=1.28,
+                        help="size of the queried file in GB (0: skip the queries)")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
 
     results: dict[str, Any] = {"machine": machine_info(), "codec": args.codec,
                                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(
                                    timespec="seconds"),
-                               "full": {}, "iterate": {}}
+                               "full": {}, "iterate": {}, "queries": {}}
     print(f"full read ({args.codec}): peak - baseline in MB, and as a ratio to the frame's "
           "Arrow size / to estimated_size(); target <= 1.2")
     print(f"{'dataset':10} {'arrow MB':>9} {'est. MB':>8} " + " ".join(
@@ -183,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
             bound = BUFFER_BYTES + 3 * reply["largest_batch"]
             print(f"  {reader:14} rows {reply['rows']:,}  peak - baseline {_mb(extra)} MB, "
                   f"bound {_mb(bound)} MB ({extra / bound:.2f}x of the bound)", flush=True)
+
+    if args.query_gb > 0 and args.queries:
+        run_queries(args, results)
 
     args.output.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -7,13 +7,16 @@ the reader's own imports.
 
 Protocol: one JSON object on stdin::
 
-    {"reader": "jetliner_reader", "kind": "full" | "iterate", "path": "..."}
+    {"reader": "jetliner_reader", "kind": "full" | "iterate" | "query", "path": "...",
+     "query": "filter_1pct" | ... (for "query")}
 
 and one JSON object on stdout::
 
     {"baseline": B, "peak": P, "result": R, "rows": N, "largest_batch": L}
 
-(bytes; ``largest_batch`` only for ``iterate``) or ``{"error": ...}``.
+(bytes; ``largest_batch`` only for ``iterate``; ``held``, what the process holds
+once the query has returned and garbage is collected, only for ``query``) or
+``{"error": ...}``.
 
 How: after the imports, the kernel's high-water mark of the resident set is
 reset (``/proc/self/clear_refs``, Linux), ``baseline`` is the resident size
@@ -47,10 +50,24 @@ def _reset_peak() -> None:
         f.write("5")
 
 
+def _warm_up() -> None:
+    """Run tiny queries first, so that the baseline includes what any first query sets up
+    once (Polars' and jetliner's thread pools, their stacks and allocator arenas)."""
+    import polars as pl
+
+    import jetliner
+
+    lf = jetliner.scan_avro(jetliner.sample_path())
+    lf.filter(pl.col("id") < 3).collect()
+    lf.group_by("name").agg(pl.len()).collect(engine="streaming")
+
+
 def _run(request: dict) -> dict:
     sys.path.append(str(BENCHMARKS_DIR))
     module = importlib.import_module(f"readers.{request['reader']}")
     path = request["path"]
+    if request["kind"] == "query":
+        _warm_up()
     gc.collect()
     _reset_peak()
     baseline = _status("VmRSS")
@@ -71,7 +88,46 @@ def _run(request: dict) -> dict:
         peak = _status("VmHWM")
         return {"baseline": baseline, "peak": peak, "result": largest, "rows": rows,
                 "largest_batch": largest}
+    if request["kind"] == "query":
+        return _query(request["query"], path, baseline)
     raise ValueError(f"unknown kind {request['kind']!r}")
+
+
+def _query(name: str, path: str, baseline: int) -> dict:
+    """Run one of issue 16's selective queries through jetliner's IO plugin."""
+    import os
+    import tempfile
+
+    import polars as pl
+
+    import jetliner
+
+    def lf() -> pl.LazyFrame:
+        return jetliner.scan_avro(path)
+
+    queries = {
+        # `bucket` is uniform over 0..9999; `id` repeats once per copy of the blocks
+        "filter_1pct": lambda: lf().filter(pl.col("bucket") < 100).collect(),
+        "filter_1pct_streaming": lambda: lf().filter(pl.col("bucket") < 100).collect(
+            engine="streaming"),
+        "filter_0.001pct": lambda: lf().filter(pl.col("id") % 100_000 == 7).collect(),
+        "head_1000": lambda: lf().head(1000).collect(),
+        "group_by_streaming": lambda: lf().group_by("label").agg(pl.len()).collect(
+            engine="streaming"),
+    }
+    if name == "sink_parquet":
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out.parquet")
+            lf().sink_parquet(out)
+            peak = _status("VmHWM")
+            rows = pl.scan_parquet(out).select(pl.len()).collect().item()
+        return {"baseline": baseline, "peak": peak, "result": 0, "rows": rows,
+                "held": _status("VmRSS") - baseline}
+    df = queries[name]()
+    peak = _status("VmHWM")
+    gc.collect()
+    return {"baseline": baseline, "peak": peak, "result": df.estimated_size(),
+            "rows": df.height, "held": _status("VmRSS") - baseline}
 
 
 def main() -> int:

@@ -6,9 +6,9 @@ asked for and count the row limit after filtering (Polars filters no further).
 
 What a query keeps of a batch must not keep the batch alive: a filtered string
 column still points into the batch's string buffers (Arrow string views), and a
-slice shares every buffer.  When a batch keeps less than `KEEP_TO_SHARE` of its
-rows, what it keeps is copied (`owned`), so that a filter keeping 1% of a file
-holds 1% of its strings, not all of them.
+slice (or a filter keeping contiguous rows) shares the batch's buffers.  When a
+batch keeps less than `KEEP_TO_SHARE` of its rows, what it keeps is copied
+(`owned`), so that a filter keeping 1% of a file holds 1% of it, not all of it.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def run_query(batches: Iterable[pl.DataFrame], predicate: pl.Expr | None,
     Yields
     ------
     polars.DataFrame
-        Each batch, filtered and selected; the last one cut at the limit.
+        Each batch, filtered and selected (none where no row passed); the last one
+        cut at the limit.
     """
     left = limit
     for df in batches:
@@ -92,11 +93,12 @@ def run_query(batches: Iterable[pl.DataFrame], predicate: pl.Expr | None,
             df = df.select(wanted)
         if left is not None and df.height >= left:
             df = df.head(left)  # a slice: it shares every buffer of the batch
-            yield owned(df, every_column=True) if df.height < rows * KEEP_TO_SHARE else df
+            yield owned(df) if df.height < rows * KEEP_TO_SHARE else df
             return
         if left is not None:
             left -= df.height
-        # a filter copies fixed-width values; its strings still point into the batch
+        if not df.height and rows:
+            continue  # nothing passed: not even an empty frame (a slice of the batch)
         yield owned(df) if predicate is not None and df.height < rows * KEEP_TO_SHARE else df
 
 
@@ -111,16 +113,16 @@ def _holds_views(dtype: pl.DataType) -> bool:
     return False
 
 
-def owned(df: pl.DataFrame, *, every_column: bool = False) -> pl.DataFrame:
-    """Return `df` with its own copy of the buffers it may share with a larger frame.
+def owned(df: pl.DataFrame) -> pl.DataFrame:
+    """Return `df` with buffers of its own, not shared with the batch it was cut from.
+
+    A filter may return slices of the batch's columns (when the rows it keeps are
+    contiguous), and string columns always point into the batch's string buffers.
 
     Parameters
     ----------
     df
         A filtered or sliced part of a batch.
-    every_column
-        Copy every column (a slice shares them all); else only those holding
-        strings or bytes (a filter gathers the others into new buffers).
 
     Returns
     -------
@@ -128,20 +130,21 @@ def owned(df: pl.DataFrame, *, every_column: bool = False) -> pl.DataFrame:
         The same values, in buffers of their own.
     """
     exprs = []
-    nested = []
+    through_ipc = []
     for name, dtype in df.schema.items():
         if isinstance(dtype, pl.String):
             exprs.append(pl.col(name) + pl.lit(""))  # a new string column
-        elif every_column or _holds_views(dtype):
-            nested.append(name)
+        elif _holds_views(dtype):
+            # bytes and nested strings: Polars' operations may return their views
+            # unchanged, so through Arrow IPC, which writes them out and reads them back
+            through_ipc.append(name)
+        else:
+            exprs.append(pl.col(name).gather(pl.int_range(pl.len())))  # a new buffer
     if exprs:
         df = df.with_columns(exprs)
-    if nested:
-        # bytes, nested values, slices of fixed-width ones: through Arrow IPC, which
-        # writes them out and reads them back (Polars' binary operations may return
-        # a slice's views unchanged)
+    if through_ipc:
         buf = io.BytesIO()
-        df.select(nested).write_ipc(buf, compression="uncompressed")
+        df.select(through_ipc).write_ipc(buf, compression="uncompressed")
         buf.seek(0)
         df = df.with_columns(pl.read_ipc(buf))
     return df
