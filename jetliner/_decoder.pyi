@@ -2,7 +2,7 @@ from collections.abc import Sequence
 
 from typing_extensions import Buffer
 
-from jetliner.schema import ExportSpec
+from jetliner._plan import ColumnLayout, ExportSpec, PlanNode
 
 class DecodeFailure(Exception):
     code: int
@@ -22,10 +22,10 @@ class Decoder:
     def rows(self) -> int: ...
     def __init__(
         self,
-        nodes: Sequence[tuple[int, ...]],
+        nodes: Sequence[PlanNode],
         kids: Sequence[int],
         kid_names: Sequence[int],
-        cols: Sequence[tuple[int, int]],
+        cols: Sequence[ColumnLayout],
         strings: Sequence[bytes],
         root: int,
         max_depth: int = 100_000,

@@ -21,6 +21,8 @@ from libc.string cimport memcpy, memmove, memset, strlen
 from libc.stdio cimport snprintf
 from libc.math cimport isnan, isinf
 
+from jetliner._plan cimport *
+
 # ---------------------------------------------------------------- Arrow C Data Interface
 
 cdef extern from *:
@@ -520,129 +522,13 @@ cdef class ArrowBatch:
         return sc, ac
 
 
-# ---------------------------------------------------------------- plan
-
-# Column kinds (buffer layouts).
-cdef enum:
-    CK_NULL = 0
-cdef enum:
-    CK_BOOL = 1
-cdef enum:
-    CK_FIXED = 2
-cdef enum:
-    CK_VAR = 3
-cdef enum:
-    CK_LIST = 4
-cdef enum:
-    CK_STRUCT = 5
-
-# Opcodes.  Keep in sync with jetliner/schema.py (OPCODES).
-cdef enum:
-    OP_NULL = 0
-cdef enum:
-    OP_BOOL = 1
-cdef enum:
-    OP_INT = 2
-cdef enum:
-    OP_LONG = 3
-cdef enum:
-    OP_FLOAT = 4
-cdef enum:
-    OP_DOUBLE = 5
-cdef enum:
-    OP_STRING = 6
-cdef enum:
-    OP_BYTES = 7
-cdef enum:
-    OP_FIXED = 8
-cdef enum:
-    OP_ENUM = 9
-cdef enum:
-    OP_INT_SCALED = 10
-cdef enum:
-    OP_LONG_SCALED = 11
-cdef enum:
-    OP_DEC_BYTES = 12
-cdef enum:
-    OP_DEC_FIXED = 13
-cdef enum:
-    OP_DEC_BYTES_STR = 14
-cdef enum:
-    OP_DEC_FIXED_STR = 15
-cdef enum:
-    OP_BIGDEC = 16
-cdef enum:
-    OP_UUID_FIXED = 17
-cdef enum:
-    OP_DURATION = 18
-cdef enum:
-    OP_RECORD = 19
-cdef enum:
-    OP_ARRAY = 20
-cdef enum:
-    OP_MAP = 21
-cdef enum:
-    OP_UNION_NULLABLE = 22
-cdef enum:
-    OP_UNION = 23
-cdef enum:
-    OP_SKIP = 24
-cdef enum:
-    OP_JSON = 25
-cdef enum:
-    OP_JSON_NULLABLE = 26
-
-# Error codes.  Messages live in jetliner/schema.py (ERROR_MESSAGES).
-cdef enum:
-    E_OK = 0
-cdef enum:
-    E_EOF = 1
-cdef enum:
-    E_VARINT = 2
-cdef enum:
-    E_INT_RANGE = 3
-cdef enum:
-    E_NEG_LEN = 4
-cdef enum:
-    E_UTF8 = 5
-cdef enum:
-    E_ENUM = 6
-cdef enum:
-    E_UNION = 7
-cdef enum:
-    E_COUNT = 8
-cdef enum:
-    E_DEPTH = 9
-cdef enum:
-    E_NOMEM = 10
-cdef enum:
-    E_DECIMAL = 11
-cdef enum:
-    E_BUDGET = 12
-cdef enum:
-    E_BIGDEC = 13
-cdef enum:
-    E_BOOL = 14
-cdef enum:
-    E_TIME = 15
+# ---------------------------------------------------------------- limits
 
 cdef enum:
     MAX_BIGDEC_BYTES = 1024
 # |scale| of a big-decimal: bounds the zeros one value renders (about 1 KB)
 cdef enum:
     MAX_SCALE = 1000
-
-
-cdef struct Node:
-    int32_t op
-    int32_t col
-    int32_t kid0      # offset into kids / kid_names
-    int32_t nkids
-    int64_t param
-    int64_t param2
-    int64_t minsz     # minimum encoded size of one value, in bytes
-    uint64_t lim_hi   # decimals (precision <= 38): 10**precision as a 128-bit number
-    uint64_t lim_lo
 
 
 cdef struct Col:
@@ -2096,13 +1982,13 @@ cdef class Decoder:
     Parameters
     ----------
     nodes
-        Sequence of ``(op, col, kid0, nkids, param, param2, minsz)`` tuples.
+        The plan's nodes (`jetliner._plan.PlanNode`).
     kids
         Flat sequence of child node indices (``-1`` marks a null union branch).
     kid_names
         For each entry of `kids`, an index into `strings` (JSON keys), or -1.
     cols
-        Sequence of ``(kind, elem_size)`` column layouts.
+        The plan's column buffers (`jetliner._plan.ColumnLayout`).
     strings
         Pre-rendered JSON fragments (field keys, enum symbols) as bytes.
     root
@@ -2147,23 +2033,23 @@ cdef class Decoder:
                 or self.st.stroffs == NULL or self.st.scratch == NULL or self.st.stack == NULL):
             raise MemoryError()
         for i, nd in enumerate(nodes):
-            self.st.nodes[i].op = nd[0]
-            self.st.nodes[i].col = nd[1]
-            self.st.nodes[i].kid0 = nd[2]
-            self.st.nodes[i].nkids = nd[3]
-            self.st.nodes[i].param = nd[4]
-            self.st.nodes[i].param2 = nd[5]
-            self.st.nodes[i].minsz = nd[6]
-            if len(nd) > 7 and nd[7] > 0:
-                lim = 10 ** nd[7]
+            self.st.nodes[i].op = nd.op
+            self.st.nodes[i].col = nd.col
+            self.st.nodes[i].kid0 = nd.kid0
+            self.st.nodes[i].nkids = nd.nkids
+            self.st.nodes[i].param = nd.param
+            self.st.nodes[i].param2 = nd.param2
+            self.st.nodes[i].minsz = nd.minsz
+            if nd.precision > 0:
+                lim = 10 ** nd.precision
                 self.st.nodes[i].lim_hi = lim >> 64
                 self.st.nodes[i].lim_lo = lim & 0xFFFFFFFFFFFFFFFF
         for i in range(self.nkids):
             self.st.kids[i] = kids[i]
             self.st.kid_names[i] = kid_names[i]
-        for i, c in enumerate(cols):
-            self.st.cols[i].kind = c[0]
-            self.st.cols[i].elem = c[1]
+        for i, layout in enumerate(cols):
+            self.st.cols[i].kind = layout.kind
+            self.st.cols[i].elem = layout.elem
         self.strblob = b"".join(strings)
         self.st.strptr = <const uint8_t*>(<const char*>self.strblob)
         self.nstrings = len(strings)
@@ -2249,9 +2135,8 @@ cdef class Decoder:
     def finish(self, spec):
         """Hand the buffered rows over as an `ArrowBatch` and start an empty batch.
 
-        The batch is a struct array whose children are described by `spec`.
-        `spec` is a list of ``(col, format, name, nullable, children, dictionary)``
-        tuples; `dictionary` is a list of bytes (enum symbols) or None.
+        The batch is a struct array whose children are described by `spec`, a
+        list of `jetliner._plan.ExportSpec`.
         """
         cdef ArrowBatch out = ArrowBatch.__new__(ArrowBatch)
         cdef int64_t i, n = len(spec)
@@ -2306,13 +2191,13 @@ cdef class Decoder:
         self.rows = 0
         self.st.zero_used = 0  # the zero-byte budget is per batch
 
-    cdef export(self, tuple spec, ArrowSchema* s, ArrowArray* a, int64_t length):
-        cdef int32_t ci = spec[0]
-        cdef bytes fmt = spec[1]
-        cdef bytes name = spec[2]
-        cdef bint nullable = spec[3]
-        cdef list children = spec[4]
-        cdef object dictionary = spec[5]
+    cdef export(self, spec, ArrowSchema* s, ArrowArray* a, int64_t length):
+        cdef int32_t ci = spec.col
+        cdef bytes fmt = spec.format
+        cdef bytes name = spec.name
+        cdef bint nullable = spec.nullable
+        cdef list children = spec.children
+        cdef object dictionary = spec.dictionary
         cdef int64_t i, nch = len(children)
         cdef Col* c
         cdef int64_t nbuf

@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from jetliner._decoder import DecodeFailure, Decoder
+from jetliner._plan import DECODE_ERROR_MESSAGES
 from jetliner.codecs import get_codec
 from jetliner.container import Block, Header, iter_blocks, read_header
 from jetliner.exceptions import (
@@ -41,29 +42,6 @@ from jetliner.stream import DEFAULT_LOCAL_CHUNK, DEFAULT_REMOTE_CHUNK, ByteStrea
 
 __all__ = ["AvroReader", "FileInfo", "MultiAvroReader", "open_file"]
 
-# Why a record failed, by decoder error code.
-_DECODE_ERRORS = {
-    1: "the record's bytes end before the record does (truncated block, or data that "
-       "does not match the writer schema)",
-    2: "malformed variable-length integer (longer than 10 bytes or overflowing 64 bits)",
-    3: "an 'int' value does not fit in 32 bits",
-    4: "a string or bytes value has a negative length",
-    5: "a string value is not valid UTF-8 (invalid_utf8='replace' reads it with U+FFFD "
-       "in place of the bad bytes)",
-    6: "an enum index is out of range for the enum's symbols",
-    7: "a union branch index is out of range for the union",
-    8: "an item count is negative or larger than the bytes left in the block can hold",
-    9: "nested data is deeper than max_nesting_depth (default 100 000 levels)",
-    10: "out of memory while decoding (or one string/bytes value of 2 GiB or more, "
-        "more than Arrow can hold)",
-    11: "a decimal value does not fit its declared precision",
-    12: "the block claims more zero-byte values (nulls, empty records) than "
-        "max_zero_byte_values allows per batch (default 2^26; raise it for data that "
-        "really holds that many)",
-    13: "malformed big-decimal value",
-    14: "a boolean byte is neither 0 nor 1",
-    15: "a time-millis/time-micros value is outside the 24 hours of a day",
-}
 
 
 @dataclass
@@ -267,7 +245,7 @@ def _decode_with(decoder: Decoder, info: FileInfo, plan: Plan, frames: FrameBuil
             except DecodeFailure as f:
                 msg = (
                     f"block {block.index} claims {block.count} records, more than its "
-                    f"{len(data)} bytes can hold: {_DECODE_ERRORS[f.code]}"
+                    f"{len(data)} bytes can hold: {DECODE_ERROR_MESSAGES[f.code]}"
                 )
                 raise DecodeError(msg, path=info.path, block_index=block.index,
                                   record_index=0, offset=block.offset) from None
@@ -278,7 +256,7 @@ def _decode_with(decoder: Decoder, info: FileInfo, plan: Plan, frames: FrameBuil
             try:
                 offset = decoder.decode(data, offset, take)
             except DecodeFailure as f:
-                msg = _DECODE_ERRORS.get(f.code, f"decoder error {f.code}")
+                msg = DECODE_ERROR_MESSAGES.get(f.code, f"decoder error {f.code}")
                 raise DecodeError(msg, path=info.path, block_index=block.index,
                                   record_index=done + f.record, offset=f.offset) from None
             done += take
