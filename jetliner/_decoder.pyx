@@ -25,6 +25,7 @@ from jetliner._buffers cimport (
     JL_BIG, buf_alloc, buf_free, buf_realloc, jl_live_maps, jl_pool_bytes, jl_set_pool_limit,
     jl_set_refuse_maps,
 )
+from jetliner._cursor cimport Cur, need, read_int, read_len, read_long, read_span, read_varint
 from jetliner._plan cimport *
 
 # ---------------------------------------------------------------- Arrow C Data Interface
@@ -80,22 +81,6 @@ cdef extern from *:
 
 cdef int64_t ARROW_FLAG_NULLABLE = 2
 
-cdef extern from *:
-    """
-    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-    #error "jetliner's decoder reads Avro's little-endian values in place: little-endian machines only"
-    #endif
-    static inline int jl_ctz64(unsigned long long x) {
-    #if defined(__GNUC__) || defined(__clang__)
-        return __builtin_ctzll(x);
-    #else
-        int n = 0;
-        while (!(x & 1)) { x >>= 1; n++; }
-        return n;
-    #endif
-    }
-    """
-    int jl_ctz64(unsigned long long x) noexcept nogil
 
 
 # ---------------------------------------------------------------- buffer memory (tests)
@@ -285,12 +270,6 @@ cdef struct Col:
     int64_t* offsets  # CK_LIST
     int64_t hint      # element capacity to allocate on first use
     int64_t dhint     # CK_VAR: data bytes to allocate on first use
-
-
-cdef struct Cur:
-    const uint8_t* start
-    const uint8_t* p
-    const uint8_t* end
 
 
 cdef struct Frame:
@@ -517,128 +496,6 @@ cdef void col_free(Col* c) noexcept nogil:
     c.sealed = NULL
     c.sealed_len = NULL
     c.nsealed = 0
-
-
-# ---------------------------------------------------------------- cursor reads
-
-cdef inline int read_long(Cur* c, int64_t* out) noexcept nogil:
-    cdef uint64_t result = 0
-    cdef uint64_t b, w, stop
-    cdef int shift = 0
-    cdef int nbytes
-    cdef const uint8_t* p = c.p
-    if c.end - p >= 10:
-        # up to 8 bytes at once: find the last byte (high bit clear), keep the 7-bit
-        # groups before it and pack them (little-endian load)
-        memcpy(&w, p, 8)
-        stop = ~w & 0x8080808080808080ULL
-        if stop != 0:
-            nbytes = (jl_ctz64(stop) >> 3) + 1
-            if nbytes < 8:
-                w &= ((<uint64_t>1) << (8 * nbytes)) - 1
-            w &= 0x7F7F7F7F7F7F7F7FULL
-            w = ((w & 0x7F007F007F007F00ULL) >> 1) | (w & 0x007F007F007F007FULL)
-            w = ((w & 0x3FFF00003FFF0000ULL) >> 2) | (w & 0x00003FFF00003FFFULL)
-            w = ((w & 0x0FFFFFFF00000000ULL) >> 4) | (w & 0x000000000FFFFFFFULL)
-            c.p = p + nbytes
-            out[0] = <int64_t>(w >> 1) ^ -(<int64_t>(w & 1))
-            return E_OK
-        while True:
-            b = p[0]
-            p += 1
-            result |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
-            if shift == 63:
-                b = p[0]
-                p += 1
-                if b > 1:
-                    return E_VARINT
-                result |= b << 63
-                break
-    else:
-        while True:
-            if p >= c.end:
-                return E_EOF
-            b = p[0]
-            p += 1
-            result |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
-            if shift == 63:
-                if p >= c.end:
-                    return E_EOF
-                b = p[0]
-                p += 1
-                if b > 1:
-                    return E_VARINT
-                result |= b << 63
-                break
-    c.p = p
-    out[0] = <int64_t>(result >> 1) ^ -(<int64_t>(result & 1))
-    return E_OK
-
-
-cdef inline int read_varint(Cur* c, int64_t* out) noexcept nogil:
-    """`read_long`, with values of up to three bytes (lengths, counts, indices, numbers
-    below a million) decoded here, small enough to be inlined into the callers' loops."""
-    cdef const uint8_t* p = c.p
-    cdef uint64_t u
-    if c.end - p >= 3:
-        u = p[0]
-        if u < 0x80:
-            c.p = p + 1
-            out[0] = <int64_t>(u >> 1) ^ -(<int64_t>(u & 1))
-            return E_OK
-        u = (u & 0x7F) | ((<uint64_t>p[1] & 0x7F) << 7)
-        if p[1] < 0x80:
-            c.p = p + 2
-            out[0] = <int64_t>(u >> 1) ^ -(<int64_t>(u & 1))
-            return E_OK
-        if p[2] < 0x80:
-            u |= <uint64_t>p[2] << 14
-            c.p = p + 3
-            out[0] = <int64_t>(u >> 1) ^ -(<int64_t>(u & 1))
-            return E_OK
-    return read_long(c, out)
-
-
-cdef inline int read_int(Cur* c, int64_t* out) noexcept nogil:
-    cdef int r = read_varint(c, out)
-    if r != E_OK:
-        return r
-    if out[0] < -2147483648 or out[0] > 2147483647:
-        return E_INT_RANGE
-    return E_OK
-
-
-cdef inline int read_len(Cur* c, int64_t* out) noexcept nogil:
-    """Read a byte-length prefix and check that the bytes are present."""
-    cdef int r = read_varint(c, out)
-    if r != E_OK:
-        return r
-    if out[0] < 0:
-        return E_NEG_LEN
-    if out[0] > c.end - c.p:
-        return E_EOF
-    return E_OK
-
-
-cdef inline int need(Cur* c, int64_t n) noexcept nogil:
-    if n > c.end - c.p:
-        return E_EOF
-    return E_OK
-
-
-cdef inline int read_span(Cur* c, int64_t fixed, int64_t* blen) noexcept nogil:
-    """Size of a value that is `fixed` bytes (fixed >= 0) or length-prefixed (fixed < 0),
-    checked to be present in the block."""
-    if fixed >= 0:
-        blen[0] = fixed
-        return need(c, fixed)
-    return read_len(c, blen)
 
 
 # ---------------------------------------------------------------- UTF-8
@@ -2054,27 +1911,3 @@ cdef class Decoder:
             a.dictionary.length = nsym
             a.dictionary.children = <ArrowArray**>zalloc((1) * sizeof(ArrowArray*))
             a.dictionary.release = release_array
-
-
-def read_long_at(data, Py_ssize_t offset):
-    """Decode one zig-zag varint at `offset`: returns ``(value, next_offset)``.
-
-    Raises `DecodeFailure` (code, offset) when the varint is cut short or malformed.
-    """
-    cdef Py_buffer view
-    cdef Cur c
-    cdef int64_t v
-    cdef int r
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-    try:
-        if offset < 0 or offset > view.len:
-            raise DecodeFailure(E_EOF, offset, 0)
-        c.start = <const uint8_t*>view.buf
-        c.p = c.start + offset
-        c.end = c.start + view.len
-        r = read_long(&c, &v)
-        if r:
-            raise DecodeFailure(r, offset, 0)
-        return v, c.p - c.start
-    finally:
-        PyBuffer_Release(&view)
