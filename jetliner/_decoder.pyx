@@ -270,6 +270,10 @@ cdef struct Col:
     int64_t* offsets  # CK_LIST
     int64_t hint      # element capacity to allocate on first use
     int64_t dhint     # CK_VAR: data bytes to allocate on first use
+    int64_t seal_at   # CK_VAR: seal the data buffer once it holds this many bytes (a
+                      # view addresses its bytes with a 32-bit offset: at most 2 GiB)
+    int64_t max_value # CK_VAR: the longest value, in bytes (a view's length is a
+                      # signed 32-bit number: at most 2 GiB - 1)
 
 
 cdef struct Frame:
@@ -348,29 +352,6 @@ cdef int col_make_validity(Col* c) noexcept nogil:
     return 0
 
 
-# A CK_VAR column's data buffer is sealed (a new one started) once it holds this
-# many bytes, between values: a view addresses its bytes with a 32-bit offset.
-cdef int64_t seal_at = 1 << 30
-# The longest string or bytes value: a view's length is a signed 32-bit number.
-cdef int64_t max_value_len = INT32_MAX
-
-
-def _set_value_limit(int64_t n):
-    """Refuse values longer than `n` bytes instead of 2 GiB - 1 (tests); returns the old limit."""
-    global max_value_len
-    old = max_value_len
-    max_value_len = n if 0 < n <= INT32_MAX else INT32_MAX
-    return old
-
-
-def _set_seal_threshold(int64_t n):
-    """Seal data buffers at `n` bytes instead of 1 GiB (tests: many buffers); returns the old value."""
-    global seal_at
-    old = seal_at
-    seal_at = n if n > 0 else (1 << 30)
-    return old
-
-
 cdef inline int var_ensure(Col* c, int64_t extra) noexcept nogil:
     """Room for `extra` more bytes of the value being appended; -1 if out of memory or
     if the value would reach 2 GiB (more than an Arrow view can address)."""
@@ -379,7 +360,7 @@ cdef inline int var_ensure(Col* c, int64_t extra) noexcept nogil:
     cdef void* p
     if need <= c.dcap:
         return 0
-    if need - c.vstart > max_value_len:
+    if need - c.vstart > c.max_value:
         return -1
     newcap = c.dcap * 2 if c.dcap > 0 else (c.dhint if c.dhint > 1024 else 1024)
     while newcap < need:
@@ -409,7 +390,7 @@ cdef inline int var_commit(Col* c) noexcept nogil:
     index and offset, with their first 4 bytes as the view's prefix."""
     cdef int64_t n = c.dlen - c.vstart
     cdef uint8_t* v
-    if n > max_value_len:  # (values built by many appends grow past var_ensure's check)
+    if n > c.max_value:  # (values built by many appends grow past var_ensure's check)
         return -1
     if col_reserve(c) < 0:
         return -1
@@ -426,7 +407,7 @@ cdef inline int var_commit(Col* c) noexcept nogil:
         (<int32_t*>(v + 8))[0] = c.nsealed
         (<int32_t*>(v + 12))[0] = <int32_t>c.vstart
     c.length += 1
-    if c.dlen >= seal_at and var_seal(c) < 0:
+    if c.dlen >= c.seal_at and var_seal(c) < 0:
         return -1
     c.vstart = c.dlen
     return 0
@@ -1594,6 +1575,14 @@ cdef class Decoder:
     utf8_replace
         Read invalid UTF-8 in strings with U+FFFD in place of the bad bytes,
         instead of failing the record.
+    value_limit
+        The longest string or bytes value, in bytes: 2 GiB - 1 (a view's length is
+        a signed 32-bit number); tests make it small to check the limit cheaply.
+    seal_threshold
+        A string column's data buffer is sealed (a new one started, between
+        values) once it holds this many bytes: 1 GiB (a view addresses its bytes
+        with a 32-bit offset); tests make it small to spread a batch over many
+        buffers.
     """
 
     cdef State st
@@ -1607,8 +1596,13 @@ cdef class Decoder:
 
     def __cinit__(self, nodes, kids, kid_names, cols, strings, int root,
                   int64_t max_depth=100_000, int64_t zero_byte_budget=1 << 26,
-                  bint utf8_replace=False):
+                  bint utf8_replace=False, int64_t value_limit=INT32_MAX,
+                  int64_t seal_threshold=1 << 30):
         cdef int64_t i
+        if not 0 < value_limit <= INT32_MAX:
+            raise ValueError(f"value_limit must be in 1..{INT32_MAX}, got {value_limit}")
+        if seal_threshold <= 0:
+            raise ValueError(f"seal_threshold must be positive, got {seal_threshold}")
         self.nnodes = len(nodes)
         self.nkids = len(kids)
         self.ncols = len(cols)
@@ -1641,6 +1635,8 @@ cdef class Decoder:
         for i, layout in enumerate(cols):
             self.st.cols[i].kind = layout.kind
             self.st.cols[i].elem = layout.elem
+            self.st.cols[i].max_value = value_limit
+            self.st.cols[i].seal_at = seal_threshold
         self.strblob = b"".join(strings)
         self.st.strptr = <const uint8_t*>(<const char*>self.strblob)
         self.nstrings = len(strings)
