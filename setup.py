@@ -6,7 +6,11 @@ from setuptools import Extension, setup
 setup(
     ext_modules=cythonize(
         [
-            Extension("jetliner._decoder", ["jetliner/_decoder.pyx"], extra_compile_args=["-O3"]),
+            Extension("jetliner._plan", ["jetliner/_plan.pyx"]),
+            # the buffer allocator is C of its own, linked into the decoder only
+            Extension("jetliner._decoder", ["jetliner/_decoder.pyx", "jetliner/_buffers.c"],
+                      include_dirs=["jetliner"], depends=["jetliner/_buffers.h"],
+                      extra_compile_args=["-O3"]),
             Extension("jetliner._snappy", ["jetliner/_snappy.pyx"], extra_compile_args=["-O3"]),
             Extension("jetliner._framing", ["jetliner/_framing.pyx"], extra_compile_args=["-O3"]),
         ],

@@ -1,368 +1,49 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled Avro block decoder.
+"""Compiled Avro block decoder: the plan walker and the `Decoder` that runs it.
 
-A `Decoder` executes a flat plan (compiled by :mod:`jetliner.schema`) over the
-decompressed bytes of Avro blocks and appends every projected value to C column
-buffers.  `Decoder.finish` hands those buffers to the consumer through the Arrow
-C Data Interface without copying them.
+A `Decoder` executes a flat plan (compiled by :mod:`jetliner.schema`, in the
+format of ``_plan.pxd``) over the decompressed bytes of Avro blocks and appends
+every projected value to C column buffers.  `Decoder.finish` hands those buffers
+to the consumer through the Arrow C Data Interface without copying them.
 
-Every read goes through a cursor that knows where the block ends; malformed
-input stops the decoder with an error code and the byte offset, which the
-Python side turns into a typed exception.  The decode loop runs without the GIL.
-Nested data of unbounded depth (recursive schemas, skipped fields) is walked
+Every read goes through a cursor that knows where the block ends (``_cursor.pxd``);
+malformed input stops the decoder with an error code and the byte offset, which
+the Python side turns into a typed exception.  The decode loop runs without the
+GIL.  Nested data of unbounded depth (recursive schemas, skipped fields) is walked
 with an explicit, bounded stack, never the C stack.
+
+This file holds value decoding (the plan walker, skipping and JSON rendering)
+and the `Decoder` class.  The rest of the module is split by concern into files
+included below: ``_arrow.pxi`` (the Arrow C Data Interface), ``_columns.pxi``
+(column buffers), ``_utf8.pxi`` (UTF-8 validation), ``_text.pxi`` (text
+rendering: JSON, decimals) and ``_export.pxi`` (Arrow export).  They are
+included, not cimported from ``.pxd`` files, so that the module stays one C
+translation unit with its cold functions out of line: as ``cdef inline``
+functions of ``.pxd`` files (or as calls into other modules) they changed the C
+compiler's inlining in the hot loop and cost up to 8% more instructions per
+record.  Only the cursor (all of it inline, and shared with the block framing)
+and the plan format are ``.pxd`` files.
 """
 
-from cpython.pycapsule cimport PyCapsule_New, PyCapsule_GetPointer, PyCapsule_IsValid
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t, INT32_MAX, INT64_MAX
-from libc.stdlib cimport malloc, calloc, realloc, free, strtod
-from libc.string cimport memcpy, memmove, memset, strlen
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
+from libc.math cimport isinf, isnan
+from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdio cimport snprintf
-from libc.math cimport isnan, isinf
+from libc.stdlib cimport calloc, free, malloc, realloc, strtod
+from libc.string cimport memcpy, memmove, memset
 
-# ---------------------------------------------------------------- Arrow C Data Interface
+from jetliner._buffers cimport (
+    JL_BIG, buf_alloc, buf_free, buf_realloc, jl_live_maps, jl_pool_bytes, jl_set_pool_limit,
+    jl_set_refuse_maps,
+)
+from jetliner._cursor cimport Cur, need, read_int, read_len, read_long, read_span, read_varint
+from jetliner._plan cimport *
 
-cdef extern from *:
-    """
-    struct ArrowSchema {
-      const char* format;
-      const char* name;
-      const char* metadata;
-      int64_t flags;
-      int64_t n_children;
-      struct ArrowSchema** children;
-      struct ArrowSchema* dictionary;
-      void (*release)(struct ArrowSchema*);
-      void* private_data;
-    };
-    struct ArrowArray {
-      int64_t length;
-      int64_t null_count;
-      int64_t offset;
-      int64_t n_buffers;
-      int64_t n_children;
-      const void** buffers;
-      struct ArrowArray** children;
-      struct ArrowArray* dictionary;
-      void (*release)(struct ArrowArray*);
-      void* private_data;
-    };
-    """
-    struct ArrowSchema:
-        const char* format
-        const char* name
-        const char* metadata
-        int64_t flags
-        int64_t n_children
-        ArrowSchema** children
-        ArrowSchema* dictionary
-        void (*release)(ArrowSchema*) noexcept nogil
-        void* private_data
-
-    struct ArrowArray:
-        int64_t length
-        int64_t null_count
-        int64_t offset
-        int64_t n_buffers
-        int64_t n_children
-        const void** buffers
-        ArrowArray** children
-        ArrowArray* dictionary
-        void (*release)(ArrowArray*) noexcept nogil
-        void* private_data
-
-cdef int64_t ARROW_FLAG_NULLABLE = 2
-
-cdef extern from *:
-    """
-    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-    #error "jetliner's decoder reads Avro's little-endian values in place: little-endian machines only"
-    #endif
-    static inline int jl_ctz64(unsigned long long x) {
-    #if defined(__GNUC__) || defined(__clang__)
-        return __builtin_ctzll(x);
-    #else
-        int n = 0;
-        while (!(x & 1)) { x >>= 1; n++; }
-        return n;
-    #endif
-    }
-    """
-    int jl_ctz64(unsigned long long x) noexcept nogil
+include "_arrow.pxi"  # the Arrow C Data Interface
 
 
-# ---------------------------------------------------------------- buffer memory
-
-# Every buffer handed to Arrow (and every column buffer) comes from these
-# functions and goes back through `buf_free`.  Small buffers live on the C heap;
-# from 64 KiB on (Linux), a buffer is its own anonymous mapping: it grows with
-# mremap (no copy), and when freed it is unmapped at once, or kept for reuse in
-# a pool of at most `buf_pool_limit` bytes.  The C heap keeps freed memory of
-# threads' arenas resident: streaming a large file through the heap held several
-# times the live data; mapped buffers give it back, and the pool keeps reused
-# buffers' pages instead of faulting fresh ones in for every batch.
-cdef extern from *:
-    """
-    #include <stdlib.h>
-    #include <string.h>
-    #include <stdint.h>
-    #if defined(__linux__)
-    #include <sys/mman.h>
-    #include <pthread.h>
-    #endif
-
-    #define JL_HDR 64                     /* header before each buffer (keeps mappings 64-byte aligned) */
-    #define JL_PAGE ((size_t)4096)
-    /* From 2^JL_BIG_LOG usable bytes on: own mapping.  With 256 KiB, the
-       column buffers of a wide file's batches (100 columns of ~12k rows) stayed
-       on the heap, and its holes held 55 MB of a 290 MB frame's read. */
-    #define JL_BIG_LOG 16
-    #define JL_BIG ((size_t)1 << JL_BIG_LOG)
-    #define JL_NCLASS 64
-
-    typedef struct jl_hdr {
-        size_t size;          /* usable bytes */
-        size_t mapped;        /* length of the mapping, 0 for a heap buffer */
-        struct jl_hdr* cprev; /* pool: list of its size class */
-        struct jl_hdr* cnext;
-        struct jl_hdr* aprev; /* pool: all pooled mappings, newest first */
-        struct jl_hdr* anext;
-    } jl_hdr;
-
-    #if defined(__linux__)
-    /* A mapping is 2^k usable bytes plus one page that holds the header, so
-       the power-of-two capacities the decoder asks for fit exactly; class k. */
-    static pthread_mutex_t jl_lock = PTHREAD_MUTEX_INITIALIZER;
-    static jl_hdr* jl_class_head[JL_NCLASS];
-    static jl_hdr* jl_age_head = NULL;
-    static jl_hdr* jl_age_tail = NULL;
-    static size_t jl_pooled = 0;
-    static size_t jl_pool_limit = (size_t)32 << 20;
-    static int64_t jl_nmaps = 0;       /* live mappings, pooled ones included */
-    static int jl_refuse_maps = 0;     /* tests: act as if every mmap and mremap failed */
-    static int jl_atfork_done = 0;
-
-    static void jl_lock_all(void) { pthread_mutex_lock(&jl_lock); }
-    static void jl_unlock_all(void) { pthread_mutex_unlock(&jl_lock); }
-
-    static int jl_log2(size_t m) { return 63 - __builtin_clzll((unsigned long long)m); }
-    static int jl_class_of(jl_hdr* h) { return jl_log2(h->mapped - JL_PAGE); }
-
-    /* The class holding `n` usable bytes; -1 if too large. */
-    static int jl_class_for(size_t n) {
-        int k = JL_BIG_LOG;
-        while (k < 62 && ((size_t)1 << k) < n)
-            k++;
-        return k < 62 ? k : -1;
-    }
-
-    static void jl_unlink(jl_hdr* h, int k) {  /* lock held */
-        if (h->cprev) h->cprev->cnext = h->cnext; else jl_class_head[k] = h->cnext;
-        if (h->cnext) h->cnext->cprev = h->cprev;
-        if (h->aprev) h->aprev->anext = h->anext; else jl_age_head = h->anext;
-        if (h->anext) h->anext->aprev = h->aprev; else jl_age_tail = h->aprev;
-        jl_pooled -= h->mapped;
-    }
-
-    /* Unlink the oldest pooled mappings until the pool fits `limit`; return them. */
-    static jl_hdr* jl_evict(size_t limit) {  /* lock held */
-        jl_hdr* drop = NULL;
-        while (jl_pooled > limit && jl_age_tail != NULL) {
-            jl_hdr* h = jl_age_tail;
-            jl_unlink(h, jl_class_of(h));
-            h->cnext = drop;
-            drop = h;
-        }
-        return drop;
-    }
-
-    static void jl_munmap_list(jl_hdr* h) {
-        while (h != NULL) {
-            jl_hdr* next = h->cnext;
-            munmap((char*)h - (JL_PAGE - JL_HDR), h->mapped);
-            __atomic_sub_fetch(&jl_nmaps, 1, __ATOMIC_RELAXED);
-            h = next;
-        }
-    }
-
-    /* A mapping of class k or k + 1, from the pool or fresh (*fresh: known zero). */
-    static jl_hdr* jl_map(int k, int* fresh) {
-        jl_hdr* h = NULL;
-        pthread_mutex_lock(&jl_lock);
-        if (!jl_atfork_done) {
-            jl_atfork_done = 1;
-            pthread_atfork(jl_lock_all, jl_unlock_all, jl_unlock_all);
-        }
-        for (int j = k; j <= k + 1 && j < JL_NCLASS && h == NULL; j++) {
-            h = jl_class_head[j];
-            if (h != NULL)
-                jl_unlink(h, j);
-        }
-        pthread_mutex_unlock(&jl_lock);
-        if (h != NULL) {
-            *fresh = 0;
-            return h;
-        }
-        size_t m = ((size_t)1 << k) + JL_PAGE;
-        if (__atomic_load_n(&jl_refuse_maps, __ATOMIC_RELAXED))
-            return NULL;
-        void* p = mmap(NULL, m, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED)
-            return NULL;
-        __atomic_add_fetch(&jl_nmaps, 1, __ATOMIC_RELAXED);
-        *fresh = 1;
-        h = (jl_hdr*)((char*)p + JL_PAGE - JL_HDR);
-        h->mapped = m;
-        h->size = (size_t)1 << k;
-        return h;
-    }
-
-    /* Keep a freed mapping for reuse (newest first), evicting the oldest past the limit. */
-    static void jl_release(jl_hdr* h) {
-        int k = jl_class_of(h);
-        jl_hdr* drop;
-        pthread_mutex_lock(&jl_lock);
-        h->cprev = NULL;
-        h->cnext = jl_class_head[k];
-        if (h->cnext) h->cnext->cprev = h;
-        jl_class_head[k] = h;
-        h->aprev = NULL;
-        h->anext = jl_age_head;
-        if (h->anext) h->anext->aprev = h; else jl_age_tail = h;
-        jl_age_head = h;
-        jl_pooled += h->mapped;
-        drop = jl_evict(jl_pool_limit);
-        pthread_mutex_unlock(&jl_lock);
-        jl_munmap_list(drop);
-    }
-
-    static void jl_set_refuse_maps(int on) { __atomic_store_n(&jl_refuse_maps, on, __ATOMIC_RELAXED); }
-    static void jl_set_pool_limit(size_t n) {
-        jl_hdr* drop;
-        pthread_mutex_lock(&jl_lock);
-        jl_pool_limit = n;
-        drop = jl_evict(n);
-        pthread_mutex_unlock(&jl_lock);
-        jl_munmap_list(drop);
-    }
-    static size_t jl_pool_bytes(void) {
-        pthread_mutex_lock(&jl_lock);
-        size_t n = jl_pooled;
-        pthread_mutex_unlock(&jl_lock);
-        return n;
-    }
-    static int64_t jl_live_maps(void) { return __atomic_load_n(&jl_nmaps, __ATOMIC_RELAXED); }
-    #else
-    static void jl_set_refuse_maps(int on) { (void)on; }
-    static void jl_set_pool_limit(size_t n) { (void)n; }
-    static size_t jl_pool_bytes(void) { return 0; }
-    static int64_t jl_live_maps(void) { return 0; }
-    #endif
-
-    static void* jl_heap(size_t n, int zero) {
-        if (n > SIZE_MAX - JL_HDR)
-            return NULL;
-        jl_hdr* h = (jl_hdr*)(zero ? calloc(n + JL_HDR, 1) : malloc(n + JL_HDR));
-        if (h == NULL)
-            return NULL;
-        h->size = n;
-        h->mapped = 0;
-        return (char*)h + JL_HDR;
-    }
-
-    static void* buf_alloc(size_t n, int zero) {
-    #if defined(__linux__)
-        if (n >= JL_BIG) {
-            int fresh;
-            int k = jl_class_for(n);
-            if (k < 0)
-                return NULL;
-            jl_hdr* h = jl_map(k, &fresh);
-            if (h != NULL) {
-                if (zero && !fresh)
-                    memset((char*)h + JL_HDR, 0, n);
-                return (char*)h + JL_HDR;
-            }
-            /* no mapping to be had (the process's limit on mappings, say, which
-               many wide batches can reach): the heap may still serve it */
-        }
-    #endif
-        return jl_heap(n, zero);
-    }
-
-    static void buf_free(void* p) {
-        if (p == NULL)
-            return;
-        jl_hdr* h = (jl_hdr*)((char*)p - JL_HDR);
-    #if defined(__linux__)
-        if (h->mapped) {
-            jl_release(h);
-            return;
-        }
-    #endif
-        free(h);
-    }
-
-    /* Grow (or, for heap buffers, shrink) to `n` usable bytes; the contents up
-       to the smaller size are kept.  NULL (and `p` untouched) if out of memory. */
-    static void* buf_realloc(void* p, size_t n) {
-        if (p == NULL)
-            return buf_alloc(n, 0);
-        jl_hdr* h = (jl_hdr*)((char*)p - JL_HDR);
-    #if defined(__linux__)
-        if (h->mapped) {
-            if (n <= h->size)
-                return p;       /* pages of the tail never written cost nothing */
-            int k = jl_class_for(n);
-            if (k < 0)
-                return NULL;
-            size_t m = ((size_t)1 << k) + JL_PAGE;
-            /* moves the page tables, not the bytes */
-            void* q = __atomic_load_n(&jl_refuse_maps, __ATOMIC_RELAXED) ? MAP_FAILED
-                : mremap((char*)h - (JL_PAGE - JL_HDR), h->mapped, m, MREMAP_MAYMOVE);
-            if (q == MAP_FAILED) {
-                /* it cannot grow where it is: copy it to the heap */
-                void* g = jl_heap(n, 0);
-                if (g == NULL)
-                    return NULL;
-                memcpy(g, p, h->size);
-                h->cnext = NULL;
-                jl_munmap_list(h);
-                return g;
-            }
-            h = (jl_hdr*)((char*)q + JL_PAGE - JL_HDR);
-            h->mapped = m;
-            h->size = (size_t)1 << k;
-            return (char*)h + JL_HDR;
-        }
-        if (n >= JL_BIG) {
-            void* q = buf_alloc(n, 0);
-            if (q == NULL)
-                return NULL;
-            memcpy(q, p, h->size < n ? h->size : n);
-            free(h);
-            return q;
-        }
-    #endif
-        if (n > SIZE_MAX - JL_HDR)
-            return NULL;
-        jl_hdr* g = (jl_hdr*)realloc(h, n + JL_HDR);
-        if (g == NULL)
-            return NULL;
-        g->size = n;
-        return (char*)g + JL_HDR;
-    }
-    """
-    void* buf_alloc(size_t n, int zero) noexcept nogil
-    void* buf_realloc(void* p, size_t n) noexcept nogil
-    void buf_free(void* p) noexcept nogil
-    void jl_set_pool_limit(size_t n) noexcept nogil
-    void jl_set_refuse_maps(int on) noexcept nogil
-    size_t jl_pool_bytes() noexcept nogil
-    int64_t jl_live_maps() noexcept nogil
-    size_t JL_BIG
-
+# ---------------------------------------------------------------- buffer memory (tests)
 
 def _refuse_mappings(bint on):
     """Make the allocator act as if the system refused every new mapping (tests)."""
@@ -410,87 +91,6 @@ def _set_buffer_pool_limit(size_t n):
     jl_set_pool_limit(n)
 
 
-cdef void release_schema(ArrowSchema* s) noexcept nogil:
-    cdef int64_t i
-    if s == NULL or s.release == NULL:
-        return
-    free(<void*>s.format)
-    free(<void*>s.name)
-    for i in range(s.n_children if s.children != NULL else 0):
-        if s.children[i] != NULL:
-            if s.children[i].release != NULL:
-                s.children[i].release(s.children[i])
-            free(s.children[i])
-    free(s.children)
-    if s.dictionary != NULL:
-        if s.dictionary.release != NULL:
-            s.dictionary.release(s.dictionary)
-        free(s.dictionary)
-    s.release = NULL
-
-
-cdef void release_array(ArrowArray* a) noexcept nogil:
-    cdef int64_t i
-    if a == NULL or a.release == NULL:
-        return
-    for i in range(a.n_buffers if a.buffers != NULL else 0):
-        buf_free(<void*>a.buffers[i])
-    free(<void*>a.buffers)
-    for i in range(a.n_children if a.children != NULL else 0):
-        if a.children[i] != NULL:
-            if a.children[i].release != NULL:
-                a.children[i].release(a.children[i])
-            free(a.children[i])
-    free(a.children)
-    if a.dictionary != NULL:
-        if a.dictionary.release != NULL:
-            a.dictionary.release(a.dictionary)
-        free(a.dictionary)
-    a.release = NULL
-
-
-cdef void capsule_schema_destructor(object capsule) noexcept:
-    cdef ArrowSchema* s = <ArrowSchema*>PyCapsule_GetPointer(capsule, "arrow_schema")
-    if s != NULL:
-        if s.release != NULL:
-            s.release(s)
-        free(s)
-
-
-cdef void capsule_array_destructor(object capsule) noexcept:
-    cdef ArrowArray* a = <ArrowArray*>PyCapsule_GetPointer(capsule, "arrow_array")
-    if a != NULL:
-        if a.release != NULL:
-            a.release(a)
-        free(a)
-
-
-cdef void* zalloc(size_t n) except NULL:
-    """Zeroed memory, or MemoryError (never a NULL to dereference)."""
-    cdef void* p = calloc(n if n > 0 else 1, 1)
-    if p == NULL:
-        raise MemoryError()
-    return p
-
-
-cdef void* bzalloc(size_t n) except NULL:
-    """A zeroed buffer for Arrow (freed with `buf_free`), or MemoryError."""
-    cdef void* p = buf_alloc(n if n > 0 else 1, 1)
-    if p == NULL:
-        raise MemoryError()
-    return p
-
-
-cdef char* dup_str(bytes b) except NULL:
-    cdef Py_ssize_t n = len(b)
-    cdef char* out = <char*>malloc(n + 1)
-    if out == NULL:
-        raise MemoryError()
-    memcpy(out, <const char*>b, n)
-    out[n] = 0
-    return out
-
-
 cdef class ArrowBatch:
     """One exported Arrow array (a struct of the batch's columns), consumed once.
 
@@ -520,111 +120,7 @@ cdef class ArrowBatch:
         return sc, ac
 
 
-# ---------------------------------------------------------------- plan
-
-# Column kinds (buffer layouts).
-cdef enum:
-    CK_NULL = 0
-cdef enum:
-    CK_BOOL = 1
-cdef enum:
-    CK_FIXED = 2
-cdef enum:
-    CK_VAR = 3
-cdef enum:
-    CK_LIST = 4
-cdef enum:
-    CK_STRUCT = 5
-
-# Opcodes.  Keep in sync with jetliner/schema.py (OPCODES).
-cdef enum:
-    OP_NULL = 0
-cdef enum:
-    OP_BOOL = 1
-cdef enum:
-    OP_INT = 2
-cdef enum:
-    OP_LONG = 3
-cdef enum:
-    OP_FLOAT = 4
-cdef enum:
-    OP_DOUBLE = 5
-cdef enum:
-    OP_STRING = 6
-cdef enum:
-    OP_BYTES = 7
-cdef enum:
-    OP_FIXED = 8
-cdef enum:
-    OP_ENUM = 9
-cdef enum:
-    OP_INT_SCALED = 10
-cdef enum:
-    OP_LONG_SCALED = 11
-cdef enum:
-    OP_DEC_BYTES = 12
-cdef enum:
-    OP_DEC_FIXED = 13
-cdef enum:
-    OP_DEC_BYTES_STR = 14
-cdef enum:
-    OP_DEC_FIXED_STR = 15
-cdef enum:
-    OP_BIGDEC = 16
-cdef enum:
-    OP_UUID_FIXED = 17
-cdef enum:
-    OP_DURATION = 18
-cdef enum:
-    OP_RECORD = 19
-cdef enum:
-    OP_ARRAY = 20
-cdef enum:
-    OP_MAP = 21
-cdef enum:
-    OP_UNION_NULLABLE = 22
-cdef enum:
-    OP_UNION = 23
-cdef enum:
-    OP_SKIP = 24
-cdef enum:
-    OP_JSON = 25
-cdef enum:
-    OP_JSON_NULLABLE = 26
-
-# Error codes.  Messages live in jetliner/schema.py (ERROR_MESSAGES).
-cdef enum:
-    E_OK = 0
-cdef enum:
-    E_EOF = 1
-cdef enum:
-    E_VARINT = 2
-cdef enum:
-    E_INT_RANGE = 3
-cdef enum:
-    E_NEG_LEN = 4
-cdef enum:
-    E_UTF8 = 5
-cdef enum:
-    E_ENUM = 6
-cdef enum:
-    E_UNION = 7
-cdef enum:
-    E_COUNT = 8
-cdef enum:
-    E_DEPTH = 9
-cdef enum:
-    E_NOMEM = 10
-cdef enum:
-    E_DECIMAL = 11
-cdef enum:
-    E_BUDGET = 12
-cdef enum:
-    E_BIGDEC = 13
-cdef enum:
-    E_BOOL = 14
-cdef enum:
-    E_TIME = 15
+# ---------------------------------------------------------------- limits
 
 cdef enum:
     MAX_BIGDEC_BYTES = 1024
@@ -633,44 +129,7 @@ cdef enum:
     MAX_SCALE = 1000
 
 
-cdef struct Node:
-    int32_t op
-    int32_t col
-    int32_t kid0      # offset into kids / kid_names
-    int32_t nkids
-    int64_t param
-    int64_t param2
-    int64_t minsz     # minimum encoded size of one value, in bytes
-    uint64_t lim_hi   # decimals (precision <= 38): 10**precision as a 128-bit number
-    uint64_t lim_lo
-
-
-cdef struct Col:
-    int32_t kind
-    int32_t elem      # bytes per element for CK_FIXED
-    int64_t length
-    int64_t cap       # element capacity (data for FIXED, views for VAR, offsets-1 for LIST,
-                      # bits for BOOL)
-    int64_t null_count
-    uint8_t* validity # NULL until the first null
-    int64_t vcap      # validity capacity in bits
-    uint8_t* data     # values (FIXED, BOOL); the open data buffer (VAR)
-    int64_t dlen      # bytes used (CK_VAR)
-    int64_t dcap      # bytes allocated (CK_VAR)
-    int64_t vstart    # CK_VAR: where the value being appended starts in `data`
-    uint8_t* views    # CK_VAR: 16-byte Arrow string views, one per value
-    uint8_t** sealed  # CK_VAR: full data buffers, referenced by views as 0, 1, ...
-    int64_t* sealed_len
-    int32_t nsealed
-    int64_t* offsets  # CK_LIST
-    int64_t hint      # element capacity to allocate on first use
-    int64_t dhint     # CK_VAR: data bytes to allocate on first use
-
-
-cdef struct Cur:
-    const uint8_t* start
-    const uint8_t* p
-    const uint8_t* end
+include "_columns.pxi"  # column buffers
 
 
 cdef struct Frame:
@@ -679,645 +138,8 @@ cdef struct Frame:
     int64_t remaining
 
 
-# ---------------------------------------------------------------- column buffers
-
-cdef int col_grow(Col* c, int64_t need) noexcept nogil:
-    """Ensure capacity for `need` elements in total."""
-    cdef int64_t newcap = c.cap * 2 if c.cap > 0 else (c.hint if c.hint > 64 else 64)
-    cdef void* p
-    cdef int64_t nbytes
-    while newcap < need:
-        newcap *= 2
-    if c.kind == CK_FIXED:
-        p = buf_realloc(c.data, newcap * c.elem)
-        if p == NULL:
-            return -1
-        c.data = <uint8_t*>p
-    elif c.kind == CK_BOOL:
-        nbytes = (newcap + 7) >> 3
-        p = buf_realloc(c.data, nbytes)
-        if p == NULL:
-            return -1
-        memset(<uint8_t*>p + ((c.cap + 7) >> 3), 0, nbytes - ((c.cap + 7) >> 3))
-        c.data = <uint8_t*>p
-    elif c.kind == CK_VAR:
-        p = buf_realloc(c.views, newcap * 16)
-        if p == NULL:
-            return -1
-        c.views = <uint8_t*>p
-    elif c.kind == CK_LIST:
-        p = buf_realloc(c.offsets, (newcap + 1) * sizeof(int64_t))
-        if p == NULL:
-            return -1
-        if c.offsets == NULL:
-            (<int64_t*>p)[0] = 0
-        c.offsets = <int64_t*>p
-    if c.validity != NULL:
-        nbytes = (newcap + 7) >> 3
-        p = buf_realloc(c.validity, nbytes)
-        if p == NULL:
-            return -1
-        memset(<uint8_t*>p + ((c.vcap + 7) >> 3), 0, nbytes - ((c.vcap + 7) >> 3))
-        c.validity = <uint8_t*>p
-        c.vcap = newcap
-    c.cap = newcap
-    return 0
-
-
-cdef inline int col_reserve(Col* c) noexcept nogil:
-    if c.length >= c.cap or (c.offsets == NULL and c.kind == CK_LIST):
-        return col_grow(c, c.length + 1)
-    return 0
-
-
-cdef inline void col_mark_valid(Col* c) noexcept nogil:
-    if c.validity != NULL:
-        c.validity[c.length >> 3] |= <uint8_t>(1 << (c.length & 7))
-
-
-cdef int col_make_validity(Col* c) noexcept nogil:
-    cdef int64_t nbytes = ((c.cap if c.cap > c.length + 1 else c.length + 1) + 7) >> 3
-    cdef int64_t i
-    c.validity = <uint8_t*>buf_alloc(nbytes, 1)
-    if c.validity == NULL:
-        return -1
-    c.vcap = nbytes * 8
-    # everything before the first null is valid
-    memset(c.validity, 0xFF, c.length >> 3)
-    for i in range((c.length >> 3) << 3, c.length):
-        c.validity[i >> 3] |= <uint8_t>(1 << (i & 7))
-    return 0
-
-
-# A CK_VAR column's data buffer is sealed (a new one started) once it holds this
-# many bytes, between values: a view addresses its bytes with a 32-bit offset.
-cdef int64_t seal_at = 1 << 30
-# The longest string or bytes value: a view's length is a signed 32-bit number.
-cdef int64_t max_value_len = INT32_MAX
-
-
-def _set_value_limit(int64_t n):
-    """Refuse values longer than `n` bytes instead of 2 GiB - 1 (tests); returns the old limit."""
-    global max_value_len
-    old = max_value_len
-    max_value_len = n if 0 < n <= INT32_MAX else INT32_MAX
-    return old
-
-
-def _set_seal_threshold(int64_t n):
-    """Seal data buffers at `n` bytes instead of 1 GiB (tests: many buffers); returns the old value."""
-    global seal_at
-    old = seal_at
-    seal_at = n if n > 0 else (1 << 30)
-    return old
-
-
-cdef inline int var_ensure(Col* c, int64_t extra) noexcept nogil:
-    """Room for `extra` more bytes of the value being appended; -1 if out of memory or
-    if the value would reach 2 GiB (more than an Arrow view can address)."""
-    cdef int64_t need = c.dlen + extra
-    cdef int64_t newcap
-    cdef void* p
-    if need <= c.dcap:
-        return 0
-    if need - c.vstart > max_value_len:
-        return -1
-    newcap = c.dcap * 2 if c.dcap > 0 else (c.dhint if c.dhint > 1024 else 1024)
-    while newcap < need:
-        newcap *= 2
-    p = buf_realloc(c.data, newcap)
-    if p == NULL:
-        return -1
-    c.data = <uint8_t*>p
-    c.dcap = newcap
-    return 0
-
-
-cdef inline int var_put(Col* c, const uint8_t* src, int64_t n) noexcept nogil:
-    if n == 0:
-        return 0
-    if var_ensure(c, n) < 0:
-        return -1
-    memcpy(c.data + c.dlen, src, n)
-    c.dlen += n
-    return 0
-
-
-cdef inline int var_commit(Col* c) noexcept nogil:
-    """Close the value being appended to a CK_VAR column (its bytes are already in
-    ``data[vstart:dlen]``) by writing its Arrow view: values of up to 12 bytes live in
-    the view itself (and leave the data buffer), longer ones are addressed by buffer
-    index and offset, with their first 4 bytes as the view's prefix."""
-    cdef int64_t n = c.dlen - c.vstart
-    cdef uint8_t* v
-    if n > max_value_len:  # (values built by many appends grow past var_ensure's check)
-        return -1
-    if col_reserve(c) < 0:
-        return -1
-    col_mark_valid(c)
-    v = c.views + c.length * 16
-    (<int32_t*>v)[0] = <int32_t>n
-    if n <= 12:
-        memset(v + 4, 0, 12)
-        if n > 0:
-            memcpy(v + 4, c.data + c.vstart, n)
-        c.dlen = c.vstart
-    else:
-        memcpy(v + 4, c.data + c.vstart, 4)
-        (<int32_t*>(v + 8))[0] = c.nsealed
-        (<int32_t*>(v + 12))[0] = <int32_t>c.vstart
-    c.length += 1
-    if c.dlen >= seal_at and var_seal(c) < 0:
-        return -1
-    c.vstart = c.dlen
-    return 0
-
-
-cdef int var_seal(Col* c) noexcept nogil:
-    """Retire the data buffer (its views keep pointing at it) and start an empty one."""
-    cdef void* p = realloc(c.sealed, (c.nsealed + 1) * sizeof(uint8_t*))
-    if p == NULL:
-        return -1
-    c.sealed = <uint8_t**>p
-    p = realloc(c.sealed_len, (c.nsealed + 1) * sizeof(int64_t))
-    if p == NULL:
-        return -1
-    c.sealed_len = <int64_t*>p
-    c.sealed[c.nsealed] = shrink(c.data, c.dlen)
-    c.sealed_len[c.nsealed] = c.dlen
-    c.nsealed += 1
-    c.data = NULL
-    c.dlen = 0
-    c.dcap = 0
-    c.vstart = 0
-    return 0
-
-
-cdef inline uint8_t* shrink(uint8_t* p, int64_t nbytes) noexcept nogil:
-    """Give back a buffer's unused capacity (keeps `p` if the allocator declines)."""
-    cdef void* q
-    if p == NULL:
-        return NULL
-    q = buf_realloc(p, nbytes if nbytes > 0 else 1)
-    return <uint8_t*>q if q != NULL else p
-
-
-cdef int col_push_null(Col* c) noexcept nogil:
-    if col_reserve(c) < 0:
-        return -1
-    if c.kind != CK_NULL and c.validity == NULL:
-        if col_make_validity(c) < 0:
-            return -1
-    if c.kind == CK_FIXED:
-        memset(c.data + c.length * c.elem, 0, c.elem)
-    elif c.kind == CK_VAR:
-        memset(c.views + c.length * 16, 0, 16)
-    elif c.kind == CK_LIST:
-        c.offsets[c.length + 1] = c.offsets[c.length]
-    # CK_BOOL: bits are zero already; validity bit stays 0
-    c.length += 1
-    c.null_count += 1
-    return 0
-
-
-cdef void col_free(Col* c) noexcept nogil:
-    cdef int32_t i
-    buf_free(c.validity)
-    buf_free(c.data)
-    buf_free(c.offsets)
-    buf_free(c.views)
-    for i in range(c.nsealed):
-        buf_free(c.sealed[i])
-    free(c.sealed)
-    free(c.sealed_len)
-    c.validity = NULL
-    c.data = NULL
-    c.offsets = NULL
-    c.views = NULL
-    c.sealed = NULL
-    c.sealed_len = NULL
-    c.nsealed = 0
-
-
-# ---------------------------------------------------------------- cursor reads
-
-cdef inline int read_long(Cur* c, int64_t* out) noexcept nogil:
-    cdef uint64_t result = 0
-    cdef uint64_t b, w, stop
-    cdef int shift = 0
-    cdef int nbytes
-    cdef const uint8_t* p = c.p
-    if c.end - p >= 10:
-        # up to 8 bytes at once: find the last byte (high bit clear), keep the 7-bit
-        # groups before it and pack them (little-endian load)
-        memcpy(&w, p, 8)
-        stop = ~w & 0x8080808080808080ULL
-        if stop != 0:
-            nbytes = (jl_ctz64(stop) >> 3) + 1
-            if nbytes < 8:
-                w &= ((<uint64_t>1) << (8 * nbytes)) - 1
-            w &= 0x7F7F7F7F7F7F7F7FULL
-            w = ((w & 0x7F007F007F007F00ULL) >> 1) | (w & 0x007F007F007F007FULL)
-            w = ((w & 0x3FFF00003FFF0000ULL) >> 2) | (w & 0x00003FFF00003FFFULL)
-            w = ((w & 0x0FFFFFFF00000000ULL) >> 4) | (w & 0x000000000FFFFFFFULL)
-            c.p = p + nbytes
-            out[0] = <int64_t>(w >> 1) ^ -(<int64_t>(w & 1))
-            return E_OK
-        while True:
-            b = p[0]
-            p += 1
-            result |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
-            if shift == 63:
-                b = p[0]
-                p += 1
-                if b > 1:
-                    return E_VARINT
-                result |= b << 63
-                break
-    else:
-        while True:
-            if p >= c.end:
-                return E_EOF
-            b = p[0]
-            p += 1
-            result |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
-            if shift == 63:
-                if p >= c.end:
-                    return E_EOF
-                b = p[0]
-                p += 1
-                if b > 1:
-                    return E_VARINT
-                result |= b << 63
-                break
-    c.p = p
-    out[0] = <int64_t>(result >> 1) ^ -(<int64_t>(result & 1))
-    return E_OK
-
-
-cdef inline int read_varint(Cur* c, int64_t* out) noexcept nogil:
-    """`read_long`, with values of up to three bytes (lengths, counts, indices, numbers
-    below a million) decoded here, small enough to be inlined into the callers' loops."""
-    cdef const uint8_t* p = c.p
-    cdef uint64_t u
-    if c.end - p >= 3:
-        u = p[0]
-        if u < 0x80:
-            c.p = p + 1
-            out[0] = <int64_t>(u >> 1) ^ -(<int64_t>(u & 1))
-            return E_OK
-        u = (u & 0x7F) | ((<uint64_t>p[1] & 0x7F) << 7)
-        if p[1] < 0x80:
-            c.p = p + 2
-            out[0] = <int64_t>(u >> 1) ^ -(<int64_t>(u & 1))
-            return E_OK
-        if p[2] < 0x80:
-            u |= <uint64_t>p[2] << 14
-            c.p = p + 3
-            out[0] = <int64_t>(u >> 1) ^ -(<int64_t>(u & 1))
-            return E_OK
-    return read_long(c, out)
-
-
-cdef inline int read_int(Cur* c, int64_t* out) noexcept nogil:
-    cdef int r = read_varint(c, out)
-    if r != E_OK:
-        return r
-    if out[0] < -2147483648 or out[0] > 2147483647:
-        return E_INT_RANGE
-    return E_OK
-
-
-cdef inline int read_len(Cur* c, int64_t* out) noexcept nogil:
-    """Read a byte-length prefix and check that the bytes are present."""
-    cdef int r = read_varint(c, out)
-    if r != E_OK:
-        return r
-    if out[0] < 0:
-        return E_NEG_LEN
-    if out[0] > c.end - c.p:
-        return E_EOF
-    return E_OK
-
-
-cdef inline int need(Cur* c, int64_t n) noexcept nogil:
-    if n > c.end - c.p:
-        return E_EOF
-    return E_OK
-
-
-cdef inline int read_span(Cur* c, int64_t fixed, int64_t* blen) noexcept nogil:
-    """Size of a value that is `fixed` bytes (fixed >= 0) or length-prefixed (fixed < 0),
-    checked to be present in the block."""
-    if fixed >= 0:
-        blen[0] = fixed
-        return need(c, fixed)
-    return read_len(c, blen)
-
-
-# ---------------------------------------------------------------- UTF-8
-
-cdef inline int utf8_valid(const uint8_t* s, int64_t n) noexcept nogil:
-    return is_ascii(s, n) or utf8_valid_len(s, n) == n
-
-
-cdef inline bint is_ascii(const uint8_t* s, int64_t n) noexcept nogil:
-    """True if no byte of `s` has its high bit set: 8 bytes at a time, the last 8
-    overlapping the ones before them."""
-    cdef uint64_t acc = 0
-    cdef uint64_t w
-    cdef int64_t i = 0
-    if n < 8:
-        while i < n:
-            acc |= s[i]
-            i += 1
-        return (acc & 0x80) == 0
-    while i + 8 <= n:
-        memcpy(&w, s + i, 8)
-        acc |= w
-        i += 8
-    if i < n:
-        memcpy(&w, s + n - 8, 8)
-        acc |= w
-    return (acc & 0x8080808080808080ULL) == 0
-
-
-cdef int64_t utf8_valid_len(const uint8_t* s, int64_t n) noexcept nogil:
-    """Length of the longest prefix of `s` made of whole, valid UTF-8 sequences."""
-    cdef int64_t i = 0
-    cdef uint64_t w
-    cdef uint8_t b0, b1, b2, b3
-    while i < n:
-        if i + 8 <= n:
-            memcpy(&w, s + i, 8)
-            if (w & 0x8080808080808080ULL) == 0:
-                i += 8
-                continue
-        b0 = s[i]
-        if b0 < 0x80:
-            i += 1
-        elif b0 < 0xC2:
-            return i
-        elif b0 < 0xE0:
-            if i + 1 >= n or (s[i + 1] & 0xC0) != 0x80:
-                return i
-            i += 2
-        elif b0 < 0xF0:
-            if i + 2 >= n:
-                return i
-            b1 = s[i + 1]
-            b2 = s[i + 2]
-            if (b1 & 0xC0) != 0x80 or (b2 & 0xC0) != 0x80:
-                return i
-            if b0 == 0xE0 and b1 < 0xA0:
-                return i
-            if b0 == 0xED and b1 >= 0xA0:
-                return i
-            i += 3
-        elif b0 < 0xF5:
-            if i + 3 >= n:
-                return i
-            b1 = s[i + 1]
-            b2 = s[i + 2]
-            b3 = s[i + 3]
-            if (b1 & 0xC0) != 0x80 or (b2 & 0xC0) != 0x80 or (b3 & 0xC0) != 0x80:
-                return i
-            if b0 == 0xF0 and b1 < 0x90:
-                return i
-            if b0 == 0xF4 and b1 >= 0x90:
-                return i
-            i += 4
-        else:
-            return i
-    return n
-
-
-cdef int64_t utf8_bad_len(const uint8_t* s, int64_t n) noexcept nogil:
-    """At the start of an invalid sequence: the length of its maximal valid-looking
-    prefix (1 to 3 bytes), which one U+FFFD replaces (as Python's "replace" does)."""
-    cdef uint8_t b0 = s[0]
-    cdef uint8_t lo, hi
-    if b0 < 0xC2 or b0 >= 0xF5 or n < 2 or b0 < 0xE0:
-        return 1
-    if b0 < 0xF0:
-        lo = 0xA0 if b0 == 0xE0 else 0x80
-        hi = 0x9F if b0 == 0xED else 0xBF
-        return 1 if (s[1] < lo or s[1] > hi) else 2
-    lo = 0x90 if b0 == 0xF0 else 0x80
-    hi = 0x8F if b0 == 0xF4 else 0xBF
-    if s[1] < lo or s[1] > hi:
-        return 1
-    if n < 3 or (s[2] & 0xC0) != 0x80:
-        return 2
-    return 3
-
-
-cdef int put_utf8_replaced(Col* out, const uint8_t* s, int64_t n, bint json) noexcept nogil:
-    """Append `s` with each invalid sequence replaced by U+FFFD (as raw UTF-8, or, with
-    `json`, as a quoted JSON string using the \\ufffd escape)."""
-    cdef int64_t i = 0
-    cdef int64_t k
-    if json and var_put(out, <const uint8_t*>b"\"", 1) < 0:
-        return -1
-    while i < n:
-        k = utf8_valid_len(s + i, n - i)
-        if k > 0:
-            if json:
-                if var_ensure(out, k * 6) < 0:
-                    return -1
-                put_json_body(out, s + i, k, False)
-            elif var_put(out, s + i, k) < 0:
-                return -1
-            i += k
-        if i < n:
-            if json:
-                if var_put(out, <const uint8_t*>b"\\ufffd", 6) < 0:
-                    return -1
-            elif var_put(out, <const uint8_t*>b"\xef\xbf\xbd", 3) < 0:
-                return -1
-            i += utf8_bad_len(s + i, n - i)
-    if json and var_put(out, <const uint8_t*>b"\"", 1) < 0:
-        return -1
-    return 0
-
-
-# ---------------------------------------------------------------- text helpers (JSON, decimals, uuid)
-
-cdef const char* HEX = b"0123456789abcdef"
-
-
-cdef int put_json_string(Col* out, const uint8_t* s, int64_t n, bint latin1) noexcept nogil:
-    """Append `s` as a quoted JSON string.  With `latin1`, every byte is one code point
-    (the Avro JSON encoding of bytes and fixed)."""
-    if var_ensure(out, n * 6 + 2) < 0:
-        return -1
-    out.data[out.dlen] = 34  # "
-    out.dlen += 1
-    put_json_body(out, s, n, latin1)
-    out.data[out.dlen] = 34
-    out.dlen += 1
-    return 0
-
-
-cdef void put_json_body(Col* out, const uint8_t* s, int64_t n, bint latin1) noexcept nogil:
-    """Append `s` escaped for a JSON string; the caller ensured ``6 * n`` bytes of room."""
-    cdef int64_t i
-    cdef uint8_t ch
-    for i in range(n):
-        ch = s[i]
-        if ch == 34 or ch == 92:
-            out.data[out.dlen] = 92
-            out.data[out.dlen + 1] = ch
-            out.dlen += 2
-        elif ch < 0x20 or (latin1 and ch >= 0x7F):
-            out.data[out.dlen] = 92
-            out.data[out.dlen + 1] = 117  # u
-            out.data[out.dlen + 2] = 48
-            out.data[out.dlen + 3] = 48
-            out.data[out.dlen + 4] = HEX[ch >> 4]
-            out.data[out.dlen + 5] = HEX[ch & 15]
-            out.dlen += 6
-        else:
-            out.data[out.dlen] = ch
-            out.dlen += 1
-
-
-cdef int put_double(Col* out, double v, bint single) noexcept nogil:
-    cdef char buf[40]
-    cdef int n = 0
-    cdef int prec
-    if isnan(v):
-        return var_put(out, <const uint8_t*>b"NaN", 3)
-    if isinf(v):
-        if v > 0:
-            return var_put(out, <const uint8_t*>b"Infinity", 8)
-        return var_put(out, <const uint8_t*>b"-Infinity", 9)
-    # shortest representation that reads back to the same value
-    for prec in range(6 if single else 15, 18):
-        n = snprintf(buf, 40, "%.*g", prec, v)
-        if single:
-            if <float>strtod(buf, NULL) == <float>v:
-                break
-        elif strtod(buf, NULL) == v:
-            break
-    return var_put(out, <const uint8_t*>buf, n)
-
-
-cdef int put_long(Col* out, int64_t v) noexcept nogil:
-    cdef char buf[24]
-    cdef int n = snprintf(buf, 24, "%lld", <long long>v)
-    return var_put(out, <const uint8_t*>buf, n)
-
-
-cdef int put_unscaled(Col* out, const uint8_t* be, int64_t n, int64_t scale, uint32_t* limbs) noexcept nogil:
-    """Append the exact decimal text of a big-endian two's-complement integer scaled
-    by 10**-scale.  `limbs` is scratch space of at least n/4+2 words."""
-    cdef bint neg = n > 0 and (be[0] & 0x80) != 0
-    cdef int64_t nl = (n + 3) // 4
-    cdef int64_t i, j, k, top
-    cdef uint64_t rem, cur
-    cdef uint8_t byte
-    cdef int64_t ndig = 0
-    cdef int64_t start, intdigits
-    cdef uint8_t* digits
-    cdef uint8_t tmp
-    # magnitude as little-endian base-2^32 limbs
-    for i in range(nl):
-        limbs[i] = 0
-    for i in range(n):
-        byte = be[n - 1 - i]
-        if neg:
-            byte = ~byte
-        limbs[i >> 2] |= (<uint32_t>byte) << ((i & 3) * 8)
-    if neg:  # two's complement: magnitude = ~x + 1
-        for i in range(nl):
-            if n - i * 4 < 4:
-                limbs[i] &= (<uint32_t>1 << ((n - i * 4) * 8)) - 1
-        for i in range(nl):
-            limbs[i] += 1
-            if limbs[i] != 0:
-                break
-    # digits, least significant first, 9 at a time
-    if var_ensure(out, n * 3 + 16 + (scale if scale > 0 else -scale)) < 0:
-        return -1
-    start = out.dlen
-    top = nl
-    while top > 0 and limbs[top - 1] == 0:
-        top -= 1
-    while top > 0:
-        rem = 0
-        j = top - 1
-        while j >= 0:
-            cur = (rem << 32) | limbs[j]
-            limbs[j] = <uint32_t>(cur // 1000000000)
-            rem = cur % 1000000000
-            j -= 1
-        while top > 0 and limbs[top - 1] == 0:
-            top -= 1
-        for k in range(9):
-            if top == 0 and rem == 0 and k > 0:
-                break
-            out.data[out.dlen] = <uint8_t>(48 + rem % 10)
-            out.dlen += 1
-            rem //= 10
-    if out.dlen == start:
-        out.data[out.dlen] = 48
-        out.dlen += 1
-    ndig = out.dlen - start
-    digits = out.data + start
-    # reverse into most-significant-first order
-    i = 0
-    j = ndig - 1
-    while i < j:
-        tmp = digits[i]
-        digits[i] = digits[j]
-        digits[j] = tmp
-        i += 1
-        j -= 1
-    # now lay out sign, integer part, point, fraction
-    if var_ensure(out, ndig + 4 + (scale if scale > 0 else -scale)) < 0:
-        return -1
-    digits = out.data + start
-    if scale <= 0:
-        if neg and not (ndig == 1 and digits[0] == 48):
-            memmove(digits + 1, digits, ndig)
-            digits[0] = 45
-            out.dlen += 1
-        if not (ndig == 1 and digits[0] == 48):
-            for i in range(-scale):
-                out.data[out.dlen] = 48
-                out.dlen += 1
-        return 0
-    intdigits = ndig - scale
-    if intdigits > 0:
-        # d...d.ddd : move the fraction one to the right
-        memmove(digits + intdigits + 1, digits + intdigits, scale)
-        digits[intdigits] = 46
-        out.dlen += 1
-        if neg:
-            memmove(digits + 1, digits, out.dlen - start)
-            digits[0] = 45
-            out.dlen += 1
-    else:
-        # 0.000ddd
-        k = (1 if neg else 0) + 2 + (-intdigits)
-        memmove(digits + k, digits, ndig)
-        i = 0
-        if neg:
-            digits[0] = 45
-            i = 1
-        digits[i] = 48
-        digits[i + 1] = 46
-        for j in range(-intdigits):
-            digits[i + 2 + j] = 48
-        out.dlen += k
-    return 0
+include "_utf8.pxi"  # UTF-8 validation
+include "_text.pxi"  # text rendering: JSON, decimals
 
 
 # ---------------------------------------------------------------- the decoder
@@ -1410,24 +232,6 @@ cdef inline bint decimal_fits(const uint8_t* le16, uint64_t lim_hi, uint64_t lim
     return hi < lim_hi or (hi == lim_hi and lo < lim_lo)
 
 
-cdef inline int push_fixed(Col* col, const void* src, int64_t width) noexcept nogil:
-    """Append one `width`-byte value (copied from `src`) to a fixed-width column."""
-    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-        return -1
-    memcpy(col.data + col.length * width, src, width)
-    col_mark_valid(col)
-    col.length += 1
-    return 0
-
-
-cdef inline int push_i64(Col* col, int64_t v) noexcept nogil:
-    return push_fixed(col, &v, 8)
-
-
-cdef inline int push_i32(Col* col, int32_t v) noexcept nogil:
-    return push_fixed(col, &v, 4)
-
-
 cdef inline int prim_long(State* d, Node* n, Cur* c) noexcept nogil:
     cdef int64_t v
     cdef int r = read_varint(c, &v)
@@ -1479,38 +283,6 @@ cdef inline int prim_string(State* d, Node* n, Cur* c, bint check_utf8) noexcept
     elif var_put(col, c.p, blen) < 0 or var_commit(col) < 0:
         return fail(d, E_NOMEM, c)
     c.p += blen
-    return 0
-
-
-cdef inline int put_inline(Col* col, const uint8_t* src, int64_t n, int64_t avail) noexcept nogil:
-    """Append a value of at most 12 bytes as an inline view (no data-buffer bytes).
-
-    With 12 readable bytes at `src` (`avail`), the copy is two fixed-size loads and
-    a mask instead of a variable-length copy; the view's unused bytes are zero.
-    """
-    cdef uint64_t lo = 0
-    cdef uint32_t hi = 0
-    cdef uint8_t* v
-    if col.length >= col.cap and col_grow(col, col.length + 1) < 0:
-        return -1
-    v = col.views + col.length * 16
-    if avail >= 12:
-        memcpy(&lo, src, 8)
-        memcpy(&hi, src + 8, 4)
-        if n < 8:
-            lo &= ((<uint64_t>1) << (8 * n)) - 1
-            hi = 0
-        else:
-            hi &= <uint32_t>(((<uint64_t>1) << (8 * (n - 8))) - 1)
-    else:
-        memcpy(&lo, src, n if n < 8 else 8)
-        if n > 8:
-            memcpy(&hi, src + 8, n - 8)
-    (<int32_t*>v)[0] = <int32_t>n
-    memcpy(v + 4, &lo, 8)
-    memcpy(v + 12, &hi, 4)
-    col_mark_valid(col)
-    col.length += 1
     return 0
 
 
@@ -2096,13 +868,13 @@ cdef class Decoder:
     Parameters
     ----------
     nodes
-        Sequence of ``(op, col, kid0, nkids, param, param2, minsz)`` tuples.
+        The plan's nodes (`jetliner._plan.PlanNode`).
     kids
         Flat sequence of child node indices (``-1`` marks a null union branch).
     kid_names
         For each entry of `kids`, an index into `strings` (JSON keys), or -1.
     cols
-        Sequence of ``(kind, elem_size)`` column layouts.
+        The plan's column buffers (`jetliner._plan.ColumnLayout`).
     strings
         Pre-rendered JSON fragments (field keys, enum symbols) as bytes.
     root
@@ -2117,6 +889,14 @@ cdef class Decoder:
     utf8_replace
         Read invalid UTF-8 in strings with U+FFFD in place of the bad bytes,
         instead of failing the record.
+    value_limit
+        The longest string or bytes value, in bytes: 2 GiB - 1 (a view's length is
+        a signed 32-bit number); tests make it small to check the limit cheaply.
+    seal_threshold
+        A string column's data buffer is sealed (a new one started, between
+        values) once it holds this many bytes: 1 GiB (a view addresses its bytes
+        with a 32-bit offset); tests make it small to spread a batch over many
+        buffers.
     """
 
     cdef State st
@@ -2130,8 +910,13 @@ cdef class Decoder:
 
     def __cinit__(self, nodes, kids, kid_names, cols, strings, int root,
                   int64_t max_depth=100_000, int64_t zero_byte_budget=1 << 26,
-                  bint utf8_replace=False):
+                  bint utf8_replace=False, int64_t value_limit=INT32_MAX,
+                  int64_t seal_threshold=1 << 30):
         cdef int64_t i
+        if not 0 < value_limit <= INT32_MAX:
+            raise ValueError(f"value_limit must be in 1..{INT32_MAX}, got {value_limit}")
+        if seal_threshold <= 0:
+            raise ValueError(f"seal_threshold must be positive, got {seal_threshold}")
         self.nnodes = len(nodes)
         self.nkids = len(kids)
         self.ncols = len(cols)
@@ -2147,23 +932,25 @@ cdef class Decoder:
                 or self.st.stroffs == NULL or self.st.scratch == NULL or self.st.stack == NULL):
             raise MemoryError()
         for i, nd in enumerate(nodes):
-            self.st.nodes[i].op = nd[0]
-            self.st.nodes[i].col = nd[1]
-            self.st.nodes[i].kid0 = nd[2]
-            self.st.nodes[i].nkids = nd[3]
-            self.st.nodes[i].param = nd[4]
-            self.st.nodes[i].param2 = nd[5]
-            self.st.nodes[i].minsz = nd[6]
-            if len(nd) > 7 and nd[7] > 0:
-                lim = 10 ** nd[7]
+            self.st.nodes[i].op = nd.op
+            self.st.nodes[i].col = nd.col
+            self.st.nodes[i].kid0 = nd.kid0
+            self.st.nodes[i].nkids = nd.nkids
+            self.st.nodes[i].param = nd.param
+            self.st.nodes[i].param2 = nd.param2
+            self.st.nodes[i].minsz = nd.minsz
+            if nd.precision > 0:
+                lim = 10 ** nd.precision
                 self.st.nodes[i].lim_hi = lim >> 64
                 self.st.nodes[i].lim_lo = lim & 0xFFFFFFFFFFFFFFFF
         for i in range(self.nkids):
             self.st.kids[i] = kids[i]
             self.st.kid_names[i] = kid_names[i]
-        for i, c in enumerate(cols):
-            self.st.cols[i].kind = c[0]
-            self.st.cols[i].elem = c[1]
+        for i, layout in enumerate(cols):
+            self.st.cols[i].kind = layout.kind
+            self.st.cols[i].elem = layout.elem
+            self.st.cols[i].max_value = value_limit
+            self.st.cols[i].seal_at = seal_threshold
         self.strblob = b"".join(strings)
         self.st.strptr = <const uint8_t*>(<const char*>self.strblob)
         self.nstrings = len(strings)
@@ -2249,30 +1036,14 @@ cdef class Decoder:
     def finish(self, spec):
         """Hand the buffered rows over as an `ArrowBatch` and start an empty batch.
 
-        The batch is a struct array whose children are described by `spec`.
-        `spec` is a list of ``(col, format, name, nullable, children, dictionary)``
-        tuples; `dictionary` is a list of bytes (enum symbols) or None.
+        The batch is a struct array whose children are described by `spec`, a
+        list of `jetliner._plan.ExportSpec`.
         """
         cdef ArrowBatch out = ArrowBatch.__new__(ArrowBatch)
-        cdef int64_t i, n = len(spec)
         out.length = self.rows
-        out.schema = <ArrowSchema*>zalloc((1) * sizeof(ArrowSchema))
-        out.array = <ArrowArray*>zalloc((1) * sizeof(ArrowArray))
-        out.schema.format = dup_str(b"+s")
-        out.schema.name = dup_str(b"")
-        out.schema.n_children = n
-        out.schema.children = <ArrowSchema**>zalloc((n + 1) * sizeof(ArrowSchema*))
-        out.schema.release = release_schema
-        out.array.length = self.rows
-        out.array.n_buffers = 1
-        out.array.buffers = <const void**>zalloc((1) * sizeof(void*))
-        out.array.n_children = n
-        out.array.children = <ArrowArray**>zalloc((n + 1) * sizeof(ArrowArray*))
-        out.array.release = release_array
-        for i in range(n):
-            out.schema.children[i] = <ArrowSchema*>zalloc((1) * sizeof(ArrowSchema))
-            out.array.children[i] = <ArrowArray*>zalloc((1) * sizeof(ArrowArray))
-            self.export(spec[i], out.schema.children[i], out.array.children[i], self.rows)
+        out.schema = <ArrowSchema*>zalloc(sizeof(ArrowSchema))
+        out.array = <ArrowArray*>zalloc(sizeof(ArrowArray))
+        export_batch(self.st.cols, list(spec), self.rows, out.schema, out.array)
         self._reset(True)
         return out
 
@@ -2306,156 +1077,5 @@ cdef class Decoder:
         self.rows = 0
         self.st.zero_used = 0  # the zero-byte budget is per batch
 
-    cdef export(self, tuple spec, ArrowSchema* s, ArrowArray* a, int64_t length):
-        cdef int32_t ci = spec[0]
-        cdef bytes fmt = spec[1]
-        cdef bytes name = spec[2]
-        cdef bint nullable = spec[3]
-        cdef list children = spec[4]
-        cdef object dictionary = spec[5]
-        cdef int64_t i, nch = len(children)
-        cdef Col* c
-        cdef int64_t nbuf
-        cdef int64_t total, off
-        cdef uint8_t* dbuf
-        cdef int32_t* doffs
-        cdef int64_t* sizes
-        s.format = dup_str(fmt)
-        s.name = dup_str(name)
-        s.flags = ARROW_FLAG_NULLABLE if nullable else 0
-        s.n_children = nch
-        s.children = <ArrowSchema**>zalloc((nch + 1) * sizeof(ArrowSchema*))
-        s.release = release_schema
-        a.n_children = nch
-        a.children = <ArrowArray**>zalloc((nch + 1) * sizeof(ArrowArray*))
-        a.release = release_array
-        if ci < 0:
-            raise ValueError("export spec without a column")
-        c = &self.st.cols[ci]
-        if c.length != length:
-            raise RuntimeError(f"column {name!r} has {c.length} values, expected {length}")
-        a.length = c.length
-        a.null_count = c.null_count
-        if c.kind == CK_NULL:
-            a.null_count = c.length
-            a.n_buffers = 0
-            a.buffers = <const void**>zalloc((1) * sizeof(void*))
-        # Each buffer changes owner (column -> array) the moment it is placed in
-        # the array, so a MemoryError part way frees it exactly once.
-        elif c.kind == CK_STRUCT:
-            a.n_buffers = 1
-            a.buffers = <const void**>zalloc((1) * sizeof(void*))
-            a.buffers[0] = c.validity
-            c.validity = NULL
-        elif c.kind == CK_BOOL or c.kind == CK_FIXED:
-            a.n_buffers = 2
-            a.buffers = <const void**>zalloc((2) * sizeof(void*))
-            a.buffers[0] = c.validity
-            c.validity = NULL
-            if c.data == NULL:
-                c.data = <uint8_t*>bzalloc(16)
-            elif c.kind == CK_FIXED and c.cap > c.length:
-                c.data = shrink(c.data, c.length * c.elem)
-            a.buffers[1] = c.data
-            c.data = NULL
-        elif c.kind == CK_VAR:
-            # Arrow string/binary views: validity, views, the data buffers, and
-            # the sizes of the data buffers
-            nbuf = c.nsealed + 1
-            a.buffers = <const void**>zalloc((3 + nbuf) * sizeof(void*))
-            a.n_buffers = 2 + nbuf + 1
-            a.buffers[0] = c.validity
-            c.validity = NULL
-            a.buffers[1] = shrink(c.views, c.length * 16) if c.views != NULL else bzalloc(16)
-            c.views = NULL
-            for i in range(c.nsealed):
-                a.buffers[2 + i] = c.sealed[i]
-                c.sealed[i] = NULL
-            a.buffers[1 + nbuf] = shrink(c.data, c.dlen) if c.data != NULL else bzalloc(16)
-            c.data = NULL
-            sizes = <int64_t*>bzalloc(nbuf * sizeof(int64_t))
-            a.buffers[2 + nbuf] = sizes
-            for i in range(c.nsealed):
-                sizes[i] = c.sealed_len[i]
-            sizes[nbuf - 1] = c.dlen
-            c.nsealed = 0
-        elif c.kind == CK_LIST:
-            a.n_buffers = 2
-            a.buffers = <const void**>zalloc((2) * sizeof(void*))
-            a.buffers[0] = c.validity
-            c.validity = NULL
-            if c.offsets == NULL:
-                c.offsets = <int64_t*>bzalloc((1) * sizeof(int64_t))
-            elif c.cap > c.length:
-                c.offsets = <int64_t*>shrink(<uint8_t*>c.offsets, (c.length + 1) * sizeof(int64_t))
-            a.buffers[1] = c.offsets
-            c.offsets = NULL
-        if c.null_count == 0 and c.kind != CK_NULL:
-            # a validity bitmap without nulls is dead weight
-            buf_free(<void*>a.buffers[0])
-            a.buffers[0] = NULL
-        # the array owns the buffers now
-        c.validity = NULL
-        c.data = NULL
-        c.offsets = NULL
-        for i in range(nch):
-            s.children[i] = <ArrowSchema*>zalloc((1) * sizeof(ArrowSchema))
-            a.children[i] = <ArrowArray*>zalloc((1) * sizeof(ArrowArray))
-            child = children[i]
-            if c.kind == CK_LIST:
-                clen = (<int64_t*>a.buffers[1])[c.length]
-            else:
-                clen = c.length
-            self.export(child, s.children[i], a.children[i], clen)
-        if dictionary is not None:
-            # enum: int32 indices into a dictionary of utf8 symbols
-            s.dictionary = <ArrowSchema*>zalloc((1) * sizeof(ArrowSchema))
-            s.dictionary.format = dup_str(b"u")
-            s.dictionary.name = dup_str(b"")
-            s.dictionary.children = <ArrowSchema**>zalloc((1) * sizeof(ArrowSchema*))
-            s.dictionary.release = release_schema
-            a.dictionary = <ArrowArray*>zalloc((1) * sizeof(ArrowArray))
-            a.dictionary.release = release_array
-            total = sum(len(x) for x in dictionary)
-            nsym = len(dictionary)
-            # attach every buffer as soon as it exists: a failure later frees it
-            a.dictionary.buffers = <const void**>zalloc((3) * sizeof(void*))
-            a.dictionary.n_buffers = 3
-            dbuf = <uint8_t*>bzalloc(total + 1)
-            a.dictionary.buffers[2] = dbuf
-            doffs = <int32_t*>bzalloc((nsym + 1) * sizeof(int32_t))
-            a.dictionary.buffers[1] = doffs
-            off = 0
-            for i in range(nsym):
-                doffs[i] = <int32_t>off
-                sym = dictionary[i]
-                memcpy(dbuf + off, <const char*>sym, len(sym))
-                off += len(sym)
-            doffs[nsym] = <int32_t>off
-            a.dictionary.length = nsym
-            a.dictionary.children = <ArrowArray**>zalloc((1) * sizeof(ArrowArray*))
-            a.dictionary.release = release_array
 
-
-def read_long_at(data, Py_ssize_t offset):
-    """Decode one zig-zag varint at `offset`: returns ``(value, next_offset)``.
-
-    Raises `DecodeFailure` (code, offset) when the varint is cut short or malformed.
-    """
-    cdef Py_buffer view
-    cdef Cur c
-    cdef int64_t v
-    cdef int r
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-    try:
-        if offset < 0 or offset > view.len:
-            raise DecodeFailure(E_EOF, offset, 0)
-        c.start = <const uint8_t*>view.buf
-        c.p = c.start + offset
-        c.end = c.start + view.len
-        r = read_long(&c, &v)
-        if r:
-            raise DecodeFailure(r, offset, 0)
-        return v, c.p - c.start
-    finally:
-        PyBuffer_Release(&view)
+include "_export.pxi"  # Arrow export of the column buffers

@@ -1,11 +1,15 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Block framing of the Avro container, compiled: one call frames every complete
 block in a window of bytes (count, size, payload, sync check), so the cost per
-block is a few nanoseconds instead of a Python loop iteration."""
+block is a few nanoseconds instead of a Python loop iteration.  The varints are
+read with the decoder's own (``jetliner/_cursor.pxd``), as are the header's."""
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
-from libc.stdint cimport INT64_MAX, int64_t, uint8_t, uint64_t
+from libc.stdint cimport INT64_MAX, int64_t, uint8_t
 from libc.string cimport memcmp
+
+from jetliner._cursor cimport Cur, read_long
+from jetliner._plan cimport E_EOF, E_OK
 
 # Status codes returned with the position where framing stopped.
 OK = 0            # the window ends exactly after a block
@@ -16,27 +20,34 @@ NEG_SIZE = 4
 BAD_SYNC = 5
 
 
-cdef inline int varint(const uint8_t* p, const uint8_t* end, int64_t* out, const uint8_t** after) noexcept nogil:
-    """0 ok, 1 truncated, 2 malformed."""
-    cdef uint64_t result = 0
-    cdef uint64_t b
-    cdef int shift = 0
-    while True:
-        if p >= end:
-            return 1
-        b = p[0]
-        p += 1
-        if shift == 63 and b > 1:
-            return 2
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            break
-        shift += 7
-        if shift > 63:
-            return 2
-    out[0] = <int64_t>(result >> 1) ^ -(<int64_t>(result & 1))
-    after[0] = p
-    return 0
+def read_long_at(data, Py_ssize_t offset):
+    """Decode the zig-zag varint at `offset` of `data` (the container header's integers).
+
+    Returns ``(status, value, next_offset)``: `OK`, or `NEED_MORE` when `data` ends
+    inside the varint, or `BAD_VARINT` when it is longer than 10 bytes or overflows
+    64 bits (`value` and `next_offset` are then 0 and `offset`).
+    """
+    cdef Py_buffer view
+    cdef Cur c
+    cdef int64_t v = 0
+    cdef int r
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        if offset < 0:
+            raise ValueError("negative offset")
+        if offset >= view.len:
+            return NEED_MORE, 0, offset
+        c.start = <const uint8_t*>view.buf
+        c.p = c.start + offset
+        c.end = c.start + view.len
+        r = read_long(&c, &v)
+        if r == E_EOF:
+            return NEED_MORE, 0, offset
+        if r != E_OK:
+            return BAD_VARINT, 0, offset
+        return OK, v, c.p - c.start
+    finally:
+        PyBuffer_Release(&view)
 
 
 def frame_window(window, int64_t base, int64_t pos, bytes sync, int64_t max_blocks, list out):
@@ -54,19 +65,24 @@ def frame_window(window, int64_t base, int64_t pos, bytes sync, int64_t max_bloc
     cdef const uint8_t* s = <const uint8_t*>(<const char*>sync)
     cdef int64_t count, size, n = 0
     cdef int r
+    cdef Cur c
     PyObject_GetBuffer(window, &view, PyBUF_SIMPLE)
     try:
         start = <const uint8_t*>view.buf
         end = start + view.len
         p = start + (pos - base)
+        c.start = start
+        c.end = end
         while p < end and n < max_blocks:
-            r = varint(p, end, &count, &q)
-            if r == 0:
-                r = varint(q, end, &size, &q)
-            if r == 1:
+            c.p = p
+            r = read_long(&c, &count)
+            if r == E_OK:
+                r = read_long(&c, &size)
+            if r == E_EOF:
                 return NEED_MORE, base + (p - start), 0
-            if r == 2:
+            if r != E_OK:
                 return BAD_VARINT, base + (p - start), 0
+            q = c.p
             if count < 0:
                 return NEG_COUNT, base + (p - start), 0
             if size < 0:

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from jetliner._framing import BAD_SYNC, BAD_VARINT, NEED_MORE, NEG_COUNT, NEG_SIZE, frame_window
+from jetliner._framing import (
+    BAD_SYNC,
+    BAD_VARINT,
+    NEED_MORE,
+    NEG_COUNT,
+    NEG_SIZE,
+    frame_window,
+    read_long_at,
+)
 from jetliner._framing import OK as FRAMED
 from jetliner.exceptions import BadBlockError, ParseError, SourceError
 from jetliner.stream import ByteStream
@@ -32,18 +40,11 @@ class _Truncated(Exception):
 
 def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
     """Zig-zag varint at `pos` -> (value, next pos).  Raises `_Truncated` or ValueError."""
-    result = shift = 0
-    n = len(buf)
-    for i in range(10):
-        if pos + i >= n:
-            raise _Truncated
-        b = buf[pos + i]
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            if i == 9 and b > 1:
-                break
-            return (result >> 1) ^ -(result & 1), pos + i + 1
-        shift += 7
+    status, value, after = read_long_at(buf, pos)
+    if status == FRAMED:
+        return value, after
+    if status == NEED_MORE:
+        raise _Truncated
     msg = "a variable-length integer is longer than 10 bytes or overflows 64 bits"
     raise ValueError(msg)
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import polars as pl
 
 from jetliner._decoder import DecodeFailure, Decoder
+from jetliner._plan import DECODE_ERROR_MESSAGES, DECODE_ERROR_VARIANTS
 from jetliner.codecs import get_codec
 from jetliner.container import Block, Header, iter_blocks, read_header
 from jetliner.exceptions import (
@@ -51,38 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["AvroReader", "FileInfo", "FileJob", "MultiAvroReader", "check_extra_columns",
            "check_same_schema", "index_type", "open_file", "output_schema"]
 
-# Why a record failed, by decoder error code.
-_DECODE_ERRORS = {
-    1: "the record's bytes end before the record does (truncated block, or data that "
-       "does not match the writer schema)",
-    2: "malformed variable-length integer (longer than 10 bytes or overflowing 64 bits)",
-    3: "an 'int' value does not fit in 32 bits",
-    4: "a string or bytes value has a negative length",
-    5: "a string value is not valid UTF-8 (invalid_utf8='replace' reads it with U+FFFD "
-       "in place of the bad bytes)",
-    6: "an enum index is out of range for the enum's symbols",
-    7: "a union branch index is out of range for the union",
-    8: "an item count is negative or larger than the bytes left in the block can hold",
-    9: "nested data is deeper than max_nesting_depth (default 100 000 levels)",
-    10: "out of memory while decoding (or one string/bytes value of 2 GiB or more, "
-        "more than Arrow can hold)",
-    11: "a decimal value does not fit its declared precision",
-    12: "the block claims more zero-byte values (nulls, empty records) than "
-        "max_zero_byte_values allows per batch (default 2^26; raise it for data that "
-        "really holds that many)",
-    13: "malformed big-decimal value",
-    14: "a boolean byte is neither 0 nor 1",
-    15: "a time-millis/time-micros value is outside the 24 hours of a day",
-}
-
-
-# The `variant` of a record error, by decoder error code (the rest are "Decode").
-_DECODE_VARIANTS = {
-    1: "UnexpectedEof", 2: "InvalidVarint", 3: "InvalidData", 4: "InvalidData",
-    5: "InvalidData", 6: "InvalidData", 7: "InvalidData", 8: "InvalidData",
-    9: "LimitExceeded", 10: "OutOfMemory", 11: "InvalidData", 12: "LimitExceeded",
-    13: "InvalidData", 14: "InvalidData", 15: "InvalidData",
-}
 
 
 @dataclass
@@ -387,9 +356,10 @@ class FileJob:
                 try:
                     offset = decoder.decode(data, offset, take)
                 except DecodeFailure as f:
-                    msg = _DECODE_ERRORS.get(f.code, f"decoder error {f.code}")
-                    raise DecodeError(msg, _DECODE_VARIANTS.get(f.code), info.path, block.index,
-                                      done + f.record, block.offset, f.offset) from None
+                    msg = DECODE_ERROR_MESSAGES.get(f.code, f"decoder error {f.code}")
+                    raise DecodeError(msg, DECODE_ERROR_VARIANTS.get(f.code), info.path,
+                                      block.index, done + f.record, block.offset,
+                                      f.offset) from None
                 done += take
                 if decoder.rows >= batch_size:
                     flush()
@@ -427,10 +397,10 @@ class FileJob:
         except DecodeFailure as f:
             msg = (
                 f"block {block.index} claims {block.count} records, more than its "
-                f"{nbytes} bytes can hold: {_DECODE_ERRORS[f.code]}"
+                f"{nbytes} bytes can hold: {DECODE_ERROR_MESSAGES[f.code]}"
             )
-            raise DecodeError(msg, _DECODE_VARIANTS.get(f.code), info.path, block.index, 0,
-                              block.offset) from None
+            raise DecodeError(msg, DECODE_ERROR_VARIANTS.get(f.code), info.path, block.index,
+                              0, block.offset) from None
 
 
 def _merge(into: list[BadBlockError], new: list[BadBlockError]) -> None:

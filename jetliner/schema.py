@@ -35,6 +35,7 @@ from typing import Any, Literal, TypeAlias
 
 import polars as pl
 
+from jetliner._plan import NO_BRANCH, ColKind, ColumnLayout, ExportSpec, Op, PlanNode
 from jetliner.exceptions import SchemaError
 
 __all__ = ["AvroType", "ExportSpec", "Plan", "compile_plan", "parse_schema", "parse_schema_text",
@@ -43,18 +44,9 @@ __all__ = ["AvroType", "ExportSpec", "Plan", "compile_plan", "parse_schema", "pa
 
 PRIMITIVES = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
 
-# Opcodes and column kinds shared with jetliner/_decoder.pyx.
-(
-    OP_NULL, OP_BOOL, OP_INT, OP_LONG, OP_FLOAT, OP_DOUBLE, OP_STRING, OP_BYTES, OP_FIXED,
-    OP_ENUM, OP_INT_SCALED, OP_LONG_SCALED, OP_DEC_BYTES, OP_DEC_FIXED, OP_DEC_BYTES_STR,
-    OP_DEC_FIXED_STR, OP_BIGDEC, OP_UUID_FIXED, OP_DURATION, OP_RECORD, OP_ARRAY, OP_MAP,
-    OP_UNION_NULLABLE, OP_UNION, OP_SKIP, OP_JSON, OP_JSON_NULLABLE,
-) = range(27)
-CK_NULL, CK_BOOL, CK_FIXED, CK_VAR, CK_LIST, CK_STRUCT = range(6)
-
 _PRIMITIVE_OPS = {
-    "null": OP_NULL, "boolean": OP_BOOL, "int": OP_INT, "long": OP_LONG,
-    "float": OP_FLOAT, "double": OP_DOUBLE, "bytes": OP_BYTES, "string": OP_STRING,
+    "null": Op.OP_NULL, "boolean": Op.OP_BOOL, "int": Op.OP_INT, "long": Op.OP_LONG,
+    "float": Op.OP_FLOAT, "double": Op.OP_DOUBLE, "bytes": Op.OP_BYTES, "string": Op.OP_STRING,
 }
 _MIN_SIZE = {"null": 0, "boolean": 1, "int": 1, "long": 1, "float": 4, "double": 8,
              "bytes": 1, "string": 1}
@@ -68,9 +60,6 @@ _WORK_CAP = 1 << 40
 # exact text of one value stays around a kilobyte.
 _MAX_PRECISION = 1000
 
-# How `Decoder.finish` exports one output column: (column index, Arrow format string,
-# field name, nullable, the children's specs, dictionary: the enum symbols or None).
-ExportSpec: TypeAlias = tuple[int, bytes, bytes, bool, list["ExportSpec"], list[bytes] | None]
 # What compiling one output column gives: (node index, Polars dtype, export spec).
 _Compiled: TypeAlias = tuple[int, pl.DataType, ExportSpec]
 
@@ -337,14 +326,22 @@ class Plan:
         The Polars schema of the output columns, in output order.
     """
 
-    nodes: list[tuple[int, ...]]
+    nodes: list[PlanNode]
     kids: list[int]
     kid_names: list[int]
-    cols: list[tuple[int, int]]
+    cols: list[ColumnLayout]
     strings: list[bytes]
     root: int
     export: list[ExportSpec]
     schema: pl.Schema
+
+
+def _spec(col: int, fmt: bytes, name: bytes, *, nullable: bool = False,
+          children: list[ExportSpec] | None = None,
+          dictionary: list[bytes] | None = None) -> ExportSpec:
+    """Return the export spec of column `col` (Arrow format `fmt`, field `name`)."""
+    return ExportSpec(col=col, format=fmt, name=name, nullable=nullable,
+                      children=children if children is not None else [], dictionary=dictionary)
 
 
 class _Recursive(Exception):
@@ -353,10 +350,10 @@ class _Recursive(Exception):
 
 class _Compiler:
     def __init__(self) -> None:
-        self.nodes: list[list[int]] = []
+        self.nodes: list[PlanNode] = []
         self.kids: list[int] = []
         self.kid_names: list[int] = []
-        self.cols: list[tuple[int, int]] = []
+        self.cols: list[ColumnLayout] = []
         self.strings: list[bytes] = []
         self.walkers: dict[int, int] = {}
         self.minsizes: dict[int, int] = {}
@@ -374,13 +371,15 @@ class _Compiler:
                 "(named records reused at many levels multiply); refusing to compile it"
             )
             raise SchemaError(msg)
-        self.nodes.append([op, col, len(self.kids), len(kids), param, param2, minsz, precision])
+        self.nodes.append(PlanNode(op=op, col=col, kid0=len(self.kids), nkids=len(kids),
+                                   param=param, param2=param2, minsz=minsz,
+                                   precision=precision))
         self.kids.extend(kids)
         self.kid_names.extend(names if names is not None else [-1] * len(kids))
         return len(self.nodes) - 1
 
     def col(self, kind: int, elem: int = 0) -> int:
-        self.cols.append((kind, elem))
+        self.cols.append(ColumnLayout(kind=kind, elem=elem))
         return len(self.cols) - 1
 
     def string(self, s: bytes) -> int:
@@ -437,25 +436,25 @@ class _Compiler:
         if t.kind in _PRIMITIVE_OPS:
             idx = self.node(_PRIMITIVE_OPS[t.kind], minsz=_MIN_SIZE[t.kind])
         elif t.kind == "fixed":
-            idx = self.node(OP_FIXED, param=t.size, minsz=t.size)
+            idx = self.node(Op.OP_FIXED, param=t.size, minsz=t.size)
         elif t.kind == "enum":
             first = len(self.strings)
             for s in t.symbols:
                 self.string(json.dumps(s).encode())
-            idx = self.node(OP_ENUM, param=len(t.symbols), param2=first, minsz=1)
+            idx = self.node(Op.OP_ENUM, param=len(t.symbols), param2=first, minsz=1)
         elif t.kind in ("array", "map"):
             assert t.items is not None
-            idx = self.node(OP_ARRAY if t.kind == "array" else OP_MAP, minsz=1)
+            idx = self.node(Op.OP_ARRAY if t.kind == "array" else Op.OP_MAP, minsz=1)
             self.walkers[key] = idx
             item = self.walker(t.items)
             itemsz = self.minsize(t.items) + 1 if t.kind == "map" else self.item_size(t.items)
             self._set_kids(idx, [item], param2=itemsz)
         elif t.kind == "union":
-            idx = self.node(OP_UNION, minsz=1)
+            idx = self.node(Op.OP_UNION, minsz=1)
             self.walkers[key] = idx
             self._set_kids(idx, [self.walker(b) for b in t.branches])
         else:  # record
-            idx = self.node(OP_RECORD, minsz=self.minsize(t))
+            idx = self.node(Op.OP_RECORD, minsz=self.minsize(t))
             self.walkers[key] = idx  # before the fields: they may refer to it
             kids = [self.walker(ft) for _, ft in t.fields]
             names = [self.string(json.dumps(fname).encode() + b":") for fname, _ in t.fields]
@@ -465,10 +464,10 @@ class _Compiler:
 
     def _set_kids(self, idx: int, kids: list[int], param2: int | None = None,
                   names: list[int] | None = None) -> None:
-        n = self.nodes[idx]
-        n[2], n[3] = len(self.kids), len(kids)
+        n = self.nodes[idx]._replace(kid0=len(self.kids), nkids=len(kids))
         if param2 is not None:
-            n[5] = param2
+            n = n._replace(param2=param2)
+        self.nodes[idx] = n
         self.kids.extend(kids)
         self.kid_names.extend(names if names is not None else [-1] * len(kids))
 
@@ -484,83 +483,83 @@ class _Compiler:
         logical = t.logical
         bname = name.encode()
         if kind == "null":
-            c = self.col(CK_NULL)
-            return self.node(OP_NULL, c), pl.Null(), (c, b"n", bname, True, [], None)
+            c = self.col(ColKind.CK_NULL)
+            return self.node(Op.OP_NULL, c), pl.Null(), _spec(c, b"n", bname, nullable=True)
         if kind == "boolean":
-            c = self.col(CK_BOOL)
-            return self.node(OP_BOOL, c, minsz=1), pl.Boolean(), (c, b"b", bname, False, [], None)
+            c = self.col(ColKind.CK_BOOL)
+            return self.node(Op.OP_BOOL, c, minsz=1), pl.Boolean(), _spec(c, b"b", bname)
         if kind == "int":
             if logical == "date":
-                c = self.col(CK_FIXED, 4)
-                return self.node(OP_INT, c, minsz=1), pl.Date(), (c, b"tdD", bname, False, [], None)
+                c = self.col(ColKind.CK_FIXED, 4)
+                return self.node(Op.OP_INT, c, minsz=1), pl.Date(), _spec(c, b"tdD", bname)
             if logical == "time-millis":
-                c = self.col(CK_FIXED, 8)
-                return (self.node(OP_INT_SCALED, c, param=1_000_000, minsz=1), pl.Time(),
-                        (c, b"ttn", bname, False, [], None))
-            c = self.col(CK_FIXED, 4)
-            return self.node(OP_INT, c, minsz=1), pl.Int32(), (c, b"i", bname, False, [], None)
+                c = self.col(ColKind.CK_FIXED, 8)
+                return (self.node(Op.OP_INT_SCALED, c, param=1_000_000, minsz=1), pl.Time(),
+                        _spec(c, b"ttn", bname))
+            c = self.col(ColKind.CK_FIXED, 4)
+            return self.node(Op.OP_INT, c, minsz=1), pl.Int32(), _spec(c, b"i", bname)
         if kind == "long":
             if logical == "time-micros":
-                c = self.col(CK_FIXED, 8)
-                return (self.node(OP_LONG_SCALED, c, param=1000, minsz=1), pl.Time(),
-                        (c, b"ttn", bname, False, [], None))
+                c = self.col(ColKind.CK_FIXED, 8)
+                return (self.node(Op.OP_LONG_SCALED, c, param=1000, minsz=1), pl.Time(),
+                        _spec(c, b"ttn", bname))
             if logical is not None and logical.startswith(("timestamp-", "local-timestamp-")):
                 unit = _TIME_UNITS.get(logical.rsplit("-", 1)[1])
                 if unit is not None:
                     utc = logical.startswith("timestamp-")
-                    c = self.col(CK_FIXED, 8)
+                    c = self.col(ColKind.CK_FIXED, 8)
                     fmt = f"ts{unit[0]}:{'UTC' if utc else ''}".encode()
-                    return (self.node(OP_LONG, c, minsz=1),
+                    return (self.node(Op.OP_LONG, c, minsz=1),
                             pl.Datetime(unit, "UTC" if utc else None),
-                            (c, fmt, bname, False, [], None))
-            c = self.col(CK_FIXED, 8)
-            return self.node(OP_LONG, c, minsz=1), pl.Int64(), (c, b"l", bname, False, [], None)
+                            _spec(c, fmt, bname))
+            c = self.col(ColKind.CK_FIXED, 8)
+            return self.node(Op.OP_LONG, c, minsz=1), pl.Int64(), _spec(c, b"l", bname)
         if kind == "float":
-            c = self.col(CK_FIXED, 4)
-            return (self.node(OP_FLOAT, c, minsz=4), pl.Float32(),
-                    (c, b"f", bname, False, [], None))
+            c = self.col(ColKind.CK_FIXED, 4)
+            return (self.node(Op.OP_FLOAT, c, minsz=4), pl.Float32(),
+                    _spec(c, b"f", bname))
         if kind == "double":
-            c = self.col(CK_FIXED, 8)
-            return (self.node(OP_DOUBLE, c, minsz=8), pl.Float64(),
-                    (c, b"g", bname, False, [], None))
+            c = self.col(ColKind.CK_FIXED, 8)
+            return (self.node(Op.OP_DOUBLE, c, minsz=8), pl.Float64(),
+                    _spec(c, b"g", bname))
         if kind == "string":
-            c = self.col(CK_VAR)
-            return (self.node(OP_STRING, c, minsz=1), pl.String(),
-                    (c, b"vu", bname, False, [], None))
+            c = self.col(ColKind.CK_VAR)
+            return (self.node(Op.OP_STRING, c, minsz=1), pl.String(),
+                    _spec(c, b"vu", bname))
         if kind in ("bytes", "fixed"):
             return self.out_binary(t, name)
         if kind == "enum":
-            c = self.col(CK_FIXED, 4)
+            c = self.col(ColKind.CK_FIXED, 4)
             syms = [s.encode() for s in t.symbols]
-            return (self.node(OP_ENUM, c, param=len(t.symbols), minsz=1), pl.Enum(t.symbols),
-                    (c, b"i", bname, False, [], syms))
+            return (self.node(Op.OP_ENUM, c, param=len(t.symbols), minsz=1), pl.Enum(t.symbols),
+                    _spec(c, b"i", bname, dictionary=syms))
         if kind == "array":
             assert t.items is not None
-            c = self.col(CK_LIST)
+            c = self.col(ColKind.CK_LIST)
             item, dtype, spec = self.out(t.items, "item", stack)
-            return (self.node(OP_ARRAY, c, [item], param2=self.item_size(t.items), minsz=1),
-                    pl.List(dtype), (c, b"+L", bname, False, [spec], None))
+            return (self.node(Op.OP_ARRAY, c, [item], param2=self.item_size(t.items), minsz=1),
+                    pl.List(dtype), _spec(c, b"+L", bname, children=[spec]))
         if kind == "map":
             assert t.items is not None
-            c = self.col(CK_LIST)
-            entries = self.col(CK_STRUCT)
-            kc = self.col(CK_VAR)
-            knode = self.node(OP_STRING, kc, minsz=1)
+            c = self.col(ColKind.CK_LIST)
+            entries = self.col(ColKind.CK_STRUCT)
+            kc = self.col(ColKind.CK_VAR)
+            knode = self.node(Op.OP_STRING, kc, minsz=1)
             vnode, vdtype, vspec = self.out(t.items, "value", stack)
-            node = self.node(OP_MAP, c, [knode, vnode], param=entries,
+            node = self.node(Op.OP_MAP, c, [knode, vnode], param=entries,
                              param2=1 + self.minsize(t.items), minsz=1)
-            kspec: ExportSpec = (kc, b"vu", b"key", False, [], None)
-            espec: ExportSpec = (entries, b"+s", b"entries", False, [kspec, vspec], None)
+            kspec = _spec(kc, b"vu", b"key")
+            espec = _spec(entries, b"+s", b"entries", children=[kspec, vspec])
             # exported as key/value lists (an Arrow map's layout); `jetliner.frames`
             # casts them to the Map
-            return node, pl.Map(pl.String(), vdtype), (c, b"+L", bname, False, [espec], None)
+            return node, pl.Map(pl.String(), vdtype), _spec(c, b"+L", bname, children=[espec])
         if kind == "union":
             return self.out_union(t, name, stack)
         # record
         if id(t) in stack:
             raise _Recursive
         inner = stack + (id(t),)
-        c = self.col(CK_STRUCT)
+        c = self.col(ColKind.CK_STRUCT)
         kids: list[int] = []
         fdtypes: dict[str, pl.DataType] = {}
         specs: list[ExportSpec] = []
@@ -569,8 +568,8 @@ class _Compiler:
             kids.append(k)
             fdtypes[fname] = d
             specs.append(s)
-        return (self.node(OP_RECORD, c, kids, minsz=self.minsize(t)), pl.Struct(fdtypes),
-                (c, b"+s", bname, False, specs, None))
+        return (self.node(Op.OP_RECORD, c, kids, minsz=self.minsize(t)), pl.Struct(fdtypes),
+                _spec(c, b"+s", bname, children=specs))
 
     def out_field(self, t: AvroType, name: str, stack: tuple[int, ...]) -> _Compiled:
         """Compile a record field: its type if it is not recursive, else its JSON text."""
@@ -585,16 +584,16 @@ class _Compiler:
             return self.out_json(t, name)
 
     def out_json(self, t: AvroType, name: str) -> _Compiled:
-        c = self.col(CK_VAR)
+        c = self.col(ColKind.CK_VAR)
         w = self.walker(t)
         nulls: list[int] = []
         if t.kind == "union":
             nulls = [i for i, b in enumerate(t.branches) if b.kind == "null"]
         if nulls:
-            node = self.node(OP_JSON_NULLABLE, c, [w], param=nulls[0], minsz=1)
-            return node, pl.String(), (c, b"vu", name.encode(), True, [], None)
-        node = self.node(OP_JSON, c, [w], minsz=self.minsize(t))
-        return node, pl.String(), (c, b"vu", name.encode(), False, [], None)
+            node = self.node(Op.OP_JSON_NULLABLE, c, [w], param=nulls[0], minsz=1)
+            return node, pl.String(), _spec(c, b"vu", name.encode(), nullable=True)
+        node = self.node(Op.OP_JSON, c, [w], minsz=self.minsize(t))
+        return node, pl.String(), _spec(c, b"vu", name.encode())
 
     def out_binary(self, t: AvroType, name: str) -> _Compiled:
         fixed = t.kind == "fixed"
@@ -608,56 +607,56 @@ class _Compiler:
                     and (not fixed
                          or (size > 0 and p <= math.floor(math.log10(2 ** (8 * size - 1) - 1))))):
                 if p <= 38:
-                    c = self.col(CK_FIXED, 16)
-                    op = OP_DEC_FIXED if fixed else OP_DEC_BYTES
+                    c = self.col(ColKind.CK_FIXED, 16)
+                    op = Op.OP_DEC_FIXED if fixed else Op.OP_DEC_BYTES
                     return (self.node(op, c, param=size, param2=s, minsz=size if fixed else 1,
                                       precision=p),
-                            pl.Decimal(p, s), (c, f"d:{p},{s}".encode(), bname, False, [], None))
-                c = self.col(CK_VAR)
-                op = OP_DEC_FIXED_STR if fixed else OP_DEC_BYTES_STR
+                            pl.Decimal(p, s), _spec(c, f"d:{p},{s}".encode(), bname))
+                c = self.col(ColKind.CK_VAR)
+                op = Op.OP_DEC_FIXED_STR if fixed else Op.OP_DEC_BYTES_STR
                 return (self.node(op, c, param=size, param2=s, minsz=size if fixed else 1),
-                        pl.String(), (c, b"vu", bname, False, [], None))
+                        pl.String(), _spec(c, b"vu", bname))
         if logical == "big-decimal" and not fixed:
-            c = self.col(CK_VAR)
-            return (self.node(OP_BIGDEC, c, minsz=1), pl.String(),
-                    (c, b"vu", bname, False, [], None))
+            c = self.col(ColKind.CK_VAR)
+            return (self.node(Op.OP_BIGDEC, c, minsz=1), pl.String(),
+                    _spec(c, b"vu", bname))
         if logical == "uuid" and fixed and size == 16:
-            c = self.col(CK_VAR)
-            return (self.node(OP_UUID_FIXED, c, minsz=16), pl.String(),
-                    (c, b"vu", bname, False, [], None))
+            c = self.col(ColKind.CK_VAR)
+            return (self.node(Op.OP_UUID_FIXED, c, minsz=16), pl.String(),
+                    _spec(c, b"vu", bname))
         if logical == "duration" and fixed and size == 12:
-            c = self.col(CK_STRUCT)
-            parts = [self.col(CK_FIXED, 4) for _ in range(3)]
+            c = self.col(ColKind.CK_STRUCT)
+            parts = [self.col(ColKind.CK_FIXED, 4) for _ in range(3)]
             names = (b"months", b"days", b"milliseconds")
-            specs: list[ExportSpec] = [(pc, b"I", pn, False, [], None)
+            specs: list[ExportSpec] = [_spec(pc, b"I", pn)
                                        for pc, pn in zip(parts, names, strict=True)]
             dtype = pl.Struct({"months": pl.UInt32(), "days": pl.UInt32(),
                                "milliseconds": pl.UInt32()})
-            return (self.node(OP_DURATION, c, param=parts[0], minsz=12), dtype,
-                    (c, b"+s", bname, False, specs, None))
-        c = self.col(CK_VAR)
+            return (self.node(Op.OP_DURATION, c, param=parts[0], minsz=12), dtype,
+                    _spec(c, b"+s", bname, children=specs))
+        c = self.col(ColKind.CK_VAR)
         if fixed:
-            return (self.node(OP_FIXED, c, param=size, minsz=size), pl.Binary(),
-                    (c, b"vz", bname, False, [], None))
-        return self.node(OP_BYTES, c, minsz=1), pl.Binary(), (c, b"vz", bname, False, [], None)
+            return (self.node(Op.OP_FIXED, c, param=size, minsz=size), pl.Binary(),
+                    _spec(c, b"vz", bname))
+        return self.node(Op.OP_BYTES, c, minsz=1), pl.Binary(), _spec(c, b"vz", bname)
 
     def out_union(self, t: AvroType, name: str, stack: tuple[int, ...]) -> _Compiled:
         nulls = [i for i, b in enumerate(t.branches) if b.kind == "null"]
         others = [i for i, b in enumerate(t.branches) if b.kind != "null"]
-        null_index = nulls[0] if nulls else -99
+        null_index = nulls[0] if nulls else NO_BRANCH
         if not others:
-            c = self.col(CK_NULL)
-            inner = self.node(OP_NULL, c)
-            return (self.node(OP_UNION_NULLABLE, -1, [inner], param=null_index, param2=-99,
+            c = self.col(ColKind.CK_NULL)
+            inner = self.node(Op.OP_NULL, c)
+            return (self.node(Op.OP_UNION_NULLABLE, -1, [inner], param=null_index, param2=NO_BRANCH,
                               minsz=1),
-                    pl.Null(), (c, b"n", name.encode(), True, [], None))
+                    pl.Null(), _spec(c, b"n", name.encode(), nullable=True))
         if len(others) == 1:
             inner, dtype, spec = self.out(t.branches[others[0]], name, stack)
-            spec = (spec[0], spec[1], spec[2], bool(nulls), spec[4], spec[5])
-            return (self.node(OP_UNION_NULLABLE, -1, [inner], param=null_index,
+            spec = spec._replace(nullable=bool(nulls))
+            return (self.node(Op.OP_UNION_NULLABLE, -1, [inner], param=null_index,
                               param2=others[0], minsz=1),
                     dtype, spec)
-        c = self.col(CK_STRUCT)
+        c = self.col(ColKind.CK_STRUCT)
         labels = _branch_labels([t.branches[i] for i in others])
         kids: list[int] = []
         dtypes: dict[str, pl.DataType] = {}
@@ -670,9 +669,9 @@ class _Compiler:
             k, d, s = self.out(b, label, stack)
             kids.append(k)
             dtypes[label] = d
-            specs.append((s[0], s[1], s[2], True, s[4], s[5]))
-        return (self.node(OP_UNION, c, kids, minsz=1), pl.Struct(dtypes),
-                (c, b"+s", name.encode(), bool(nulls), specs, None))
+            specs.append(s._replace(nullable=True))
+        return (self.node(Op.OP_UNION, c, kids, minsz=1), pl.Struct(dtypes),
+                _spec(c, b"+s", name.encode(), nullable=bool(nulls), children=specs))
 
 
 def _branch_labels(branches: list[AvroType]) -> list[str]:
@@ -754,15 +753,15 @@ def _compile_plan(root: AvroType, columns: list[str] | None) -> Plan:
             k, d, s = comp.out_field(ftype, fname, stack)
             specs[fname], dtypes[fname] = s, d
         else:
-            k = comp.node(OP_SKIP, -1, [comp.walker(ftype)], minsz=comp.minsize(ftype))
+            k = comp.node(Op.OP_SKIP, -1, [comp.walker(ftype)], minsz=comp.minsize(ftype))
         kids.append(k)
     if root.kind == "record":
-        root_node = comp.node(OP_RECORD, -1, kids, minsz=comp.item_size(root))
+        root_node = comp.node(Op.OP_RECORD, -1, kids, minsz=comp.item_size(root))
     else:
         root_node = kids[0]
-        comp.nodes[root_node][6] = comp.item_size(root)
+        comp.nodes[root_node] = comp.nodes[root_node]._replace(minsz=comp.item_size(root))
     return Plan(
-        nodes=[tuple(n) for n in comp.nodes],
+        nodes=comp.nodes,
         kids=comp.kids,
         kid_names=comp.kid_names,
         cols=comp.cols,

@@ -91,3 +91,9 @@ def test_compiled_code_imports_neither_polars_nor_fsspec() -> None:
     for path in [*PACKAGE.glob("*.pyx"), *PACKAGE.glob("*.pxd")]:
         text = path.read_text()
         assert not re.search(r"^\s*(from|import)\s+(polars|fsspec)\b", text, re.MULTILINE), path
+def test_no_source_file_is_over_1200_lines() -> None:
+    sources = [p for ext in ("py", "pyx", "pxd", "c", "h") for p in PACKAGE.glob(f"*.{ext}")]
+    long = {p.name: n for p in sources
+            if (n := len(p.read_text().splitlines())) > 1200
+            and not (p.suffix == ".c" and p.with_suffix(".pyx").exists())}  # Cython's output
+    assert not long
