@@ -8,8 +8,7 @@ NEG_SIZE: int
 BAD_SYNC: int
 
 def frame_window(
-    window: Buffer, base: int, pos: int, sync: bytes, max_blocks: int,
-    out: list[tuple[int, int, int, int]],
+    window: Buffer, base: int, sync: bytes, out: list[tuple[int, int, int, int]],
 ) -> tuple[int, int, int]: ...
 
 def read_long_at(data: Buffer, offset: int) -> tuple[int, int, int]: ...

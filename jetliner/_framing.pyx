@@ -50,9 +50,9 @@ def read_long_at(data, Py_ssize_t offset):
         PyBuffer_Release(&view)
 
 
-def frame_window(window, int64_t base, int64_t pos, bytes sync, int64_t max_blocks, list out):
-    """Frame blocks of `window` (whose first byte is file offset `base`) from file
-    offset `pos`, appending ``(offset, count, data_start, data_len)`` to `out`.
+def frame_window(window, int64_t base, bytes sync, list out):
+    """Frame the blocks of `window`, whose first byte is file offset `base` and the
+    start of a block, appending ``(offset, count, data_start, data_len)`` to `out`.
 
     Returns ``(status, pos, needed)``: where framing stopped and, for
     `NEED_MORE`, how many bytes from `pos` the next block needs (0 if unknown).
@@ -63,17 +63,17 @@ def frame_window(window, int64_t base, int64_t pos, bytes sync, int64_t max_bloc
     cdef const uint8_t* p
     cdef const uint8_t* q
     cdef const uint8_t* s = <const uint8_t*>(<const char*>sync)
-    cdef int64_t count, size, n = 0
+    cdef int64_t count, size
     cdef int r
     cdef Cur c
     PyObject_GetBuffer(window, &view, PyBUF_SIMPLE)
     try:
         start = <const uint8_t*>view.buf
         end = start + view.len
-        p = start + (pos - base)
+        p = start
         c.start = start
         c.end = end
-        while p < end and n < max_blocks:
+        while p < end:
             c.p = p
             r = read_long(&c, &count)
             if r == E_OK:
@@ -95,7 +95,6 @@ def frame_window(window, int64_t base, int64_t pos, bytes sync, int64_t max_bloc
             if memcmp(q + size, s, 16) != 0:
                 return BAD_SYNC, base + (q - start) + size, 0
             out.append((base + (p - start), count, base + (q - start), size))
-            n += 1
             p = q + size + 16
         return OK, base + (p - start), 0
     finally:

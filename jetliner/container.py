@@ -311,7 +311,7 @@ def _frame_from(stream: ByteStream, header: Header, path: str, pos: int,
         window_start = pos
         window_end = pos + len(window)
         found: list[tuple[int, int, int, int]] = []
-        status, stop, needed = frame_window(window, pos, pos, header.sync, 1 << 62, found)
+        status, stop, needed = frame_window(window, pos, header.sync, found)
         for offset, count, data_start, data_len in found:
             if offset >= limit:
                 return

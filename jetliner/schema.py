@@ -39,7 +39,7 @@ from jetliner._plan import NO_BRANCH, ColKind, ColumnLayout, ExportSpec, Op, Pla
 from jetliner.exceptions import SchemaError
 
 __all__ = ["AvroType", "ExportSpec", "Plan", "compile_plan", "parse_schema", "parse_schema_text",
-           "plan_for", "polars_schema"]
+           "plan_for"]
 
 
 PRIMITIVES = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
@@ -770,27 +770,6 @@ def _compile_plan(root: AvroType, columns: list[str] | None) -> Plan:
         export=[specs[c] for c in columns],
         schema=pl.Schema({c: dtypes[c] for c in columns}),
     )
-
-
-def polars_schema(root: AvroType) -> pl.Schema:
-    """Return the Polars schema of a file (all its columns).
-
-    Parameters
-    ----------
-    root
-        The parsed writer schema.
-
-    Returns
-    -------
-    polars.Schema
-        The column names and dtypes that reading the file yields.
-
-    Raises
-    ------
-    SchemaError
-        If the schema cannot be compiled (too large, or nested too deeply).
-    """
-    return compile_plan(root).schema
 
 
 @functools.lru_cache(maxsize=128)
