@@ -39,6 +39,10 @@ GENERATOR_VERSION = 1
 FILTER_COLUMN = "bucket"
 FILTER_BELOW = 100
 BUCKETS = 10_000
+# the wide_filter scenario keeps rows whose `c001_int` (uniform over the 32-bit ints)
+# is below this: about 1% of the rows
+WIDE_FILTER_COLUMN = "c001_int"
+WIDE_FILTER_BELOW = -(2**31) + 2**32 // 100
 
 
 @dataclass(frozen=True)

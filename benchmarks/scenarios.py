@@ -125,6 +125,21 @@ def _filter_rows(ds: Dataset) -> int:
     return ds.filter_rows
 
 
+def _wide_filter_arguments(ds: Dataset) -> dict[str, Any]:
+    from generate import WIDE_FILTER_BELOW, WIDE_FILTER_COLUMN
+
+    return {"column": WIDE_FILTER_COLUMN, "below": WIDE_FILTER_BELOW}
+
+
+def _wide_filter_rows(ds: Dataset) -> int:
+    """Count the rows the wide filter keeps with Polars' own Avro reader (not jetliner)."""
+    import polars as pl
+    from generate import WIDE_FILTER_BELOW, WIDE_FILTER_COLUMN
+
+    column = pl.read_avro(ds.path, columns=[WIDE_FILTER_COLUMN])[WIDE_FILTER_COLUMN]
+    return int((column < WIDE_FILTER_BELOW).sum())
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -139,6 +154,9 @@ SCENARIOS: dict[str, Scenario] = {
                  _projection_arguments, _all_rows),
         Scenario("filter", "simple", "filter", "simple file, keep ~1% of rows (bucket < 100)",
                  _filter_arguments, _filter_rows),
+        Scenario("wide_filter", "wide", "filter",
+                 "wide file, keep ~1% of rows (by one int column), all 100 columns",
+                 _wide_filter_arguments, _wide_filter_rows),
         Scenario("head", "simple", "head", f"simple file, first {HEAD_ROWS:,} rows",
                  lambda ds: {"n": HEAD_ROWS}, lambda ds: min(HEAD_ROWS, ds.rows)),
         Scenario("head_eager", "simple", "head_eager",

@@ -25,7 +25,7 @@ record.  Only the cursor (all of it inline, and shared with the block framing)
 and the plan format are ``.pxd`` files.
 """
 
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
 from libc.math cimport isinf, isnan
 from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -1028,6 +1028,117 @@ cdef class Decoder:
             if rc < 0:
                 raise DecodeFailure(self.st.err, self.st.err_pos, i)
             return c.p - c.start
+        finally:
+            PyBuffer_Release(&view)
+
+    def decode_marked(self, data, Py_ssize_t offset, int64_t count, starts):
+        """Decode `count` records from `data[offset:]` as `decode` does, and write
+        where each starts (and, last, where the last one ends) into `starts`.
+
+        `starts` is a writable buffer of at least ``count + 1`` int64 values.  It is
+        the first pass of late materialisation: the predicate's columns of every
+        record, and every record's place for `decode_at`.
+        """
+        cdef Py_buffer view
+        cdef Py_buffer marks
+        cdef Cur c
+        cdef int64_t i = 0
+        cdef int rc = 0
+        cdef int64_t minsz = self.st.nodes[self.root].minsz
+        cdef int64_t* out
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            PyObject_GetBuffer(starts, &marks, PyBUF_WRITABLE)
+            try:
+                if offset < 0 or offset > view.len:
+                    raise ValueError("offset outside the buffer")
+                if count < 0 or marks.len < (count + 1) * <Py_ssize_t>sizeof(int64_t):
+                    raise ValueError("starts holds fewer than count + 1 int64 values")
+                out = <int64_t*>marks.buf
+                c.start = <const uint8_t*>view.buf
+                c.p = c.start + offset
+                c.end = c.start + view.len
+                self.st.err = 0
+                with nogil:
+                    if check_count(&self.st, count, minsz, &c) < 0:
+                        rc = -1
+                    else:
+                        while i < count:
+                            out[i] = c.p - c.start
+                            if dec(&self.st, self.root, &c) < 0:
+                                rc = -1
+                                break
+                            i += 1
+                        out[i] = c.p - c.start
+                self.rows += i
+                if rc < 0:
+                    raise DecodeFailure(self.st.err, self.st.err_pos, i)
+                return c.p - c.start
+            finally:
+                PyBuffer_Release(&marks)
+        finally:
+            PyBuffer_Release(&view)
+
+    def decode_at(self, data, starts, rows):
+        """Decode the records `rows` of `data`: the second pass of late materialisation.
+
+        `starts` holds where each record starts, and where the last one ends, as
+        `decode_marked` wrote them (int64); `rows` the indices of the records to
+        decode, into `starts` (int64, in any order).  Each record is decoded within
+        its own bytes: one that does not end where the next starts is corrupt.
+        Raises `DecodeFailure` whose ``record`` is the position in `rows`.
+        """
+        cdef Py_buffer view
+        cdef Py_buffer marks
+        cdef Py_buffer picks
+        cdef Cur c
+        cdef int64_t i = 0
+        cdef int rc = 0
+        cdef int64_t n, nstarts, r, lo, hi
+        cdef const int64_t* at
+        cdef const int64_t* pick
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            PyObject_GetBuffer(starts, &marks, PyBUF_SIMPLE)
+            try:
+                PyObject_GetBuffer(rows, &picks, PyBUF_SIMPLE)
+                try:
+                    at = <const int64_t*>marks.buf
+                    nstarts = marks.len // sizeof(int64_t)
+                    pick = <const int64_t*>picks.buf
+                    n = picks.len // sizeof(int64_t)
+                    for i in range(n):  # checked with the GIL: they come from Python
+                        r = pick[i]
+                        if r < 0 or r + 1 >= nstarts:
+                            raise ValueError(f"record {r} is not in starts")
+                        if not 0 <= at[r] <= at[r + 1] <= view.len:
+                            raise ValueError(f"starts of record {r} are outside the buffer")
+                    c.start = <const uint8_t*>view.buf
+                    self.st.err = 0
+                    i = 0
+                    with nogil:
+                        while i < n:
+                            lo = at[pick[i]]
+                            hi = at[pick[i] + 1]
+                            c.p = c.start + lo
+                            c.end = c.start + hi
+                            if dec(&self.st, self.root, &c) < 0:
+                                rc = -1
+                                break
+                            if c.p != c.end:
+                                self.st.err = E_COUNT
+                                self.st.err_pos = c.p - c.start
+                                rc = -1
+                                break
+                            i += 1
+                    self.rows += i
+                    if rc < 0:
+                        raise DecodeFailure(self.st.err, self.st.err_pos, i)
+                    return i
+                finally:
+                    PyBuffer_Release(&picks)
+            finally:
+                PyBuffer_Release(&marks)
         finally:
             PyBuffer_Release(&view)
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 
 import polars as pl
 
-__all__ = ["KEEP_TO_SHARE", "columns_to_decode", "owned", "run_query"]
+__all__ = ["KEEP_TO_SHARE", "columns_to_decode", "compact", "owned", "run_query"]
 
 # Below this fraction of a batch's rows, what a query keeps is copied out of the
 # batch.  Above it, sharing the batch's buffers costs at most 1 / KEEP_TO_SHARE
@@ -92,14 +92,31 @@ def run_query(batches: Iterable[pl.DataFrame], predicate: pl.Expr | None,
         if wanted is not None and df.columns != wanted:
             df = df.select(wanted)
         if left is not None and df.height >= left:
-            df = df.head(left)  # a slice: it shares every buffer of the batch
-            yield owned(df) if df.height < rows * KEEP_TO_SHARE else df
+            yield compact(df.head(left), rows)  # a slice shares every buffer of the batch
             return
         if left is not None:
             left -= df.height
-        if not df.height and rows:
+        if not df.height:
             continue  # nothing passed: not even an empty frame (a slice of the batch)
-        yield owned(df) if predicate is not None and df.height < rows * KEEP_TO_SHARE else df
+        yield compact(df, rows) if predicate is not None else df
+
+
+def compact(df: pl.DataFrame, rows: int) -> pl.DataFrame:
+    """Return `df`, cut from a batch of `rows` rows, copied out of it if it is a small part.
+
+    Parameters
+    ----------
+    df
+        What a filter or a limit kept of the batch.
+    rows
+        The batch's rows.
+
+    Returns
+    -------
+    polars.DataFrame
+        `df` itself when it holds at least `KEEP_TO_SHARE` of the rows, else `owned(df)`.
+    """
+    return owned(df) if df.height < rows * KEEP_TO_SHARE else df
 
 
 def _holds_views(dtype: pl.DataType) -> bool:

@@ -133,8 +133,13 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
         read_opts = replace(opts, n_rows=limit if predicate is None else None,
                             batch_size=batch_size if batch_size and not own_batch_size
                             else opts.batch_size)
-        yield from _read(MultiAvroReader._of(sources, columns, read_opts), predicate, wanted,
-                         limit)
+        # the reader filters while decoding (on its threads, the filter's columns first)
+        # unless the filter needs the row index or the file paths, added after
+        inside = predicate is not None and opts.row_index_name is None and not (
+            extras & set(predicate.meta.root_names()))
+        reader = MultiAvroReader._of(sources, columns, read_opts,
+                                     predicate if inside else None)
+        yield from _read(reader, None if inside else predicate, wanted, limit)
 
     return register_io_source(io_source, schema=schema, explain_name="jetliner",
                               explain_detail=f"{len(sources)} Avro source(s): {sources[0].path}")

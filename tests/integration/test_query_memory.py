@@ -12,7 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import jetliner
-from jetliner import _decoder, query
+from jetliner import _decoder, query, readers
 from jetliner.threads import DECODE_THREADS
 
 SCHEMA = {"type": "record", "name": "R", "fields": [
@@ -60,11 +60,14 @@ SELECTIVE = pl.col("id") % 100 == 3
 CONTIGUOUS = (pl.col("id") >= 1000) & (pl.col("id") < 1100)
 
 
+@pytest.mark.parametrize("late", [True, False])
 @pytest.mark.parametrize("engine", ["in-memory", "streaming"])
 @pytest.mark.parametrize(("predicate", "height"), [(SELECTIVE, 600), (CONTIGUOUS, 100),
                                                    (pl.col("id") < 0, 0)])
 def test_a_selective_filter_result_holds_no_batch(big: Path, live_buffers, engine,
-                                                  predicate, height) -> None:
+                                                  predicate, height, late: bool,
+                                                  monkeypatch) -> None:
+    monkeypatch.setattr(readers, "LATE_BELOW", 2.0 if late else -1.0)
     before = held()
     df = jetliner.scan_avro(big, batch_size=20_000).filter(predicate).collect(engine=engine)
     assert df.height == height
@@ -74,9 +77,10 @@ def test_a_selective_filter_result_holds_no_batch(big: Path, live_buffers, engin
 
 
 def test_the_check_sees_a_held_batch(big: Path, live_buffers, monkeypatch) -> None:
-    # the same query without copying what it keeps: the result holds every batch's
-    # strings, which the check above would see
+    # the same query, in one pass and without copying what it keeps: the result holds
+    # every batch's strings, which the check above would see
     monkeypatch.setattr(query, "KEEP_TO_SHARE", 0.0)
+    monkeypatch.setattr(readers, "LATE_BELOW", -1.0)
     before = held()
     df = jetliner.scan_avro(big, batch_size=20_000).filter(SELECTIVE).collect()
     assert df.height == 600
