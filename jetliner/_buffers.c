@@ -11,6 +11,9 @@
 #include <sys/mman.h>
 #include <pthread.h>
 #endif
+#if defined(__GLIBC__)
+#include <malloc.h>  /* malloc_trim */
+#endif
 
 #include "_buffers.h"
 
@@ -143,6 +146,16 @@ void jl_set_pool_limit(size_t n) {
     pthread_mutex_unlock(&jl_lock);
     jl_munmap_list(drop);
 }
+void jl_trim(void) {
+    jl_hdr* drop;
+    pthread_mutex_lock(&jl_lock);
+    drop = jl_evict(0);
+    pthread_mutex_unlock(&jl_lock);
+    jl_munmap_list(drop);
+#if defined(__GLIBC__)
+    malloc_trim(0);  /* freed heap memory of every arena back to the system */
+#endif
+}
 size_t jl_pool_bytes(void) {
     pthread_mutex_lock(&jl_lock);
     size_t n = jl_pooled;
@@ -153,6 +166,7 @@ int64_t jl_live_maps(void) { return __atomic_load_n(&jl_nmaps, __ATOMIC_RELAXED)
 #else
 void jl_set_refuse_maps(int on) { (void)on; }
 void jl_set_pool_limit(size_t n) { (void)n; }
+void jl_trim(void) {}
 size_t jl_pool_bytes(void) { return 0; }
 int64_t jl_live_maps(void) { return 0; }
 #endif

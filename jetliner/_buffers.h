@@ -43,6 +43,9 @@ JL_HIDDEN void jl_buf_free(void* p);
 JL_HIDDEN void jl_set_pool_limit(size_t n);
 /* Tests: act as if every mmap and mremap failed (on != 0). */
 JL_HIDDEN void jl_set_refuse_maps(int on);
+/* Give back what is kept for reuse: every pooled mapping and (glibc) the heap's free
+   memory.  For when no read is running: the pool only pays off between batches. */
+JL_HIDDEN void jl_trim(void);
 /* Bytes of freed mappings kept for reuse. */
 JL_HIDDEN size_t jl_pool_bytes(void);
 /* Live mappings, pooled ones included. */

@@ -9,6 +9,7 @@ cdef extern from "_buffers.h":
     void* buf_realloc "jl_buf_realloc"(void* p, size_t n) noexcept nogil
     void buf_free "jl_buf_free"(void* p) noexcept nogil
     void jl_set_pool_limit(size_t n) noexcept nogil
+    void jl_trim() noexcept nogil
     void jl_set_refuse_maps(int on) noexcept nogil
     size_t jl_pool_bytes() noexcept nogil
     int64_t jl_live_maps() noexcept nogil

@@ -35,7 +35,7 @@ from libc.string cimport memcpy, memmove, memset
 
 from jetliner._buffers cimport (
     JL_BIG, buf_alloc, buf_free, buf_realloc, jl_live_maps, jl_pool_bytes, jl_set_pool_limit,
-    jl_set_refuse_maps,
+    jl_set_refuse_maps, jl_trim,
 )
 from jetliner._cursor cimport Cur, need, read_int, read_len, read_long, read_span, read_varint
 from jetliner._plan cimport *
@@ -84,6 +84,13 @@ def _check_zeroed_reuse(size_t n):
     reused = q == p
     buf_free(q)
     return reused, zeroed
+
+
+def release_memory():
+    """Give back the memory kept for reuse between batches: pooled buffers, and the C
+    heap's free memory (glibc).  Called when the last open reader closes."""
+    with nogil:
+        jl_trim()
 
 
 def _set_buffer_pool_limit(size_t n):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
 
-from jetliner._decoder import DecodeFailure, Decoder
+from jetliner._decoder import DecodeFailure, Decoder, release_memory
 from jetliner._plan import DECODE_ERROR_MESSAGES, DECODE_ERROR_VARIANTS
 from jetliner.codecs import get_codec
 from jetliner.container import Block, Header, iter_blocks, read_header
@@ -712,6 +712,26 @@ def _column_names(columns: Columns | None,
     return out
 
 
+_OPEN_READERS = 0
+_OPEN_LOCK = threading.Lock()
+
+
+def _reader_opened() -> None:
+    global _OPEN_READERS
+    with _OPEN_LOCK:
+        _OPEN_READERS += 1
+
+
+def _reader_closed() -> None:
+    """When no reader is left open, give back the memory kept for reuse between batches."""
+    global _OPEN_READERS
+    with _OPEN_LOCK:
+        _OPEN_READERS -= 1
+        last = _OPEN_READERS == 0
+    if last:
+        release_memory()
+
+
 class MultiAvroReader:
     """Iterate DataFrame batches over several Avro files, in order.
 
@@ -773,6 +793,7 @@ class MultiAvroReader:
         self._first: FileInfo = open_file(sources[0], options)
         self._current: FileInfo | None = self._first
         self._closed = False
+        _reader_opened()
         try:
             self._file_schema = self._compile(self._first, None).schema
             check_extra_columns(self._file_schema, options)
@@ -902,6 +923,7 @@ class MultiAvroReader:
             return
         self._closed = True
         self._finished = True
+        _reader_closed()
         if self._current is not None:
             self._current.stream.close()
             self._current = None

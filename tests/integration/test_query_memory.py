@@ -33,7 +33,7 @@ def live_buffers() -> Iterator[None]:
     """Every buffer freed is unmapped at once, so that live mappings count what is held."""
     _decoder._set_buffer_pool_limit(0)
     yield
-    _decoder._set_buffer_pool_limit(256 << 20)
+    _decoder._set_buffer_pool_limit(32 << 20)  # the allocator's default
 
 
 def held() -> int:
