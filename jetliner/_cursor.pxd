@@ -105,6 +105,19 @@ cdef inline int read_varint(Cur* c, int64_t* out) noexcept nogil:
     return read_long(c, out)
 
 
+cdef inline int skip_long(Cur* c) noexcept nogil:
+    """Step over a zig-zag varint with the checks of `read_long`, without its value."""
+    cdef uint64_t w, stop
+    cdef int64_t v
+    if c.end - c.p >= 10:
+        memcpy(&w, c.p, 8)
+        stop = ~w & 0x8080808080808080ULL
+        if stop != 0:
+            c.p += (jl_ctz64(stop) >> 3) + 1
+            return E_OK
+    return read_long(c, &v)
+
+
 cdef inline int read_int(Cur* c, int64_t* out) noexcept nogil:
     cdef int r = read_varint(c, out)
     if r != E_OK:

@@ -37,7 +37,9 @@ from jetliner._buffers cimport (
     JL_BIG, buf_alloc, buf_free, buf_realloc, jl_live_maps, jl_pool_bytes, jl_set_pool_limit,
     jl_set_refuse_maps, jl_trim,
 )
-from jetliner._cursor cimport Cur, need, read_int, read_len, read_long, read_span, read_varint
+from jetliner._cursor cimport (
+    Cur, need, read_int, read_len, read_long, read_span, read_varint, skip_long,
+)
 from jetliner._plan cimport *
 
 include "_arrow.pxi"  # the Arrow C Data Interface
@@ -744,7 +746,7 @@ cdef inline int skip_prim(State* d, Node* n, Cur* c) noexcept nogil:
     cdef int r
     cdef int op = n.op
     if op == OP_LONG:
-        r = read_varint(c, &v)
+        r = skip_long(c)
     elif op == OP_INT:
         r = read_int(c, &v)
     elif op == OP_STRING or op == OP_BYTES:
@@ -759,6 +761,12 @@ cdef inline int skip_prim(State* d, Node* n, Cur* c) noexcept nogil:
         r = need(c, 4)
         if r == E_OK:
             c.p += 4
+    elif op == OP_BOOL:
+        r = need(c, 1)
+        if r == E_OK:
+            if c.p[0] > 1:
+                return fail(d, E_BOOL, c)
+            c.p += 1
     else:
         return walk_prim(d, n, c, NULL)
     if r:
