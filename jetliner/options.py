@@ -26,6 +26,9 @@ class ReadOptionsDict(TypedDict, total=False):
     row_index_offset: int
     glob: bool
     include_file_paths: str | None
+    missing_columns: str
+    extra_columns: str
+    union_by_name: bool
     ignore_errors: bool
     storage_options: dict[str, Any] | None
     buffer_blocks: int
@@ -60,6 +63,25 @@ class ReadOptions:
         literally (for names that contain those characters).
     include_file_paths
         Add a String column of this name holding each row's source path.
+    missing_columns
+        What to do when a later file lacks a column of the first file (the
+        meaning of ``pl.scan_parquet``'s option): ``"raise"`` (default, as in
+        Polars: files read together share their columns unless told otherwise)
+        raises a `SchemaError`; ``"insert"`` reads the column as that field's
+        Avro ``default`` in the first file, when it has one jetliner honours
+        (null, boolean, int, long, float, double, string, enum), else as nulls.
+    extra_columns
+        What to do when a later file has a column the first file lacks:
+        ``"raise"`` (default, as in Polars) raises a `SchemaError`; ``"ignore"``
+        leaves it out (it is never decoded).
+    union_by_name
+        Read every file's header first (concurrently) and return the union of
+        their columns, in first-seen order, each column of the widest of its
+        types by Avro's promotions (int -> long -> float -> double, string and
+        bytes -> Binary).  A file lacking a column reads it as its default or
+        nulls, as ``missing_columns="insert"`` does; `missing_columns` and
+        `extra_columns` then have nothing left to decide.  Off by default: it
+        costs a header read of every file before the first batch.
     ignore_errors
         Skip what cannot be decoded instead of raising.
     storage_options
@@ -121,6 +143,9 @@ class ReadOptions:
     row_index_offset: int = 0
     glob: bool = True
     include_file_paths: str | None = None
+    missing_columns: str = "raise"
+    extra_columns: str = "raise"
+    union_by_name: bool = False
     ignore_errors: bool = False
     storage_options: dict[str, Any] | None = field(default=None, hash=False)
     buffer_blocks: int = 4
@@ -148,6 +173,12 @@ class ReadOptions:
         if self.invalid_utf8 not in ("error", "replace"):
             msg = f"invalid_utf8 must be 'error' or 'replace', got {self.invalid_utf8!r}"
             raise ConfigurationError(msg)
+        for name, allowed in (("missing_columns", ("raise", "insert")),
+                              ("extra_columns", ("raise", "ignore"))):
+            if getattr(self, name) not in allowed:
+                msg = (f"{name} must be {allowed[0]!r} or {allowed[1]!r}, got "
+                       f"{getattr(self, name)!r}")
+                raise ConfigurationError(msg)
         for name in ("row_index_name", "include_file_paths"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
@@ -162,7 +193,7 @@ class ReadOptions:
                 " give the two columns different names"
             )
             raise ConfigurationError(msg)
-        for name in ("glob", "ignore_errors", "progress"):
+        for name in ("glob", "union_by_name", "ignore_errors", "progress"):
             if not isinstance(getattr(self, name), bool):
                 msg = f"{name} must be True or False, got {getattr(self, name)!r}"
                 raise ConfigurationError(msg)

@@ -92,6 +92,13 @@ class AvroDatasource(Datasource):
                     "independently (use Dataset.limit, or add columns after reading)"
                 )
                 raise ConfigurationError(msg)
+        for banned in ("missing_columns", "extra_columns", "union_by_name"):
+            if banned in options:
+                msg = (
+                    f"{banned} is not supported by jetliner.ray.read_avro yet: its read "
+                    "tasks check each file against the first file's schema alone"
+                )
+                raise ConfigurationError(msg)
         ReadOptions.from_kwargs({**options, "storage_options": storage_options})  # validate
         if filter is not None and not isinstance(filter, pl.Expr):
             msg = f"filter must be a Polars expression, got {type(filter).__name__}"

@@ -16,7 +16,7 @@ import threading
 from array import array
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -26,6 +26,7 @@ from jetliner._decoder import DecodeFailure, Decoder, release_memory
 from jetliner._plan import DECODE_ERROR_MESSAGES, DECODE_ERROR_VARIANTS
 from jetliner.codecs import get_codec
 from jetliner.container import Block, Header, iter_blocks, read_header
+from jetliner.evolution import Dataset, FileColumns, FileRead, avro_defaults, file_read
 from jetliner.exceptions import (
     BadBlockError,
     CodecError,
@@ -193,6 +194,11 @@ class FileJob:
         Builds DataFrames from the decoder's exported batches.
     options
         The read's options.
+    filter
+        The filter applied to every batch, or None.
+    select
+        Turns a decoded batch into the read's columns when the file's differ from
+        them (`jetliner.evolution.FileRead`); None when they do not.
     skipped
         What skip mode dropped in this file, in file order.
     """
@@ -202,6 +208,7 @@ class FileJob:
     frames: FrameBuilder
     options: ReadOptions
     filter: Filter | None = None
+    select: list[pl.Expr] | None = None
     skipped: list[BadBlockError] = field(default_factory=list)
     dispatched: int = 0  # records handed to decoding so far
     collected: int = 0  # records of the tasks whose batches were handed on
@@ -452,7 +459,10 @@ class FileJob:
 
         def flush() -> None:
             rows = decoder.rows
-            out.append((self.frames.build(decoder.finish(self.plan.export), rows), rows))
+            df = self.frames.build(decoder.finish(self.plan.export), rows)
+            if self.select is not None:
+                df = df.select(self.select)
+            out.append((df, rows))
 
         for piece in slices:
             block, keep = piece.block, piece.keep
@@ -667,6 +677,49 @@ def check_same_schema(found: pl.Schema, expected: pl.Schema, path: str, first: s
     raise SchemaError(msg, "IncompatibleSchemas", path)
 
 
+def _compile(info: FileInfo, columns: tuple[str, ...] | None) -> Plan:
+    """Return the plan of `columns` of an opened file; errors name the file."""
+    try:
+        return plan_for(info.header.schema_json, columns)
+    except SchemaError as exc:
+        raise SchemaError(exc.message, exc.variant, info.path) from exc
+
+
+def _describe(info: FileInfo) -> FileColumns:
+    """Return what an opened file's header says of its columns and their defaults."""
+    schema = _compile(info, None).schema
+    return FileColumns(info.path, schema, avro_defaults(info.header.schema_json, schema))
+
+
+# Headers read at once by union_by_name: each is one request on object stores, where
+# the round trip dominates; its own pool, since opening a file may queue prefetches
+# on the shared I/O pool and wait for them.
+HEADER_THREADS = 16
+
+
+def _describe_all(sources: Sequence[Source], options: ReadOptions) -> list[FileColumns]:
+    """Open the sources concurrently, read their headers' columns, and close them.
+
+    Returns them in the sources' order; the first failure (in that order) is raised.
+    """
+    def describe(source: Source) -> FileColumns:
+        info = open_file(source, options)
+        try:
+            return _describe(info)
+        finally:
+            info.stream.close()
+
+    with ThreadPoolExecutor(max_workers=min(HEADER_THREADS, len(sources)),
+                            thread_name_prefix="jetliner-header") as pool:
+        futures = [pool.submit(describe, s) for s in sources]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
 def _projection(columns: Columns | None, projected_columns: Columns | None) -> Columns | None:
     """Return the columns asked for under either name (``projected_columns``: jetliner 0.2.0's)."""
     if projected_columns is None:
@@ -795,15 +848,30 @@ class MultiAvroReader:
         self._closed = False
         _reader_opened()
         try:
-            self._file_schema = self._compile(self._first, None).schema
+            first = self._describe(self._first)
+            if options.union_by_name and len(sources) > 1:
+                self._dataset = Dataset.union_of([first, *_describe_all(sources[1:], options)])
+            else:
+                self._dataset = Dataset.of_first(first)
+            self._file_schema = self._dataset.schema
             check_extra_columns(self._file_schema, options)
             if options.row_index_name is not None:
                 _check_row_index(options.row_index_offset, 0)
-            self._plan = self._compile(self._first, _column_names(columns, self._file_schema))
+            names = _column_names(columns, self._file_schema)
+            self._columns = tuple(self._file_schema) if names is None else names
+            unknown = [c for c in self._columns if c not in self._file_schema]
+            if len(set(self._columns)) != len(self._columns) or unknown:
+                # the plan compiler's error, for the first file (or the union)
+                self._compile(self._first, self._columns)
+                msg = (f"column(s) {', '.join(map(repr, unknown))} not found in the schema; "
+                       f"available columns: {', '.join(map(repr, self._file_schema))}")
+                raise SchemaError(msg, path=self._first.path)
+            self._out = pl.Schema({c: self._file_schema[c] for c in self._columns})
+            self._first_read: FileRead = file_read(self._dataset, first, self._columns, options)
+            self._plan = self._compile(self._first, self._first_read.decode)
         except BaseException:
             self.close()
             raise
-        self._frames = FrameBuilder(self._plan.schema)
         self._predicate: pl.Expr | None = None
         self._kept = 0.0  # the fraction of rows the filter kept, carried from file to file
         self._rows_read = 0
@@ -833,7 +901,7 @@ class MultiAvroReader:
     @property
     def polars_schema(self) -> pl.Schema:
         """The schema of the DataFrames this reader yields."""
-        return output_schema(self._plan.schema, self._options)
+        return output_schema(self._out, self._options)
 
     @property
     def rows_read(self) -> int:
@@ -934,10 +1002,10 @@ class MultiAvroReader:
     # -- internals
 
     def _compile(self, info: FileInfo, columns: tuple[str, ...] | None) -> Plan:
-        try:
-            return plan_for(info.header.schema_json, columns)
-        except SchemaError as exc:
-            raise SchemaError(exc.message, exc.variant, info.path) from exc
+        return _compile(info, columns)
+
+    def _describe(self, info: FileInfo) -> FileColumns:
+        return _describe(info)
 
     def _report(self, i: int, info: FileInfo) -> None:
         """Update the progress line: rows so far, bytes of files done and of file `i`."""
@@ -948,27 +1016,33 @@ class MultiAvroReader:
         self._progress.update(self._rows_read, done, i + 1)
 
     def _job(self, i: int) -> FileJob:
-        """Open source `i` (the first is open already) and check it fits the first."""
+        """Open source `i` (the first is open already) and check it fits the dataset.
+
+        The file decodes the read's columns it has; when its columns differ from
+        the read's, one select per batch (built here, once) makes them the read's.
+        """
         if i == 0:
-            info, plan = self._first, self._plan
+            info, plan, read = self._first, self._plan, self._first_read
         else:
-            source = self._sources[i]
-            info = open_file(source, self._options)
+            info = open_file(self._sources[i], self._options)
             self._current = info
-            check_same_schema(self._compile(info, None).schema, self._file_schema,
-                              source.path, self._first.path)
-            plan = self._compile(info, tuple(self._plan.schema))
+            read = file_read(self._dataset, self._describe(info), self._columns, self._options)
+            plan = self._compile(info, read.decode)
         filt = None
         if self._predicate is not None:
-            filt = Filter(self._predicate, self._late_plans(info), self._kept)
-        return FileJob(info, plan, self._frames, self._options, filt)
+            # late materialisation filters the file's own columns: only when they are
+            # the read's (a missing or cast column is made after decoding)
+            late = self._late_plans(info) if read.select is None else None
+            filt = Filter(self._predicate, late, self._kept)
+        return FileJob(info, plan, FrameBuilder(plan.schema), self._options, filt,
+                       read.select)
 
     def _late_plans(self, info: FileInfo) -> LatePlans | None:
         """Split the read's columns into the filter's and the others, for two passes."""
         assert self._predicate is not None
         meta = self._predicate.meta
         roots = set(meta.root_names())
-        order = list(self._plan.schema)
+        order = list(self._columns)
         if (not roots or meta.has_multiple_outputs() or meta.is_regex_projection()
                 or not roots <= set(order)):
             return None
