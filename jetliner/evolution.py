@@ -262,25 +262,24 @@ class FileRead:
 
 
 def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
-    """Refuse a file whose columns the options do not let into the dataset."""
+    """Refuse a file whose columns the options do not let into the dataset.
+
+    The error lists every difference at once (missing, extra and retyped columns),
+    each with the option that would accept it.
+    """
     found, expected = file.schema, dataset.schema
+    problems = []
     if not dataset.union:
         missing = [n for n in expected if n not in found]
         if missing and options.missing_columns == "raise":
-            msg = (
-                f"{file.path!r} lacks column(s) {missing} of the first file {dataset.first!r}"
-                " (files read together share their columns): pass missing_columns='insert' "
-                "to read them as their Avro defaults or nulls, or union_by_name=True"
-            )
-            raise SchemaError(msg, "IncompatibleSchemas", file.path)
+            problems.append(
+                f"it lacks column(s) {missing} (missing_columns='insert' reads them as "
+                "their Avro defaults or nulls)")
         extra = [n for n in found if n not in expected]
         if extra and options.extra_columns == "raise":
-            msg = (
-                f"{file.path!r} has column(s) {extra} that the first file {dataset.first!r} "
-                "lacks (files read together share their columns): pass extra_columns="
-                "'ignore' to leave them out, or union_by_name=True to add them"
-            )
-            raise SchemaError(msg, "IncompatibleSchemas", file.path)
+            problems.append(
+                f"it has column(s) {extra} the first file lacks (extra_columns='ignore' "
+                "leaves them out)")
     for name, dtype in found.items():
         if name not in expected or expected[name] == dtype:
             continue
@@ -295,10 +294,14 @@ def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
             raise SchemaError(msg, "IncompatibleSchemas", file.path)
         hint = (" (union_by_name=True widens it by Avro's promotions)"
                 if widen(dtype, expected[name]) is not None else "")
+        problems.append(
+            f"column {name!r} is {expected[name]} in the first file ({dataset.first!r}) and "
+            f"{dtype} here: columns read together keep the first file's type{hint}")
+    if problems:
         msg = (
-            f"column {name!r} is {expected[name]} in the first file {dataset.first!r} and "
-            f"{dtype} in {file.path!r}: columns read together keep the first file's type"
-            f"{hint}"
+            f"{file.path!r} does not fit the columns of the first file {dataset.first!r} "
+            f"(files read together share their columns): {'; '.join(problems)}; "
+            "union_by_name=True reads the union of all files' columns"
         )
         raise SchemaError(msg, "IncompatibleSchemas", file.path)
 
