@@ -820,7 +820,7 @@ cdef class Decoder:
             try:
                 if offset < 0 or offset > view.len:
                     raise ValueError("offset outside the buffer")
-                if count < 0 or marks.len < (count + 1) * <Py_ssize_t>sizeof(int64_t):
+                if count < 0 or count > marks.len // <Py_ssize_t>sizeof(int64_t) - 1:
                     raise ValueError("starts holds fewer than count + 1 int64 values")
                 out = <int64_t*>marks.buf
                 c.start = <const uint8_t*>view.buf
@@ -877,7 +877,7 @@ cdef class Decoder:
                     n = picks.len // sizeof(int64_t)
                     for i in range(n):  # checked with the GIL: they come from Python
                         r = pick[i]
-                        if r < 0 or r + 1 >= nstarts:
+                        if r < 0 or r >= nstarts - 1:
                             raise ValueError(f"record {r} is not in starts")
                         if not 0 <= at[r] <= at[r + 1] <= view.len:
                             raise ValueError(f"starts of record {r} are outside the buffer")

@@ -18,7 +18,10 @@ from collections.abc import Iterable, Iterator
 
 import polars as pl
 
-__all__ = ["KEEP_TO_SHARE", "columns_to_decode", "compact", "owned", "run_query"]
+from jetliner.frames import empty_frame
+
+__all__ = ["KEEP_TO_SHARE", "columns_to_decode", "compact", "filter_columns", "owned",
+           "run_query"]
 
 # Below this fraction of a batch's rows, what a query keeps is copied out of the
 # batch.  Above it, sharing the batch's buffers costs at most 1 / KEEP_TO_SHARE
@@ -52,15 +55,26 @@ def columns_to_decode(wanted: list[str] | None, predicate: pl.Expr | None,
         return None
     if predicate is None:
         return list(wanted)
-    meta = predicate.meta
-    roots = meta.root_names()
-    if not roots or meta.has_multiple_outputs() or meta.is_regex_projection():
+    roots = filter_columns(predicate)
+    if roots is None:
         return None
     try:  # does the filter expand to exactly its root columns?
         pl.LazyFrame(schema=schema).filter(predicate).collect_schema()
     except pl.exceptions.PolarsError:
         return None
-    return list(wanted) + [c for c in dict.fromkeys(roots) if c not in wanted]
+    return list(wanted) + [c for c in roots if c not in wanted]
+
+
+def filter_columns(predicate: pl.Expr) -> list[str] | None:
+    """Return the columns a filter names, or None when it names them by pattern or type.
+
+    Also None for a filter on no column (``pl.lit(True)``).
+    """
+    meta = predicate.meta
+    roots = meta.root_names()
+    if not roots or meta.has_multiple_outputs() or meta.is_regex_projection():
+        return None
+    return list(dict.fromkeys(roots))
 
 
 def run_query(batches: Iterable[pl.DataFrame], predicate: pl.Expr | None,
@@ -90,7 +104,9 @@ def run_query(batches: Iterable[pl.DataFrame], predicate: pl.Expr | None,
         if predicate is not None:
             df = df.filter(predicate)
         if wanted is not None and df.columns != wanted:
-            df = df.select(wanted)
+            # by exact name (select() would read a name such as "^a$" as a pattern)
+            df = (pl.DataFrame([df.get_column(name) for name in wanted]) if wanted
+                  else empty_frame(df.height))
         if left is not None and df.height >= left:
             yield compact(df.head(left), rows)  # a slice shares every buffer of the batch
             return
@@ -146,22 +162,27 @@ def owned(df: pl.DataFrame) -> pl.DataFrame:
     polars.DataFrame
         The same values, in buffers of their own.
     """
-    exprs = []
+    if not df.width:
+        return df  # nothing to copy (and a frame without columns keeps its height)
+    # by position, not name: pl.col() reads a name like "^a$" as a pattern
+    columns = list(df.iter_columns())
     through_ipc = []
-    for name, dtype in df.schema.items():
+    for i, (series, dtype) in enumerate(zip(columns, df.dtypes, strict=True)):
+        # (renamed meanwhile: Series methods name the series in expressions, and a name
+        # such as "^a$" would be read as a pattern)
+        plain = series.rename("v")
         if isinstance(dtype, pl.String):
-            exprs.append(pl.col(name) + pl.lit(""))  # a new string column
+            columns[i] = (plain + "").rename(series.name)  # a new string column
         elif _holds_views(dtype):
             # bytes and nested strings: Polars' operations may return their views
             # unchanged, so through Arrow IPC, which writes them out and reads them back
-            through_ipc.append(name)
-        else:
-            exprs.append(pl.col(name).gather(pl.int_range(pl.len())))  # a new buffer
-    if exprs:
-        df = df.with_columns(exprs)
+            through_ipc.append(i)
+        else:  # a gather writes a new buffer
+            columns[i] = plain.gather(pl.int_range(plain.len(), eager=True)).rename(series.name)
     if through_ipc:
         buf = io.BytesIO()
-        df.select(through_ipc).write_ipc(buf, compression="uncompressed")
+        pl.DataFrame([columns[i] for i in through_ipc]).write_ipc(buf, compression="uncompressed")
         buf.seek(0)
-        df = df.with_columns(pl.read_ipc(buf))
-    return df
+        for i, copied in zip(through_ipc, pl.read_ipc(buf).iter_columns(), strict=True):
+            columns[i] = copied
+    return pl.DataFrame(columns)

@@ -38,7 +38,7 @@ from jetliner.exceptions import (
 from jetliner.frames import FrameBuilder
 from jetliner.options import ReadOptions
 from jetliner.progress import Progress
-from jetliner.query import compact
+from jetliner.query import compact, filter_columns
 from jetliner.resolve import resolve_sources
 from jetliner.schema import AvroType, Plan, parse_schema_text, plan_for
 from jetliner.sources import BytesSource, LocalSource, Source
@@ -134,6 +134,7 @@ class _Task:
     rows: int = 0
     nbytes: int = 0
     end: int = 0  # file offset just past the last block
+    late: bool = False  # decode it late (decided in order, when it is handed on)
 
     def add(self, piece: _Slice) -> None:
         """Append a block's records."""
@@ -235,6 +236,7 @@ class FileJob:
 
         def submit(t: _Task) -> None:
             nonlocal inflight_bytes
+            t.late = self._late()
             pending.append((t, pool.submit(self.decode_task, t)))
             inflight_bytes += t.nbytes
 
@@ -279,6 +281,7 @@ class FileJob:
                 if not pending:
                     # a lone last task (a small file, head()): decode it here, sparing
                     # the round trip through the pool
+                    task.late = self._late()
                     yield from self._consumed(task, *self.decode_task(task))
                 else:
                     submit(task)
@@ -297,7 +300,20 @@ class FileJob:
         _merge(self.skipped, skips)
         self.info.consumed = task.end
         self.collected += task.rows
+        if self.filter is not None and task.rows:
+            self.filter.kept = sum(rows for _, rows in results) / task.rows
         return results
+
+    def _late(self) -> bool:
+        """Decide whether the next task is decoded late.
+
+        From the share of rows the tasks handed on so far kept (in file order, so the
+        same read always decides alike); never in skip mode, which must cut a block
+        where one pass finds its damage.
+        """
+        filt = self.filter
+        return (filt is not None and filt.late is not None and not self.options.ignore_errors
+                and filt.kept < LATE_BELOW)
 
     def decode_task(self, task: _Task) -> tuple[list[Batch], list[BadBlockError]]:
         """Decompress and decode one task's blocks (runs on a pool thread).
@@ -311,7 +327,7 @@ class FileJob:
         skipped: list[BadBlockError] = []
         while True:
             try:
-                return self._decode(slices), skipped
+                return self._decode(slices, task.late), skipped
             except (CodecError, DecodeError) as exc:
                 if not self.options.ignore_errors or exc.block_index is None:
                     raise
@@ -330,7 +346,7 @@ class FileJob:
                     file_offset=exc.file_offset, block_offset=exc.block_offset))
                 slices[i] = _Slice(block, good, damaged=True)
 
-    def _decode(self, slices: list[_Slice]) -> list[Batch]:
+    def _decode(self, slices: list[_Slice], task_late: bool = False) -> list[Batch]:
         """Decode `slices` with this thread's decoder into batches of ``batch_size`` rows.
 
         With a filter, only rows that pass are returned: decoded late (the filter's
@@ -338,7 +354,7 @@ class FileJob:
         rows, in one pass otherwise.
         """
         filt = self.filter
-        if filt is not None and filt.late is not None and filt.kept < LATE_BELOW:
+        if filt is not None and filt.late is not None and task_late:
             late = filt.late
             first = _decoder(late.first, self.options)
             second = _decoder(late.second, self.options)
@@ -357,12 +373,8 @@ class FileJob:
             raise
         if filt is None:
             return batches
-        out = []
-        for df, rows in batches:
-            kept = df.filter(filt.predicate)
-            filt.kept = kept.height / rows if rows else filt.kept
-            out.append((compact(kept, rows), kept.height))
-        return out
+        return [(compact(kept, rows), kept.height)
+                for kept, rows in ((df.filter(filt.predicate), rows) for df, rows in batches)]
 
     def _decode_late(self, first: Decoder, second: Decoder, late: LatePlans, filt: Filter,
                      slices: list[_Slice]) -> list[Batch]:
@@ -374,9 +386,7 @@ class FileJob:
         its own offset.  Rejected records are never decoded twice.
         """
         info = self.info
-        options = self.options
-        codec = get_codec(info.header.codec, info.path)
-        batch_size = options.batch_size
+        batch_size = self.options.batch_size
         out: list[Batch] = []
         # per piece of a block decoded in the first pass: its bytes, where each of its
         # records starts, the piece's first row in the batch, its first record in the
@@ -389,9 +399,7 @@ class FileJob:
             mask = head.select(filt.predicate.alias("__jetliner_keep")).to_series()
             if mask.len() != rows or mask.dtype != pl.Boolean:
                 raise _NotLate  # a filter of another shape: the plain path filters it
-            keep = mask.arg_true()
-            picks = keep.to_list()
-            filt.kept = len(picks) / rows if rows else filt.kept
+            picks = mask.arg_true().to_list()
             for data, starts, row0, rec0, block in pieces:
                 lo = bisect.bisect_left(picks, row0)
                 hi = bisect.bisect_left(picks, row0 + (len(starts) // 8 - 1))
@@ -401,10 +409,7 @@ class FileJob:
                 try:
                     second.decode_at(data, starts, chosen)
                 except DecodeFailure as f:
-                    msg = DECODE_ERROR_MESSAGES.get(f.code, f"decoder error {f.code}")
-                    raise DecodeError(msg, DECODE_ERROR_VARIANTS.get(f.code), info.path,
-                                      block.index, rec0 + chosen[f.record], block.offset,
-                                      f.offset) from None
+                    raise _record_error(f, info.path, block, rec0 + chosen[f.record]) from None
             pieces.clear()
             tail = late.second_frames.build(second.finish(late.second.export), len(picks))
             kept = compact(head.filter(mask), rows)
@@ -413,15 +418,9 @@ class FileJob:
 
         for piece in slices:
             block, keep = piece.block, piece.keep
-            if piece.damaged and keep == 0:
+            data = self._block_bytes(piece, first)
+            if data is None:
                 continue
-            try:
-                data = codec(block.data, options.block_size_limit)
-            except CodecError as exc:
-                raise CodecError(exc.message, exc.variant, info.path, info.header.codec,
-                                 block.index, block.offset) from exc
-            if not piece.damaged:
-                self._check_block(first, block, len(data))
             offset = 0
             done = 0
             while done < keep:
@@ -431,30 +430,19 @@ class FileJob:
                 try:
                     offset = first.decode_marked(data, offset, take, starts)
                 except DecodeFailure as f:
-                    msg = DECODE_ERROR_MESSAGES.get(f.code, f"decoder error {f.code}")
-                    raise DecodeError(msg, DECODE_ERROR_VARIANTS.get(f.code), info.path,
-                                      block.index, done + f.record, block.offset,
-                                      f.offset) from None
+                    raise _record_error(f, info.path, block, done + f.record) from None
                 pieces.append((data, starts, row0, done, block))
                 done += take
                 if first.rows >= batch_size:
                     flush()
-            if not piece.damaged and keep == block.count and offset != len(data):
-                msg = (
-                    f"the block holds {len(data) - offset} bytes after its {block.count} "
-                    "records: its record count or data is corrupt"
-                )
-                raise DecodeError(msg, "InvalidData", info.path, block.index, block.count,
-                                  block.offset, offset)
+            self._check_end(piece, offset, len(data))
         if first.rows:
             flush()
         return out
 
     def _decode_with(self, decoder: Decoder, slices: list[_Slice]) -> list[Batch]:
         info = self.info
-        options = self.options
-        codec = get_codec(info.header.codec, info.path)
-        batch_size = options.batch_size
+        batch_size = self.options.batch_size
         out: list[Batch] = []
 
         def flush() -> None:
@@ -466,15 +454,9 @@ class FileJob:
 
         for piece in slices:
             block, keep = piece.block, piece.keep
-            if piece.damaged and keep == 0:
+            data = self._block_bytes(piece, decoder)
+            if data is None:
                 continue
-            try:
-                data = codec(block.data, options.block_size_limit)
-            except CodecError as exc:
-                raise CodecError(exc.message, exc.variant, info.path, info.header.codec,
-                                 block.index, block.offset) from exc
-            if not piece.damaged:
-                self._check_block(decoder, block, len(data))
             offset = 0
             done = 0
             while done < keep:
@@ -482,23 +464,40 @@ class FileJob:
                 try:
                     offset = decoder.decode(data, offset, take)
                 except DecodeFailure as f:
-                    msg = DECODE_ERROR_MESSAGES.get(f.code, f"decoder error {f.code}")
-                    raise DecodeError(msg, DECODE_ERROR_VARIANTS.get(f.code), info.path,
-                                      block.index, done + f.record, block.offset,
-                                      f.offset) from None
+                    raise _record_error(f, info.path, block, done + f.record) from None
                 done += take
                 if decoder.rows >= batch_size:
                     flush()
-            if not piece.damaged and keep == block.count and offset != len(data):
-                msg = (
-                    f"the block holds {len(data) - offset} bytes after its {block.count} "
-                    "records: its record count or data is corrupt"
-                )
-                raise DecodeError(msg, "InvalidData", info.path, block.index, block.count,
-                                  block.offset, offset)
+            self._check_end(piece, offset, len(data))
         if decoder.rows:
             flush()
         return out
+
+    def _block_bytes(self, piece: _Slice, decoder: Decoder) -> Any:
+        """Decompress a block (None: nothing of it to decode) and check its record count."""
+        info, block = self.info, piece.block
+        if piece.damaged and piece.keep == 0:
+            return None
+        try:
+            data = get_codec(info.header.codec, info.path)(block.data,
+                                                           self.options.block_size_limit)
+        except CodecError as exc:
+            raise CodecError(exc.message, exc.variant, info.path, info.header.codec,
+                             block.index, block.offset) from exc
+        if not piece.damaged:
+            self._check_block(decoder, block, len(data))
+        return data
+
+    def _check_end(self, piece: _Slice, offset: int, size: int) -> None:
+        """Refuse a whole block whose records end before its bytes do."""
+        block = piece.block
+        if not piece.damaged and piece.keep == block.count and offset != size:
+            msg = (
+                f"the block holds {size - offset} bytes after its {block.count} records: "
+                "its record count or data is corrupt"
+            )
+            raise DecodeError(msg, "InvalidData", self.info.path, block.index, block.count,
+                              block.offset, offset)
 
     def _check_block(self, decoder: Decoder, block: Block, nbytes: int) -> None:
         """Refuse a block that claims more records than its `nbytes` can hold."""
@@ -579,6 +578,13 @@ class Filter:
     predicate: pl.Expr
     late: LatePlans | None
     kept: float = 0.0
+
+
+def _record_error(failure: DecodeFailure, path: str, block: Block, record: int) -> DecodeError:
+    """Return the typed error of a record the decoder could not decode (`record`: in its block)."""
+    msg = DECODE_ERROR_MESSAGES.get(failure.code, f"decoder error {failure.code}")
+    return DecodeError(msg, DECODE_ERROR_VARIANTS.get(failure.code), path, block.index, record,
+                       block.offset, failure.offset)
 
 
 def _merge(into: list[BadBlockError], new: list[BadBlockError]) -> None:
@@ -1040,12 +1046,11 @@ class MultiAvroReader:
     def _late_plans(self, info: FileInfo) -> LatePlans | None:
         """Split the read's columns into the filter's and the others, for two passes."""
         assert self._predicate is not None
-        meta = self._predicate.meta
-        roots = set(meta.root_names())
+        named = filter_columns(self._predicate)
         order = list(self._columns)
-        if (not roots or meta.has_multiple_outputs() or meta.is_regex_projection()
-                or not roots <= set(order)):
+        if named is None or not set(named) <= set(order):
             return None
+        roots = set(named)
         second = [c for c in order if c not in roots]
         if not second:
             return None  # the filter's columns are all there is: one pass

@@ -160,3 +160,32 @@ def test_a_damaged_value_in_a_rejected_row_is_not_read_late(tmp_path: Path,
     monkeypatch.setattr(readers, "LATE_BELOW", -1.0)
     with pytest.raises(jetliner.DecodeError):
         jetliner.scan_avro(path).filter(pl.col("id") % 2 == 1).collect()
+
+
+@pytest.mark.parametrize("batch_size", [300, 5000])
+def test_skip_mode_with_a_filter_keeps_what_skip_mode_keeps_without(tmp_path: Path,
+                                                                    batch_size: int) -> None:
+    # skip mode never decodes late: a damaged value cuts its block where a plain read
+    # cuts it, whatever the filter keeps and however the rows are batched
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "k", "type": "long"}, {"name": "s", "type": "string"}]}
+    blocks = [(100, b"".join(zigzag(i) + avro_bytes(b"\xff" if i == 700 else b"ok")
+                             for i in range(b * 100, b * 100 + 100))) for b in range(20)]
+    path = tmp_path / "damaged.avro"
+    path.write_bytes(container(schema, blocks))
+    predicate = pl.col("k") != 700
+    with pytest.warns(jetliner.SkippedDataWarning):
+        expected = jetliner.read_avro(path, ignore_errors=True).filter(predicate)
+    with pytest.warns(jetliner.SkippedDataWarning):
+        got = jetliner.scan_avro(path, ignore_errors=True, batch_size=batch_size).filter(
+            predicate).collect()
+    assert_frame_equal(got, expected)
+    assert got.height == 1900  # block 7 keeps the records before 700
+
+
+def test_extra_columns_named_like_patterns(data_file: Path) -> None:
+    # what a filter keeps is copied column by column, not by name: "^id$" is a name
+    lf = jetliner.scan_avro(data_file, row_index_name="^id$", include_file_paths="^s$")
+    got = lf.filter(pl.col("small") > 990).collect()
+    assert got.columns[0] == "^id$" and got.columns[-1] == "^s$"
+    assert_frame_equal(got, lf.collect().filter(pl.col("small") > 990))

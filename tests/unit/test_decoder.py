@@ -434,3 +434,28 @@ def test_a_repeated_map_key_reads_as_fastavro_reads_it() -> None:
     ours = jetliner.read_avro(data)["m"].to_list()
     assert theirs == [{"a": 3, "b": 2}]
     assert ours == theirs and list(ours[0]) == list(theirs[0])
+
+
+def test_late_materialisation_entry_points_check_their_arguments() -> None:
+    from array import array
+
+    from jetliner._decoder import Decoder
+    from jetliner.schema import compile_plan, parse_schema
+
+    plan = compile_plan(parse_schema({"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": "long"}]}))
+    d = Decoder(plan.nodes, plan.kids, plan.kid_names, plan.cols, plan.strings, plan.root)
+    data = b"\x02" * 64
+    with pytest.raises(ValueError, match="fewer than count"):
+        d.decode_marked(data, 0, 2**62, bytearray(16))
+    with pytest.raises(ValueError, match="fewer than count"):
+        d.decode_marked(data, 0, 2, bytearray(16))
+    starts = array("q", [0, 1])
+    for bad in (2**63 - 1, -1, 1):
+        with pytest.raises(ValueError, match="not in starts"):
+            d.decode_at(data, starts, array("q", [bad]))
+    with pytest.raises(ValueError, match="outside the buffer"):
+        d.decode_at(data, array("q", [0, 65]), array("q", [0]))
+    marks = bytearray(8 * 3)
+    assert d.decode_marked(data, 0, 2, marks) == 2
+    assert d.decode_at(data, marks, array("q", [1])) == 1
