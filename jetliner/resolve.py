@@ -3,8 +3,7 @@
 The user names paths, globs, URLs, file objects, bytes, `jetliner.Split`s, or
 lists of them.  `resolve_sources` is the one place that knows every kind of
 source; every reading API, the CLI and `plan_splits` go through it.  Remote
-URLs are handed to `jetliner.remote` (which imports fsspec only when a URL is
-resolved).
+URLs are handed to `jetliner.remote`, imported when the first URL is resolved.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from jetliner.exceptions import ArgumentTypeError, ConfigurationError, SourceNotFoundError
-from jetliner.remote import resolve_remote
 from jetliner.sources import (
     BytesSource,
     FileObjectSource,
@@ -82,6 +80,10 @@ def resolve_sources(
         )
         raise ArgumentTypeError(msg)
     if is_url(source) and not source.startswith("file://"):
+        # imported on the first URL: remote reads need fsspec, storage options and the
+        # retry machinery, which local reads (and `import jetliner`) should not pay for
+        from jetliner.remote import resolve_remote
+
         return resolve_remote(source, glob=glob, storage_options=storage_options)
     path = source[len("file://"):] if source.startswith("file://") else source
     path = os.path.expanduser(path)

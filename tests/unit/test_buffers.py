@@ -8,6 +8,7 @@ import gc
 import io
 import random
 import sys
+import time
 from collections.abc import Iterator
 
 import fastavro
@@ -15,7 +16,7 @@ import polars as pl
 import pytest
 
 import jetliner
-from jetliner import _decoder
+from jetliner import _decoder, readers
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="mapped buffers are Linux-only (elsewhere the C heap)")
@@ -63,7 +64,9 @@ def pool_limit() -> Iterator[None]:
 
 
 @linux_only
-def test_dirty_reused_buffers_read_correctly(pool_limit: None) -> None:
+def test_dirty_reused_buffers_read_correctly(pool_limit: None, monkeypatch) -> None:
+    # the pool is not given back while this test looks at it
+    monkeypatch.setattr(readers, "TRIM_AFTER", 3600.0)
     # 1) a file of all-true, never-null values leaves buffers full of set bits
     ones = avro([{"i": -1, "flag": True, "maybe": 1.0, "s": "y" * 20, "xs": [7, 7]}] * 150_000)
     _decoder._set_buffer_pool_limit(1 << 30)
@@ -149,7 +152,10 @@ def test_pool_stays_under_its_limit(pool_limit: None) -> None:
                 emptied = True
     assert 0 < max(pooled) <= limit  # earlier batches' buffers, kept for the next ones
     assert emptied
-    # once no reader is open, the pool is given back
+    # once no reader has been open for TRIM_AFTER seconds, the pool is given back
+    deadline = time.monotonic() + readers.TRIM_AFTER + 10
+    while _decoder._buffer_pool_stats()[0] and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _decoder._buffer_pool_stats()[0] == 0
 
 
