@@ -795,6 +795,7 @@ class _IdleTrim:
         self._due: float | None = None
         self._pid = 0
         self._parked = False  # the thread waits with no moment to wait for
+        self._until = 0.0  # the moment the thread waits for
 
     def opened(self) -> None:
         with self._cond:
@@ -810,8 +811,8 @@ class _IdleTrim:
             if self._pid != os.getpid():
                 self._pid = os.getpid()
                 threading.Thread(target=self._run, name="jetliner-trim", daemon=True).start()
-            elif self._parked:
-                # (a thread already waiting for a moment wakes then and waits for this
+            elif self._parked or self._due < self._until:
+                # (a thread waiting for an earlier moment wakes then and waits for this
                 # one: reads in a row cost no thread switch each)
                 self._cond.notify()
 
@@ -824,6 +825,7 @@ class _IdleTrim:
                 self._parked = False
                 wait = self._due - time.monotonic()
                 if wait > 0:
+                    self._until = self._due
                     self._cond.wait(wait)
                     continue
                 self._due = None
