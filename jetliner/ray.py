@@ -53,6 +53,15 @@ def _arrow(df: pl.DataFrame) -> pa.Table:
     return df.to_arrow(compat_level=pl.CompatLevel.oldest())
 
 
+_INDEPENDENT = (": read tasks run independently (use Dataset.limit, or add columns after "
+                "reading)")
+_FIRST_ONLY = " yet: its read tasks check each file against the first file's schema alone"
+# options a read task cannot honour, and why
+_REFUSED = {"n_rows": _INDEPENDENT, "row_index_name": _INDEPENDENT,
+            "include_file_paths": _INDEPENDENT, "missing_columns": _FIRST_ONLY,
+            "extra_columns": _FIRST_ONLY, "union_by_name": _FIRST_ONLY}
+
+
 class AvroDatasource(Datasource):
     """A Ray Data source of Avro files, read split by split with jetliner.
 
@@ -85,19 +94,9 @@ class AvroDatasource(Datasource):
                  filter: pl.Expr | None = None,  # noqa: A002 - the name users expect
                  storage_options: dict[str, Any] | None = None,
                  split_size: int = DEFAULT_SPLIT_SIZE, **options: Any) -> None:
-        for banned in ("n_rows", "row_index_name", "include_file_paths"):
+        for banned, why in _REFUSED.items():
             if banned in options:
-                msg = (
-                    f"{banned} is not supported by jetliner.ray.read_avro: read tasks run "
-                    "independently (use Dataset.limit, or add columns after reading)"
-                )
-                raise ConfigurationError(msg)
-        for banned in ("missing_columns", "extra_columns", "union_by_name"):
-            if banned in options:
-                msg = (
-                    f"{banned} is not supported by jetliner.ray.read_avro yet: its read "
-                    "tasks check each file against the first file's schema alone"
-                )
+                msg = f"{banned} is not supported by jetliner.ray.read_avro{why}"
                 raise ConfigurationError(msg)
         ReadOptions.from_kwargs({**options, "storage_options": storage_options})  # validate
         if filter is not None and not isinstance(filter, pl.Expr):

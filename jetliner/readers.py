@@ -16,7 +16,7 @@ import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -387,7 +387,6 @@ class FileJob:
         its own offset.  Rejected records are never decoded twice.
         """
         info = self.info
-        batch_size = self.options.batch_size
         out: list[Batch] = []
         # per piece of a block decoded in the first pass: its bytes, where each of its
         # records starts, the piece's first row in the batch, its first record in the
@@ -417,33 +416,21 @@ class FileJob:
             frame = pl.concat([kept, tail], how="horizontal").select(late.order)
             out.append((frame, len(picks)))
 
-        for piece in slices:
-            block, keep = piece.block, piece.keep
-            data = self._block_bytes(piece, first)
-            if data is None:
-                continue
-            offset = 0
-            done = 0
-            while done < keep:
-                take = min(keep - done, batch_size - first.rows)
-                starts = bytearray(8 * (take + 1))
-                row0 = first.rows
-                try:
-                    offset = first.decode_marked(data, offset, take, starts)
-                except DecodeFailure as f:
-                    raise _record_error(f, info.path, block, done + f.record) from None
-                pieces.append((data, starts, row0, done, block))
-                done += take
-                if first.rows >= batch_size:
-                    flush()
-            self._check_end(piece, offset, len(data))
-        if first.rows:
-            flush()
+        def decode(piece: _Slice, data: Any, offset: int, done: int, take: int) -> int:
+            starts = bytearray(8 * (take + 1))
+            row0 = first.rows
+            try:
+                end = first.decode_marked(data, offset, take, starts)
+            except DecodeFailure as f:
+                raise _record_error(f, info.path, piece.block, done + f.record) from None
+            pieces.append((data, starts, row0, done, piece.block))
+            return int(end)
+
+        self._each_chunk(slices, first, decode, flush)
         return out
 
     def _decode_with(self, decoder: Decoder, slices: list[_Slice]) -> list[Batch]:
         info = self.info
-        batch_size = self.options.batch_size
         out: list[Batch] = []
 
         def flush() -> None:
@@ -453,26 +440,40 @@ class FileJob:
                 df = df.select(self.select)
             out.append((df, rows))
 
+        def decode(piece: _Slice, data: Any, offset: int, done: int, take: int) -> int:
+            try:
+                return int(decoder.decode(data, offset, take))
+            except DecodeFailure as f:
+                raise _record_error(f, info.path, piece.block, done + f.record) from None
+
+        self._each_chunk(slices, decoder, decode, flush)
+        return out
+
+    def _each_chunk(self, slices: list[_Slice], decoder: Decoder,
+                    decode: Callable[[_Slice, Any, int, int, int], int],
+                    flush: Callable[[], None]) -> None:
+        """Run `decode` over the records of `slices` in chunks that fill batches.
+
+        `decode(piece, data, offset, done, take)` decodes `take` records of a block's
+        bytes from `offset` (the `done` before them) and returns where they end;
+        `flush` hands on the batch `decoder` holds once it is full, and the last one.
+        """
+        batch_size = self.options.batch_size
         for piece in slices:
-            block, keep = piece.block, piece.keep
             data = self._block_bytes(piece, decoder)
             if data is None:
                 continue
             offset = 0
             done = 0
-            while done < keep:
-                take = min(keep - done, batch_size - decoder.rows)
-                try:
-                    offset = decoder.decode(data, offset, take)
-                except DecodeFailure as f:
-                    raise _record_error(f, info.path, block, done + f.record) from None
+            while done < piece.keep:
+                take = min(piece.keep - done, batch_size - decoder.rows)
+                offset = decode(piece, data, offset, done, take)
                 done += take
                 if decoder.rows >= batch_size:
                     flush()
             self._check_end(piece, offset, len(data))
         if decoder.rows:
             flush()
-        return out
 
     def _block_bytes(self, piece: _Slice, decoder: Decoder) -> Any:
         """Decompress a block (None: nothing of it to decode) and check its record count."""
