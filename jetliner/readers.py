@@ -535,10 +535,10 @@ class _NotLate(Exception):
 
 
 # Late materialisation while the filter keeps fewer than this fraction of the rows it
-# sees (the last batch's); above it, one pass over every column and a filter after
-# cost less than two passes.  Measured on the benchmark files (filters keeping 0.1% to
-# 90% of simple's and wide's rows, both paths timed): two passes win on wide below
-# ~25% and on simple below ~1%, lose by up to 1.4x above.
+# sees (the last task handed on, in file order); above it, one pass over every column
+# and a filter after cost less than two passes.  Measured on the benchmark files
+# (filters keeping 0.1% to 90% of simple's and wide's rows, both paths timed): two
+# passes win on wide below ~25% and on simple below ~1%, lose by up to 1.4x above.
 LATE_BELOW = 0.15
 
 
@@ -574,7 +574,8 @@ class Filter:
     late
         The plans of late materialisation, or None (every column is the filter's).
     kept
-        The fraction of rows the last batch kept, which picks the next one's path.
+        The fraction of rows the last task handed on (in file order) kept, which
+        picks the path of the next task handed to the pool.
     """
 
     predicate: pl.Expr
