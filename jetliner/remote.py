@@ -199,12 +199,14 @@ class FsspecSource(Source):
 
     is_remote = True
 
-    def __init__(self, fs: Any, path: str, url: str, protocol: str, policy: RetryPolicy) -> None:
+    def __init__(self, fs: Any, path: str, url: str, protocol: str, policy: RetryPolicy,
+                 listed_size: int | None = None) -> None:
         self.fs = fs
         self.fs_path = path
         self.path = url
         self.protocol = protocol
         self.policy = policy
+        self.listed_size = listed_size
 
     def open(self) -> RangeFile:
         """Open the object: pin its size (and ETag) for ranged reads.
@@ -313,17 +315,19 @@ def resolve_remote(url: str, *, glob: bool,
     path = fs._strip_protocol(url)
     versioned = protocol in ("s3", "s3a") and "?versionId=" in rest
     if glob and not versioned and has_glob(path):
-        found: set[str] = set()
+        found: dict[str, int | None] = {}
         for pattern in expand_braces(path):
             listing = call_with_retries(functools.partial(fs.glob, pattern, detail=True),
                                         policy, url, "listing")
             # folder markers (keys ending in '/') are not objects to read
-            found.update(p for p, info in listing.items()
-                         if info.get("type") != "directory" and not p.endswith("/"))
+            for p, info in listing.items():
+                if info.get("type") != "directory" and not p.endswith("/"):
+                    size = info.get("size")
+                    found[p] = size if isinstance(size, int) and size >= 0 else None
         if not found:
             msg = f"no objects match the pattern {url!r}"
             raise SourceNotFoundError(msg, path=url)
         # each hit named as the user would write it: same scheme, no leading '/'
-        return [FsspecSource(fs, p, f"{protocol}://{p.lstrip('/')}", protocol, policy)
-                for p in sorted(found)]
+        return [FsspecSource(fs, p, f"{protocol}://{p.lstrip('/')}", protocol, policy,
+                             found[p]) for p in sorted(found)]
     return [FsspecSource(fs, path, url, protocol, policy)]

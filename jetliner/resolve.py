@@ -114,9 +114,10 @@ def plan_splits(
 ) -> list[Split]:
     """Cut Avro files into byte-range splits of about `split_size` bytes.
 
-    Only the files' sizes are looked up (a ``stat``, or a ``HEAD`` request per
-    object); nothing is read.  Every file gets at least one split; its splits
-    cover it end to end, in order.
+    Only the files' sizes are looked up: objects matched by a glob take theirs from
+    the listing (no request per object); other sources are opened (a ``stat``
+    locally; on S3 the object's first ranged request).  Every file gets at least
+    one split; its splits cover it end to end, in order.
 
     Parameters
     ----------
@@ -161,8 +162,10 @@ def plan_splits(
                 "not bytes or a file object"
             )
             raise ConfigurationError(msg, path=src.path)
-        with closing(src.open()) as f:
-            size = f.size
+        size = src.listed_size  # objects of a glob: their listing gave it
+        if size is None:
+            with closing(src.open()) as f:
+                size = f.size
         # an absolute path, so that a split means the same file in another
         # process or working directory (URLs are kept as they are)
         path = src.path if src.is_remote else os.path.abspath(src.path)

@@ -63,6 +63,8 @@ class Source:
 
     path: str
     is_remote: bool = False
+    # the size a listing gave (a glob), known without a request of its own
+    listed_size: int | None = None
 
     def open(self) -> RangeFile:
         """Open for ranged reads.
