@@ -39,7 +39,7 @@ from jetliner._buffers cimport (
     jl_set_refuse_maps, jl_trim,
 )
 from jetliner._cursor cimport (
-    Cur, need, read_int, read_len, read_long, read_span, read_varint, skip_long,
+    Cur, jl_ctz64, need, read_int, read_len, read_long, read_span, read_varint, skip_long,
 )
 from jetliner._plan cimport *
 
@@ -170,6 +170,8 @@ cdef struct State:
     bint utf8_replace
     int64_t zero_used
     uint32_t* scratch
+    uint8_t* skipcode    # per entry of kids: how to skip that record field (SK_*), 0: not simply
+    int32_t* skiprun     # per entry of kids: simply-skipped fields from it on (see skip_run)
     int err
     int64_t err_pos
 
@@ -352,7 +354,17 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
             col_mark_valid(col)
             col.length += 1
         kidp = d.kids + n.kid0
-        for k in range(n.nkids):
+        k = 0
+        while k < n.nkids:
+            br = d.skiprun[n.kid0 + k]
+            if br > 0:
+                # unprojected fields of primitive types, one after the other
+                if br > n.nkids - k:
+                    br = n.nkids - k
+                if skip_run(d, d.skipcode + n.kid0 + k, kidp + k, br, c) < 0:
+                    return -1
+                k += br
+                continue
             kn = d.nodes + kidp[k]
             kop = kn.op
             if kop == OP_LONG:
@@ -379,6 +391,7 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
                 r = dec(d, kidp[k], c)
             if r < 0:
                 return -1
+            k += 1
         return 0
     elif op == OP_UNION_NULLABLE:
         r = read_long(c, &v)
@@ -714,6 +727,11 @@ cdef class Decoder:
         for i in range(self.nkids):
             self.st.kids[i] = kids[i]
             self.st.kid_names[i] = kid_names[i]
+        self.st.skipcode = <uint8_t*>calloc(self.nkids + 1, sizeof(uint8_t))
+        self.st.skiprun = <int32_t*>calloc(self.nkids + 1, sizeof(int32_t))
+        if self.st.skipcode == NULL or self.st.skiprun == NULL:
+            raise MemoryError()
+        plan_skip_runs(&self.st, self.nnodes, self.nkids)
         for i, layout in enumerate(cols):
             self.st.cols[i].kind = layout.kind
             self.st.cols[i].elem = layout.elem
@@ -741,6 +759,8 @@ cdef class Decoder:
         free(self.st.nodes)
         free(self.st.kids)
         free(self.st.kid_names)
+        free(self.st.skipcode)
+        free(self.st.skiprun)
         free(self.st.cols)
         free(self.st.stroffs)
         free(self.st.scratch)

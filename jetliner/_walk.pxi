@@ -252,3 +252,159 @@ cdef int walk_prim(State* d, Node* n, Cur* c, Col* out) noexcept nogil:
                 return fail(d, E_NOMEM, c)
         return 0
     return fail(d, E_UNION, c)
+
+
+# ---------------------------------------------------------------- runs of skipped fields
+#
+# A query that decodes a few columns of a wide record skips most of its fields, one
+# after the other.  Each unprojected field of a primitive type, or of a union of null
+# and a primitive type, gets a one-byte code when the decoder is built
+# (`plan_skip_runs`); the record loop hands a run of such fields to `skip_run`,
+# which steps over them in one tight loop: no node lookups, no calls.  Any value off
+# its fast paths (a long varint, an overlong union index, too few bytes left) is
+# skipped by the general functions, which make the same checks and raise the same
+# errors.
+
+cdef enum:
+    SK_LONG = 1     # a varint of up to 10 bytes
+    SK_INT = 2      # a varint in the int range
+    SK_LEN = 3      # a length, then that many bytes (string, bytes)
+    SK_F8 = 4       # 8 bytes (double)
+    SK_F4 = 5       # 4 bytes (float)
+    SK_BOOL = 6     # one byte, 0 or 1
+    SK_KIND = 7     # the mask of the kinds above
+    SK_NULL0 = 8    # a union of two branches, the first null, the second of the kind
+    SK_NULL1 = 16   # a union of two branches, the second null, the first of the kind
+
+
+cdef inline uint8_t skip_kind(int op) noexcept nogil:
+    if op == OP_LONG:
+        return SK_LONG
+    if op == OP_INT:
+        return SK_INT
+    if op == OP_STRING or op == OP_BYTES:
+        return SK_LEN
+    if op == OP_DOUBLE:
+        return SK_F8
+    if op == OP_FLOAT:
+        return SK_F4
+    if op == OP_BOOL:
+        return SK_BOOL
+    return 0
+
+
+cdef void plan_skip_runs(State* d, int32_t nnodes, int32_t nkids) noexcept nogil:
+    """Give each kid that is an unprojected field of a primitive (or null-or-primitive
+    union) type its skip code, and each kid the length of the run of coded kids
+    starting there (a record loop caps it at the record's end)."""
+    cdef int32_t i, k, kid
+    cdef Node* n
+    cdef Node* w
+    cdef Node* b0
+    cdef Node* b1
+    cdef uint8_t code
+    for i in range(nnodes):
+        n = &d.nodes[i]
+        if n.op != OP_RECORD:
+            continue
+        for k in range(n.kid0, n.kid0 + n.nkids):
+            kid = d.kids[k]
+            code = 0
+            if 0 <= kid < nnodes and d.nodes[kid].op == OP_SKIP:
+                w = &d.nodes[d.kids[d.nodes[kid].kid0]]
+                code = skip_kind(w.op)
+                if w.op == OP_UNION and w.nkids == 2:
+                    b0 = &d.nodes[d.kids[w.kid0]]
+                    b1 = &d.nodes[d.kids[w.kid0 + 1]]
+                    if b0.op == OP_NULL and skip_kind(b1.op):
+                        code = skip_kind(b1.op) | SK_NULL0
+                    elif b1.op == OP_NULL and skip_kind(b0.op):
+                        code = skip_kind(b0.op) | SK_NULL1
+            d.skipcode[k] = code
+    d.skiprun[nkids] = 0
+    for k in range(nkids - 1, -1, -1):
+        d.skiprun[k] = d.skiprun[k + 1] + 1 if d.skipcode[k] else 0
+
+
+cdef int skip_run(State* d, const uint8_t* codes, const int32_t* kidp, int32_t count,
+                  Cur* c) noexcept nogil:
+    """Skip `count` unprojected fields whose codes are `codes` (their nodes `kidp`)."""
+    cdef const uint8_t* p = c.p
+    cdef const uint8_t* q
+    cdef const uint8_t* end = c.end
+    cdef int32_t i
+    cdef uint8_t code, b
+    cdef uint64_t w, stop
+    cdef int nbytes
+    cdef int64_t v
+    cdef Node* tn
+    for i in range(count):
+        q = p  # where field i starts
+        code = codes[i]
+        if end - p < 16:
+            pass  # near the end: the general path checks every byte
+        else:
+            if code & (SK_NULL0 | SK_NULL1):
+                b = p[0]
+                if b == 0:
+                    p += 1
+                    if code & SK_NULL0:  # null
+                        c.p = p
+                        if charge(d, 1, c) < 0:
+                            return -1
+                        continue
+                elif b == 2:
+                    p += 1
+                    if code & SK_NULL1:  # null
+                        c.p = p
+                        if charge(d, 1, c) < 0:
+                            return -1
+                        continue
+                else:
+                    code = 0  # an invalid or overlong index
+            code = code & SK_KIND
+            if code == SK_LONG or code == SK_INT:
+                memcpy(&w, p, 8)
+                stop = ~w & 0x8080808080808080ULL
+                if stop != 0:
+                    nbytes = (jl_ctz64(stop) >> 3) + 1
+                    # five bytes or more may be out of the int range: read_int decides
+                    if code == SK_LONG or nbytes < 5 or (nbytes == 5 and p[4] < 0x10):
+                        p += nbytes
+                        continue
+            elif code == SK_LEN:
+                b = p[0]
+                if b < 0x80:
+                    v = b
+                    nbytes = 1
+                elif p[1] < 0x80:
+                    v = (b & 0x7F) | (<int64_t>p[1] << 7)
+                    nbytes = 2
+                else:
+                    v = 1  # longer: read_len decides
+                    nbytes = 0
+                # a negative length, or one past the end: read_len says which
+                if not (v & 1) and (v >> 1) <= end - p - nbytes:
+                    p += nbytes + (v >> 1)
+                    continue
+            elif code == SK_F8:
+                p += 8
+                continue
+            elif code == SK_F4:
+                p += 4
+                continue
+            elif code == SK_BOOL:
+                if p[0] <= 1:
+                    p += 1
+                    continue
+        # off the fast paths: field i the general way, with every check and its error
+        c.p = q
+        tn = d.nodes + d.kids[d.nodes[kidp[i]].kid0]
+        if tn.op <= OP_ENUM:
+            if skip_prim(d, tn, c) < 0:
+                return -1
+        elif skip_union(d, tn, c) < 0:
+            return -1
+        p = c.p
+    c.p = p
+    return 0
