@@ -193,7 +193,9 @@ def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Sche
         A path, ``pathlib.Path``, glob, URL or binary file object (the first file
         it names is read), or a list of them.
     **options
-        See `ReadOptions` (``storage_options`` and ``glob`` matter here).
+        See `ReadOptions` (``storage_options`` and ``glob`` matter here; with
+        ``union_by_name=True`` every file's header is read, concurrently, and the
+        schema is the union of theirs).
 
     Returns
     -------
@@ -208,7 +210,8 @@ def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Sche
     Int64
     """
     sources, opts = _resolve(source, dict(options), "read_avro_schema")
-    with MultiAvroReader._of(sources[:1], None, opts) as reader:
+    named = sources if opts.union_by_name else sources[:1]
+    with MultiAvroReader._of(named, None, opts) as reader:
         return reader.file_schema
 
 
