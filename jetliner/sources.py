@@ -16,6 +16,7 @@ import glob as globlib
 import io
 import os
 import re
+from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
 from jetliner.exceptions import AccessDeniedError, SourceError, SourceNotFoundError
@@ -66,8 +67,14 @@ class Source:
     # the size a listing gave (a glob), known without a request of its own
     listed_size: int | None = None
 
-    def open(self) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open for ranged reads.
+
+        Parameters
+        ----------
+        cancelled
+            Remote sources ask it before each request (the open's and later
+            reads'), and make none once it says True; local ones never wait.
 
         Returns
         -------
@@ -130,7 +137,7 @@ class LocalSource(Source):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
 
-    def open(self) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open the file; its size is taken now.
 
         Returns
@@ -183,7 +190,7 @@ class BytesSource(Source):
         self.data = data
         self.path = path
 
-    def open(self) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open a view of the bytes.
 
         Returns
@@ -232,7 +239,7 @@ class FileObjectSource(Source):
         if not isinstance(self.path, str):
             self.path = f"<{type(fileobj).__name__}>"
 
-    def open(self) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open the file object for ranged reads (seek, then read).
 
         A ``BytesIO`` is read through a view of its buffer, without copying.
