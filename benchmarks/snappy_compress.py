@@ -49,7 +49,8 @@ def event_blocks(rows: int) -> list[bytes]:
         {"name": "path", "type": "string"}, {"name": "status", "type": "int"},
         {"name": "latency_ms", "type": "double"}, {"name": "payload", "type": "string"}]}
     kinds = ["page_view", "click", "purchase", "login", "logout", "search"]
-    paths = [f"/shop/category/{c}/item/{i}" for c in ("books", "music", "garden") for i in range(40)]
+    paths = [f"/shop/category/{c}/item/{i}"
+             for c in ("books", "music", "garden") for i in range(40)]
 
     def record(i: int) -> dict[str, object]:
         return {"id": 10_000_000 + i, "ts": 1_700_000_000_000 + i * 37 + rng.randrange(30),
