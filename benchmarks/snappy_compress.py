@@ -71,16 +71,18 @@ def event_blocks(rows: int) -> list[bytes]:
 
 def best_seconds(compressors: list[Callable[[bytes], object]], chunks: list[bytes],
                  repeat: int) -> list[float]:
-    """The best time of each compressor over all `chunks`, their runs interleaved so
-    that a busy spell of the machine slows both alike."""
-    best = [float("inf")] * len(compressors)
-    for _ in range(repeat):
-        for i, compress in enumerate(compressors):
-            start = time.perf_counter()
-            for chunk in chunks:
-                compress(chunk)
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
+    """Each compressor's time over all `chunks`: the sum over chunks of its best time on
+    that chunk in `repeat` runs.  The compressors take turns chunk by chunk, so that a
+    busy spell of a shared machine slows both alike and a chunk's best run escapes it."""
+    best = [[float("inf")] * len(chunks) for _ in compressors]
+    for r in range(repeat):
+        for j, chunk in enumerate(chunks):
+            order = range(len(compressors)) if (r + j) % 2 else reversed(range(len(compressors)))
+            for i in order:
+                start = time.perf_counter()
+                compressors[i](chunk)
+                best[i][j] = min(best[i][j], time.perf_counter() - start)
+    return [sum(times) for times in best]
 
 
 def compare(name: str, chunks: list[bytes], repeat: int) -> None:
