@@ -15,6 +15,7 @@ setup(
             Extension("jetliner._framing", ["jetliner/_framing.pyx"], extra_compile_args=["-O3"]),
             Extension("jetliner._snappy_compress", ["jetliner/_snappy_compress.pyx"],
                       depends=["jetliner/_bits.h"], extra_compile_args=["-O3"]),
+            Extension("jetliner._encoder", ["jetliner/_encoder.pyx"], extra_compile_args=["-O3"]),
         ],
         compiler_directives={"language_level": "3"},
     ),

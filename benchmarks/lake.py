@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         client.create_bucket(Bucket="bench")
         with ThreadPoolExecutor(THREADS) as pool:
             list(pool.map(lambda kb: client.put_object(Bucket="bench", Key=kb[0], Body=kb[1]),
-                          zip(keys, blobs)))
+                          zip(keys, blobs, strict=True)))
         opts = {"endpoint": endpoint, "aws_access_key_id": KEY, "aws_secret_access_key": SECRET,
                 "region": "us-east-1"}
 
