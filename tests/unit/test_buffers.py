@@ -93,7 +93,8 @@ def test_a_pooled_buffer_is_zeroed_when_zeros_are_asked_for(pool_limit: None, si
 
 
 @linux_only
-def test_zeroed_bitmap_from_a_dirty_buffer(pool_limit: None) -> None:
+def test_zeroed_bitmap_from_a_dirty_buffer(pool_limit: None, monkeypatch) -> None:
+    monkeypatch.setattr(readers, "TRIM_AFTER", 3600.0)  # (the pool is looked at below)
     # A validity bitmap is allocated zeroed when the first null arrives; past 512k
     # rows it is mapped, and a pooled mapping comes back dirty (several are pooled:
     # the int column's growth takes one too).
@@ -168,7 +169,9 @@ def test_values_across_the_mapping_threshold() -> None:
 
 
 @linux_only
-def test_buffers_fall_back_to_the_heap_when_no_mapping_can_be_had(pool_limit: None) -> None:
+def test_buffers_fall_back_to_the_heap_when_no_mapping_can_be_had(pool_limit: None,
+                                                                  monkeypatch) -> None:
+    monkeypatch.setattr(readers, "TRIM_AFTER", 3600.0)  # (the pool is looked at below)
     # A process can run out of mappings (vm.max_map_count) long before memory.
     # With every new mmap and mremap refused, buffers come from pooled mappings
     # while they last, grow out of them by a copy to the heap, and start on the
