@@ -101,7 +101,7 @@ class ReaderSchema:
     Attributes
     ----------
     text
-        Its JSON text, normalised (keys sorted): the key of compiled plans.
+        Its JSON text, normalised: the key of compiled plans.
     root
         The parsed schema.
     schema
@@ -151,7 +151,7 @@ def load_reader_schema(value: Any, storage_options: dict[str, Any] | None = None
         msg = (f"reader_schema must be a dict, JSON text, or the path or URL of an .avsc "
                f"file, got {type(value).__name__}")
         raise ConfigurationError(msg)
-    return _parsed(json.dumps(js, sort_keys=True))
+    return _parsed(json.dumps(js))
 
 
 @functools.lru_cache(maxsize=32)
@@ -179,7 +179,7 @@ def _load_file(path: str, storage_options: dict[str, Any] | None) -> ReaderSchem
         msg = f"the reader schema file {path!r} is not valid JSON: {exc}"
         raise SchemaError(msg, VARIANT, path) from exc
     try:
-        return _parsed(json.dumps(js, sort_keys=True))
+        return _parsed(json.dumps(js))
     except SchemaError as exc:
         raise SchemaError(exc.message, exc.variant, path) from exc
 
@@ -725,7 +725,7 @@ def _match_fields(w: AvroType, r: AvroType) -> list[int | None]:
 
 def _normal(text: str) -> str:
     try:
-        return json.dumps(json.loads(text), sort_keys=True)
+        return json.dumps(json.loads(text))
     except ValueError:
         return text
 
