@@ -1023,8 +1023,9 @@ class MultiAvroReader:
             raise SchemaError(exc.message, exc.variant, info.path) from exc
 
     def _describe(self, info: FileInfo) -> FileColumns:
-        if self._reader is not None:  # (the writer schema must resolve against it)
-            return FileColumns(info.path, self._compile(info, None) and self._reader.schema)
+        if self._reader is not None:
+            self._compile(info, None)  # (the writer schema must resolve against it)
+            return FileColumns(info.path, self._reader.schema)
         return _describe(info)
 
     def _file_read(self, info: FileInfo, described: FileColumns | None) -> FileRead:

@@ -136,6 +136,7 @@ def load_reader_schema(value: Any, storage_options: dict[str, Any] | None = None
     ConfigurationError
         If `value` is of another type.
     """
+    js: Any
     if isinstance(value, (dict, list)):
         js = value
     elif isinstance(value, str) and (value.lstrip()[:1] in ("{", "[", '"')
@@ -585,12 +586,12 @@ class _Resolver(_Compiler):
             mine = [j for j, t in enumerate(target) if t == ri]
             if mine:
                 label = labels[pos]
-                (k, d, s), cols = self.fresh(lambda j=mine[0], rb=rb, label=label: self.res(
-                    wbranches[j], rb, label, path, stack))
+                (k, d, s), cols = self.fresh(functools.partial(
+                    self.res, wbranches[mine[0]], rb, label, path, stack))
                 wkids[mine[0]] = k
                 for j in mine[1:]:
-                    wkids[j] = self.replay(cols, lambda j=j, rb=rb, label=label: self.res(
-                        wbranches[j], rb, label, path, stack))[0]
+                    wkids[j] = self.replay(cols, functools.partial(
+                        self.res, wbranches[j], rb, label, path, stack))[0]
             else:
                 k, d, s = self.out_field(rb, labels[pos], stack)
             reps.append(k)
@@ -644,12 +645,12 @@ class _Resolver(_Compiler):
         for j in wnulls:
             kids[j] = int(BranchKid.NULL_BRANCH)
         if mine:
-            (rep, dtype, spec), cols = self.fresh(
-                lambda: self.res(wbranches[mine[0]], rb, name, path, stack))
+            (rep, dtype, spec), cols = self.fresh(functools.partial(
+                self.res, wbranches[mine[0]], rb, name, path, stack))
             kids[mine[0]] = rep
             for j in mine[1:]:
-                kids[j] = self.replay(cols, lambda j=j: self.res(wbranches[j], rb, name, path,
-                                                                  stack))[0]
+                kids[j] = self.replay(cols, functools.partial(
+                    self.res, wbranches[j], rb, name, path, stack))[0]
         else:
             rep, dtype, spec = self.out_field(rb, name, stack)
         return (self.node(Op.OP_UNION_DISPATCH, -1, kids, param=rep, minsz=1), dtype,
@@ -664,12 +665,12 @@ class _Resolver(_Compiler):
             raise self.reject(w, r, path, "no branch of the writer's union can be read as the "
                                           "reader's type")
         kids = [int(BranchKid.NO_MATCH)] * len(w.branches)
-        (rep, dtype, spec), cols = self.fresh(lambda: self.res(w.branches[mine[0]], r, name,
-                                                                path, stack))
+        (rep, dtype, spec), cols = self.fresh(functools.partial(
+            self.res, w.branches[mine[0]], r, name, path, stack))
         kids[mine[0]] = rep
         for j in mine[1:]:
-            kids[j] = self.replay(cols, lambda j=j: self.res(w.branches[j], r, name, path,
-                                                              stack))[0]
+            kids[j] = self.replay(cols, functools.partial(
+                self.res, w.branches[j], r, name, path, stack))[0]
         return self.node(Op.OP_UNION_DISPATCH, -1, kids, param=rep, minsz=1), dtype, spec
 
 
