@@ -560,11 +560,7 @@ class _Resolver(_Compiler):
         nulls = [i for i, b in enumerate(r.branches) if b.kind == "null"]
         others = [i for i, b in enumerate(r.branches) if b.kind != "null"]
         wbranches = w.branches if w.kind == "union" else [w]
-        # the reader branch of each writer branch: the first that matches
-        target: list[int | None] = [next((i for i, b in enumerate(r.branches)
-                                          if _matches(wb, b) and (wb.kind == "null")
-                                          == (b.kind == "null")), None)
-                                    for wb in wbranches]
+        target = [_branch_for(wb, r) for wb in wbranches]
         if w.kind != "union" and target[0] is None:
             raise self.reject(w, r, path, "a value read as a union is read as the first "
                                           "branch of the union that matches its type, and "
@@ -691,6 +687,21 @@ def checked_default(r: AvroType, attrs: dict[str, Any], path: str) -> tuple[byte
                f"{json.dumps(attrs['default'])[:100]}, is not a value of {_describe(r)}: "
                f"{exc}")
         raise SchemaError(msg, VARIANT) from None
+
+
+def _branch_for(w: AvroType, r: AvroType) -> int | None:
+    """Return the branch of reader union `r` that reads writer type `w` (not a union).
+
+    The first branch of the same type (same kind, or for named types the same name or
+    an alias), else the first that matches through a promotion: as the Apache
+    implementations (Java, Python) choose, so that a ``bytes`` value is read as the
+    union's ``bytes`` branch even when a ``string`` one comes first.  (fastavro takes
+    the first that matches, promotion or not.)
+    """
+    fits = [i for i, b in enumerate(r.branches)
+            if _matches(w, b) and (w.kind == "null") == (b.kind == "null")]
+    same = [i for i in fits if r.branches[i].kind == w.kind]
+    return same[0] if same else fits[0] if fits else None
 
 
 def _varint(n: int) -> bytes:

@@ -55,6 +55,15 @@ def defaults(draw: st.DrawFn, counter: list[int]) -> tuple[Any, Any]:
     return schema, draw(default_values(schema))
 
 
+def _string_and_bytes(s: Any) -> bool:
+    if isinstance(s, list):
+        return ("string" in s and "bytes" in s) or any(map(_string_and_bytes, s))
+    if isinstance(s, dict):
+        return any(_string_and_bytes(x) for x in (s.get("items"), s.get("values")) if x) or any(
+            _string_and_bytes(f["type"]) for f in s.get("fields", ()))
+    return False
+
+
 def _ambiguous(s: Any) -> bool:
     if isinstance(s, list):
         first = s[0] if isinstance(s[0], str) else s[0]["type"]
@@ -177,6 +186,9 @@ def _fastavro_read(raw: bytes, reader: Any) -> list[Any] | None:
 def test_reading_through_an_evolved_schema_matches_fastavro(
         data: tuple[Any, Any, list[Any]], batch_size: int) -> None:
     writer, reader, records = data
+    # a union of string and bytes: fastavro reads the later of the two through the
+    # earlier one's promotion, jetliner (as the Apache implementations) as itself
+    assume(not _string_and_bytes(writer))
     raw = _write(writer, records)
     try:
         theirs = _fastavro_read(raw, reader)

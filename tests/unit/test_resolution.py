@@ -205,6 +205,23 @@ UNIONS: list[tuple[Any, Any, list[Any]]] = [
 ]
 
 
+def test_a_union_branch_of_the_same_type_comes_before_a_promotion() -> None:
+    # as the Apache implementations choose (fastavro would read the bytes as the string)
+    w = _rec({"name": "u", "type": ["string", "bytes"]})
+    r = _rec({"name": "u", "type": ["string", "bytes", "null"]})
+    raw = _file(w, [{"u": b"\x80"}, {"u": "s"}])
+    df = jetliner.read_avro(raw, reader_schema=r)
+    assert df["u"].to_list() == [{"string": None, "bytes": b"\x80"},
+                                 {"string": "s", "bytes": None}]
+    from avro.datafile import DataFileReader
+    from avro.io import DatumReader
+    from avro.schema import parse
+
+    theirs = list(DataFileReader(io.BytesIO(raw), DatumReader(
+        readers_schema=parse(json.dumps(r)))))
+    assert [t["u"] for t in theirs] == [b"\x80", "s"]
+
+
 @pytest.mark.parametrize(("wt", "rt", "vals"), UNIONS, ids=lambda v: json.dumps(v)[:25])
 def test_unions_resolve_branch_by_branch(wt: Any, rt: Any, vals: list[Any]) -> None:
     raw = _file(_rec({"name": "u", "type": wt}), [{"u": v} for v in vals])
