@@ -140,6 +140,31 @@ def _wide_filter_rows(ds: Dataset) -> int:
     return int((column < WIDE_FILTER_BELOW).sum())
 
 
+def _resolved_arguments(ds: Dataset) -> dict[str, Any]:
+    """The complex file read through a reader schema: three fields added with defaults
+    (two top-level, one inside ``customer``), ``tags`` and ``score`` dropped, and
+    ``items[].quantity`` promoted from int to long."""
+    import copy
+
+    from generate import COMPLEX_SCHEMA
+
+    schema = copy.deepcopy(COMPLEX_SCHEMA)
+    fields = [f for f in schema["fields"] if f["name"] not in ("tags", "score")]
+    for f in fields:
+        if f["name"] == "customer":
+            f["type"]["fields"].append({"name": "email", "type": ["null", "string"],
+                                        "default": None})
+        if f["name"] == "items":
+            for g in f["type"]["items"]["fields"]:
+                if g["name"] == "quantity":
+                    g["type"] = "long"
+    fields += [{"name": "source", "type": "string", "default": "legacy"},
+               {"name": "version", "type": "int", "default": 1},
+               {"name": "region", "type": ["null", "string"], "default": None}]
+    schema["fields"] = fields
+    return {"reader_schema": schema}
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -150,6 +175,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("complex", "complex", "full",
                  "1M rows of nested/nullable records, arrays, a map, read all",
                  _no_arguments, _all_rows),
+        Scenario("complex_resolved", "complex", "resolved",
+                 "complex file through a reader schema: 3 fields added with defaults, "
+                 "2 dropped, an int promoted to long", _resolved_arguments, _all_rows),
         Scenario("projection", "wide", "projection", "wide file, select 5 of 100 columns",
                  _projection_arguments, _all_rows),
         Scenario("filter", "simple", "filter", "simple file, keep ~1% of rows (bucket < 100)",

@@ -212,8 +212,10 @@ cdef int null_node(State* d, int32_t ni) noexcept nogil:
     cdef int32_t k
     if n.op == OP_SKIP:
         return 0
-    if n.op == OP_UNION_NULLABLE:
+    if n.op == OP_UNION_NULLABLE or n.op == OP_DEFAULT:
         return null_node(d, d.kids[n.kid0])
+    if n.op == OP_UNION_DISPATCH:
+        return null_node(d, <int32_t>n.param) if n.param >= 0 else 0
     if n.col >= 0:
         if col_push_null(&d.cols[n.col]) < 0:
             return -1
@@ -223,6 +225,10 @@ cdef int null_node(State* d, int32_t ni) noexcept nogil:
             if d.kids[n.kid0 + k] >= 0:
                 if null_node(d, d.kids[n.kid0 + k]) < 0:
                     return -1
+    elif n.op == OP_UNION_BRANCHES or n.op == OP_UNION_VALUE:
+        for k in range(<int32_t>n.param if n.op == OP_UNION_BRANCHES else 0, n.nkids):
+            if null_node(d, d.kids[n.kid0 + k]) < 0:
+                return -1
     elif n.op == OP_DURATION:
         for k in range(3):
             if col_push_null(&d.cols[n.param + k]) < 0:
@@ -603,6 +609,142 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
         if var_commit(col) < 0:
             return fail(d, E_NOMEM, c)
         return 0
+    elif op >= OP_INT_TO_LONG:
+        return dec_resolved(d, ni, n, c)
+    return fail(d, E_UNION, c)
+
+
+cdef inline int32_t table_at(State* d, int64_t sidx, int64_t i) noexcept nogil:
+    """Entry `i` of an int32 table kept in the plan's strings at index `sidx`."""
+    cdef int32_t m
+    memcpy(&m, d.strptr + d.stroffs[sidx] + 4 * i, 4)
+    return m
+
+
+cdef int dec_resolved(State* d, int32_t ni, Node* n, Cur* c) noexcept nogil:
+    """The opcodes of schema resolution: a writer's value read as the reader's type."""
+    cdef int64_t v
+    cdef int r
+    cdef int32_t k, m, j
+    cdef float fv
+    cdef double dv
+    cdef Cur sub
+    cdef Col* col
+    cdef int op = n.op
+    if op == OP_INT_TO_LONG or op == OP_INT_TO_FLOAT or op == OP_INT_TO_DOUBLE:
+        r = read_int(c, &v)
+        if r:
+            return fail(d, r, c)
+        if op == OP_INT_TO_LONG:
+            r = push_i64(&d.cols[n.col], v)
+        elif op == OP_INT_TO_FLOAT:
+            fv = <float>v
+            r = push_fixed(&d.cols[n.col], &fv, 4)
+        else:
+            dv = <double>v
+            r = push_fixed(&d.cols[n.col], &dv, 8)
+        if r < 0:
+            return fail(d, E_NOMEM, c)
+        return 0
+    elif op == OP_LONG_TO_FLOAT or op == OP_LONG_TO_DOUBLE:
+        r = read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        if op == OP_LONG_TO_FLOAT:
+            fv = <float>v
+            r = push_fixed(&d.cols[n.col], &fv, 4)
+        else:
+            dv = <double>v
+            r = push_fixed(&d.cols[n.col], &dv, 8)
+        if r < 0:
+            return fail(d, E_NOMEM, c)
+        return 0
+    elif op == OP_FLOAT_TO_DOUBLE:
+        if need(c, 4):
+            return fail(d, E_EOF, c)
+        memcpy(&fv, c.p, 4)
+        c.p += 4
+        dv = <double>fv
+        if push_fixed(&d.cols[n.col], &dv, 8) < 0:
+            return fail(d, E_NOMEM, c)
+        return 0
+    elif op == OP_ENUM_MAP:
+        r = read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        if v < 0 or v >= n.param:
+            return fail(d, E_ENUM, c)
+        m = table_at(d, n.param2, v)
+        if m < 0:
+            return fail(d, E_ENUM_UNRESOLVED, c)
+        if push_i32(&d.cols[n.col], m) < 0:
+            return fail(d, E_NOMEM, c)
+        return 0
+    elif op == OP_DEFAULT:
+        # the default's own encoding, decoded as a value of the reader's type: no
+        # input read, so it is charged to the zero-byte budget
+        if charge(d, n.param2, c) < 0:
+            return -1
+        sub.start = d.strptr + d.stroffs[n.param]
+        sub.p = sub.start
+        sub.end = d.strptr + d.stroffs[n.param + 1]
+        if dec(d, d.kids[n.kid0], &sub) < 0:
+            d.err_pos = c.p - c.start  # (where the record is, not in the default)
+            return -1
+        return 0
+    elif op == OP_UNION_DISPATCH:
+        r = read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        if v < 0 or v >= n.nkids:
+            return fail(d, E_UNION, c)
+        k = d.kids[n.kid0 + v]
+        if k >= 0:
+            return dec(d, k, c)
+        if k == NO_MATCH:
+            return fail(d, E_UNION_UNRESOLVED, c)
+        if null_node(d, ni) < 0:
+            return fail(d, E_NOMEM, c)
+        return charge(d, -1, c)  # the union index paid one value
+    elif op == OP_UNION_BRANCHES:
+        r = read_long(c, &v)
+        if r:
+            return fail(d, r, c)
+        if v < 0 or v >= n.param:
+            return fail(d, E_UNION, c)
+        k = d.kids[n.kid0 + v]
+        if k == NO_MATCH:
+            return fail(d, E_UNION_UNRESOLVED, c)
+        if k < 0:  # the null branch
+            if null_node(d, ni) < 0:
+                return fail(d, E_NOMEM, c)
+            return charge(d, -1, c)
+        col = &d.cols[n.col]
+        if col_reserve(col) < 0:
+            return fail(d, E_NOMEM, c)
+        col_mark_valid(col)
+        col.length += 1
+        m = table_at(d, n.param2, v)
+        for j in range(n.nkids - <int32_t>n.param):
+            if j == m:
+                if dec(d, k, c) < 0:
+                    return -1
+            elif null_node(d, d.kids[n.kid0 + n.param + j]) < 0:
+                return fail(d, E_NOMEM, c)
+        return charge(d, 0, c)
+    elif op == OP_UNION_VALUE:
+        col = &d.cols[n.col]
+        if col_reserve(col) < 0:
+            return fail(d, E_NOMEM, c)
+        col_mark_valid(col)
+        col.length += 1
+        for j in range(n.nkids):
+            if j == n.param:
+                if dec(d, d.kids[n.kid0 + j], c) < 0:
+                    return -1
+            elif null_node(d, d.kids[n.kid0 + j]) < 0:
+                return fail(d, E_NOMEM, c)
+        return charge(d, 0, c)
     return fail(d, E_UNION, c)
 
 cdef int dec_bigdec(State* d, Col* col, const uint8_t* s, int64_t blen, Cur* outer) noexcept nogil:

@@ -42,6 +42,42 @@ cpdef enum Op:
     OP_SKIP = 24            # kids: the walker node of the unprojected value
     OP_JSON = 25            # kids: the walker node rendered as JSON text
     OP_JSON_NULLABLE = 26   # kids: a walker union node; param: its null branch
+    # Schema resolution (a writer schema read through a reader schema): promotions
+    # read the writer's encoding into the reader's wider column
+    OP_INT_TO_LONG = 27
+    OP_INT_TO_FLOAT = 28
+    OP_INT_TO_DOUBLE = 29
+    OP_LONG_TO_FLOAT = 30
+    OP_LONG_TO_DOUBLE = 31
+    OP_FLOAT_TO_DOUBLE = 32
+    OP_ENUM_MAP = 33        # a writer enum read as the reader's: param: the writer's
+                            # number of symbols; param2: the index in the plan's strings
+                            # of a table of int32 (little-endian), writer symbol index ->
+                            # reader symbol index, -1 for a symbol the reader cannot read
+    OP_DEFAULT = 34         # a reader field the writer lacks: reads no input; kids: the
+                            # node decoding the reader's type; param: the index in the
+                            # plan's strings of the default's Avro encoding; param2: the
+                            # zero-byte budget units one fill costs
+    OP_UNION_DISPATCH = 35  # a writer union read as a reader non-union or ["null", T]:
+                            # kids: per writer branch the node reading it, NULL_BRANCH (a
+                            # null) or NO_MATCH (no reader branch reads it); param: the
+                            # node nulled for a null (-1: none)
+    OP_UNION_BRANCHES = 36  # a writer union read as a reader union of several non-null
+                            # branches (a struct column): kids: first `param` entries, per
+                            # writer branch the node reading it (or NULL_BRANCH, NO_MATCH),
+                            # then per reader non-null branch the node nulled when another
+                            # is set; param2: the index in the plan's strings of a table
+                            # of int32, writer branch -> reader branch position
+    OP_UNION_VALUE = 37     # a writer non-union read as one branch of a reader union of
+                            # several non-null branches: kids: per reader non-null branch,
+                            # the node reading it (the value's, at position `param`) or
+                            # nulled
+
+
+# Kids of OP_UNION_DISPATCH and OP_UNION_BRANCHES that are no node.
+cpdef enum BranchKid:
+    NULL_BRANCH = -1  # the writer branch is null: the value is null
+    NO_MATCH = -2     # no reader branch reads the writer branch: an error if met
 
 
 # How a column's values are laid out in memory (and exported to Arrow).
@@ -73,6 +109,8 @@ cpdef enum ErrorCode:
     E_BIGDEC = 13
     E_BOOL = 14
     E_TIME = 15
+    E_ENUM_UNRESOLVED = 16
+    E_UNION_UNRESOLVED = 17
 
 
 # A node as the decoder holds it (built from a jetliner._plan.PlanNode).

@@ -9,7 +9,7 @@ values; `jetliner._decoder.Decoder` reads them by field name.
 
 from typing import NamedTuple
 
-__all__ = ["DECODE_ERROR_MESSAGES", "DECODE_ERROR_VARIANTS", "NO_BRANCH", "ColKind", "ColumnLayout", "ErrorCode",
+__all__ = ["DECODE_ERROR_MESSAGES", "DECODE_ERROR_VARIANTS", "NO_BRANCH", "BranchKid", "ColKind", "ColumnLayout", "ErrorCode",
            "ExportSpec", "Op", "PlanNode"]
 
 # An OP_UNION_NULLABLE's branch index that no value carries (the union has no
@@ -114,6 +114,11 @@ DECODE_ERROR_MESSAGES = {
     E_BIGDEC: "malformed big-decimal value",
     E_BOOL: "a boolean byte is neither 0 nor 1",
     E_TIME: "a time-millis/time-micros value is outside the 24 hours of a day",
+    E_ENUM_UNRESOLVED: "an enum symbol of the writer schema is not in the reader schema's "
+                       "enum, which has no 'default' symbol to read it as (add the symbol, "
+                       "or a default, to the reader schema)",
+    E_UNION_UNRESOLVED: "a union branch of the writer schema matches no type of the reader "
+                        "schema (add a branch that reads it to the reader schema)",
 }
 
 # The `variant` of the `DecodeError` each code raises (a short machine-readable kind,
@@ -134,4 +139,6 @@ DECODE_ERROR_VARIANTS = {
     E_BIGDEC: "InvalidData",
     E_BOOL: "InvalidData",
     E_TIME: "InvalidData",
+    E_ENUM_UNRESOLVED: "SchemaResolution",
+    E_UNION_UNRESOLVED: "SchemaResolution",
 }

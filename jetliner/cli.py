@@ -69,6 +69,8 @@ def _options(args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
     storage = _storage_options(args.storage_option)
     if storage is not None:
         options["storage_options"] = storage
+    if getattr(args, "reader_schema", None) is not None:
+        options["reader_schema"] = args.reader_schema
     options.update(extra)
     return options
 
@@ -135,7 +137,8 @@ def _schema(args: argparse.Namespace) -> None:
     opts = ReadOptions.from_kwargs(_options(args))
     source = _sources(opts, [args.file])[0]
     if args.polars:
-        for name, dtype in jetliner.read_avro_schema(source).items():
+        extra = {} if opts.reader_schema is None else {"reader_schema": opts.reader_schema}
+        for name, dtype in jetliner.read_avro_schema(source, **extra).items():
             print(f"{name}: {dtype}")
         return
     with _opened(source, opts) as info:
@@ -418,6 +421,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="skip damaged blocks instead of failing")
     common.add_argument("--no-glob", action="store_true",
                         help="take paths literally (no * ? [..] {a,b} expansion)")
+    common.add_argument("--reader-schema", metavar="AVSC",
+                        help="read through this reader schema (an .avsc path or URL, or "
+                             "JSON text) by Avro's schema-resolution rules")
     parser = argparse.ArgumentParser(
         prog="jetliner", description="Read Avro files with Polars, from the shell.")
     parser.add_argument("--version", action="version", version=f"jetliner {jetliner.__version__}")

@@ -7,6 +7,7 @@ each default next to it.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field, fields
 from typing import Any, TypedDict
@@ -29,6 +30,7 @@ class ReadOptionsDict(TypedDict, total=False):
     missing_columns: str
     extra_columns: str
     union_by_name: bool
+    reader_schema: Any
     ignore_errors: bool
     storage_options: dict[str, Any] | None
     buffer_blocks: int
@@ -82,6 +84,16 @@ class ReadOptions:
         nulls, as ``missing_columns="insert"`` does; `missing_columns` and
         `extra_columns` then have nothing left to decide.  Off by default: it
         costs a header read of every file before the first batch.
+    reader_schema
+        Read every file through this Avro schema (a dict, JSON text, or the path
+        or URL of an ``.avsc`` file, read with `storage_options`), by the Avro
+        specification's rules of schema resolution: fields matched by name or
+        alias, writer-only fields skipped, reader-only fields set to their
+        ``default``, promotions, enum defaults, unions branch by branch.  The
+        columns and their types are the reader schema's.  ``None`` (default)
+        reads each file with its own schema.  It makes `union_by_name`,
+        `missing_columns` and `extra_columns` moot: combined with a non-default
+        value of one of them it is a `ConfigurationError`.
     ignore_errors
         Skip what cannot be decoded instead of raising.
     storage_options
@@ -146,6 +158,8 @@ class ReadOptions:
     missing_columns: str = "raise"
     extra_columns: str = "raise"
     union_by_name: bool = False
+    # (not hashed: a dict)
+    reader_schema: Any = field(default=None, hash=False)
     ignore_errors: bool = False
     storage_options: dict[str, Any] | None = field(default=None, hash=False)
     buffer_blocks: int = 4
@@ -196,6 +210,20 @@ class ReadOptions:
         for name in ("glob", "union_by_name", "ignore_errors", "progress"):
             if not isinstance(getattr(self, name), bool):
                 msg = f"{name} must be True or False, got {getattr(self, name)!r}"
+                raise ConfigurationError(msg)
+        if self.reader_schema is not None:
+            if not isinstance(self.reader_schema, (dict, list, str, os.PathLike)):
+                msg = ("reader_schema must be a dict, JSON text, or the path or URL of an "
+                       f".avsc file, got {type(self.reader_schema).__name__}")
+                raise ConfigurationError(msg)
+            moot = [f"{name}={getattr(self, name)!r}" for name, default in (
+                ("union_by_name", False), ("missing_columns", "raise"),
+                ("extra_columns", "raise")) if getattr(self, name) != default]
+            if moot:
+                msg = (f"reader_schema cannot be combined with {', '.join(moot)}: with a "
+                       "reader schema every file is read as that schema (its columns, its "
+                       "defaults for the fields a file lacks), so there is nothing left for "
+                       "them to decide; drop them")
                 raise ConfigurationError(msg)
         if self.storage_options is not None and not isinstance(self.storage_options, dict):
             msg = (

@@ -14,14 +14,18 @@ batch keeps less than `KEEP_TO_SHARE` of its rows, what it keeps is copied
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeAlias
 
 import polars as pl
 
+from jetliner.exceptions import ConfigurationError
 from jetliner.frames import empty_frame
 
-__all__ = ["KEEP_TO_SHARE", "columns_to_decode", "compact", "filter_columns", "owned",
-           "run_query"]
+Columns: TypeAlias = "Sequence[str] | Sequence[int]"  # names, or indices into the file's
+
+__all__ = ["KEEP_TO_SHARE", "column_names", "columns_to_decode", "compact", "filter_columns",
+           "owned", "projection", "run_query"]
 
 # Below this fraction of a batch's rows, what a query keeps is copied out of the
 # batch.  Above it, sharing the batch's buffers costs at most 1 / KEEP_TO_SHARE
@@ -186,3 +190,48 @@ def owned(df: pl.DataFrame) -> pl.DataFrame:
         for i, copied in zip(through_ipc, pl.read_ipc(buf).iter_columns(), strict=True):
             columns[i] = copied
     return pl.DataFrame(columns)
+
+
+def projection(columns: Columns | None, projected_columns: Columns | None) -> Columns | None:
+    """Return the columns asked for under either name (``projected_columns``: jetliner 0.2.0's)."""
+    if projected_columns is None:
+        return columns
+    if columns is not None:
+        msg = "give columns or projected_columns (the same option), not both"
+        raise ConfigurationError(msg)
+    return projected_columns
+
+
+def column_names(columns: Columns | None,
+                  file_schema: pl.Schema) -> tuple[str, ...] | None:
+    """Turn the requested columns (names, or zero-based indices) into names."""
+    if columns is None:
+        return None
+    if isinstance(columns, str):
+        msg = f"columns must be a list of column names or indices, got the string {columns!r}"
+        raise ConfigurationError(msg)
+    indices = [c for c in columns if isinstance(c, int) and not isinstance(c, bool)]
+    strings = [c for c in columns if isinstance(c, str)]
+    if len(indices) == len(columns):
+        names = list(file_schema)
+        negative = [c for c in indices if c < 0]
+        if negative:
+            msg = (
+                f"column indices cannot be negative: {negative} (indices count from 0, the "
+                f"first of the file's {len(names)} columns)"
+            )
+            raise ConfigurationError(msg)
+        bad = [c for c in indices if c >= len(names)]
+        if bad:
+            msg = f"column indices {bad} are out of range for {len(names)} columns"
+            raise ConfigurationError(msg)
+        out = tuple(names[c] for c in indices)
+    elif len(strings) == len(columns):
+        out = tuple(strings)
+    else:
+        msg = "columns must be all names (str) or all indices (int)"
+        raise ConfigurationError(msg)
+    if len(set(out)) != len(out):
+        msg = f"columns lists a column twice: {list(out)}"
+        raise ConfigurationError(msg)
+    return out

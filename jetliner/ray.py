@@ -59,7 +59,10 @@ _FIRST_ONLY = " yet: its read tasks check each file against the first file's sch
 # options a read task cannot honour, and why
 _REFUSED = {"n_rows": _INDEPENDENT, "row_index_name": _INDEPENDENT,
             "include_file_paths": _INDEPENDENT, "missing_columns": _FIRST_ONLY,
-            "extra_columns": _FIRST_ONLY, "union_by_name": _FIRST_ONLY}
+            "extra_columns": _FIRST_ONLY, "union_by_name": _FIRST_ONLY,
+            "reader_schema": " yet: its splits are planned and checked against the first "
+                             "file's own schema (read the files with jetliner.scan_avro, "
+                             "or convert them first)"}
 
 
 class AvroDatasource(Datasource):

@@ -40,7 +40,8 @@ from jetliner.frames import FrameBuilder
 from jetliner.opening import FileInfo, Opener, open_file, opens_ahead
 from jetliner.options import ReadOptions
 from jetliner.progress import Progress
-from jetliner.query import compact, filter_columns
+from jetliner.query import column_names, compact, filter_columns, projection
+from jetliner.resolution import ReaderSchema, load_reader_schema, reader_read, resolved_plan
 from jetliner.resolve import resolve_sources
 from jetliner.schema import Plan, plan_for
 from jetliner.sources import BytesSource, LocalSource, Source
@@ -672,51 +673,6 @@ def _describe_all(sources: Sequence[Source], options: ReadOptions) -> list[FileC
             raise
 
 
-def _projection(columns: Columns | None, projected_columns: Columns | None) -> Columns | None:
-    """Return the columns asked for under either name (``projected_columns``: jetliner 0.2.0's)."""
-    if projected_columns is None:
-        return columns
-    if columns is not None:
-        msg = "give columns or projected_columns (the same option), not both"
-        raise ConfigurationError(msg)
-    return projected_columns
-
-
-def _column_names(columns: Columns | None,
-                  file_schema: pl.Schema) -> tuple[str, ...] | None:
-    """Turn the requested columns (names, or zero-based indices) into names."""
-    if columns is None:
-        return None
-    if isinstance(columns, str):
-        msg = f"columns must be a list of column names or indices, got the string {columns!r}"
-        raise ConfigurationError(msg)
-    indices = [c for c in columns if isinstance(c, int) and not isinstance(c, bool)]
-    strings = [c for c in columns if isinstance(c, str)]
-    if len(indices) == len(columns):
-        names = list(file_schema)
-        negative = [c for c in indices if c < 0]
-        if negative:
-            msg = (
-                f"column indices cannot be negative: {negative} (indices count from 0, the "
-                f"first of the file's {len(names)} columns)"
-            )
-            raise ConfigurationError(msg)
-        bad = [c for c in indices if c >= len(names)]
-        if bad:
-            msg = f"column indices {bad} are out of range for {len(names)} columns"
-            raise ConfigurationError(msg)
-        out = tuple(names[c] for c in indices)
-    elif len(strings) == len(columns):
-        out = tuple(strings)
-    else:
-        msg = "columns must be all names (str) or all indices (int)"
-        raise ConfigurationError(msg)
-    if len(set(out)) != len(out):
-        msg = f"columns lists a column twice: {list(out)}"
-        raise ConfigurationError(msg)
-    return out
-
-
 # Seconds without an open reader after which the memory kept for reuse between batches
 # (pooled buffers, the C heap's free memory) is given back.  Giving it back at once cost
 # a short read 0.15-0.2 ms and a next read its page faults; reads in a row keep it.
@@ -816,7 +772,7 @@ class MultiAvroReader:
         opts = ReadOptions.from_kwargs(options, type(self).__name__)
         self._start(resolve_sources(sources, glob=opts.glob,
                                     storage_options=opts.storage_options),
-                    _projection(columns, projected_columns), opts)
+                    projection(columns, projected_columns), opts)
 
     @classmethod
     def _of(cls, sources: list[Source], columns: Columns | None, options: ReadOptions,
@@ -838,6 +794,9 @@ class MultiAvroReader:
         self._sources = sources
         self._error: BaseException | None = None
         self._index = 0  # of the source being read
+        self._reader: ReaderSchema | None = None
+        if options.reader_schema is not None:
+            self._reader = load_reader_schema(options.reader_schema, options.storage_options)
         self._first: FileInfo = open_file(sources[0], options)
         self._current: FileInfo | None = self._first
         self._closed = False
@@ -846,7 +805,9 @@ class MultiAvroReader:
         _IDLE_TRIM.opened()
         try:
             first = self._describe(self._first)
-            if options.union_by_name and len(sources) > 1:
+            if self._reader is not None:
+                self._dataset = Dataset(self._reader.schema, {}, self._first.path)
+            elif options.union_by_name and len(sources) > 1:
                 self._dataset = Dataset.union_of([first, *_describe_all(sources[1:], options)])
             else:
                 self._dataset = Dataset.of_first(first)
@@ -854,7 +815,7 @@ class MultiAvroReader:
             check_extra_columns(self._file_schema, options)
             if options.row_index_name is not None:
                 _check_row_index(options.row_index_offset, 0)
-            names = _column_names(columns, self._file_schema)
+            names = column_names(columns, self._file_schema)
             self._columns = tuple(self._file_schema) if names is None else names
             unknown = [c for c in self._columns if c not in self._file_schema]
             if len(set(self._columns)) != len(self._columns) or unknown:
@@ -864,7 +825,7 @@ class MultiAvroReader:
                        f"available columns: {', '.join(map(repr, self._file_schema))}")
                 raise SchemaError(msg, path=self._first.path)
             self._out = pl.Schema({c: self._file_schema[c] for c in self._columns})
-            self._first_read: FileRead = file_read(self._dataset, first, self._columns, options)
+            self._first_read: FileRead = self._file_read(self._first, first)
             self._plan = self._compile(self._first, self._first_read.decode)
         except BaseException:
             self.close()
@@ -1001,10 +962,28 @@ class MultiAvroReader:
     # -- internals
 
     def _compile(self, info: FileInfo, columns: tuple[str, ...] | None) -> Plan:
-        return _compile(info, columns)
+        if self._reader is None:
+            return _compile(info, columns)
+        try:
+            return resolved_plan(info.header.schema_json, self._reader, columns)
+        except SchemaError as exc:
+            raise SchemaError(exc.message, exc.variant, info.path) from exc
 
     def _describe(self, info: FileInfo) -> FileColumns:
+        if self._reader is not None:
+            self._compile(info, None)  # (the writer schema must resolve against it)
+            return FileColumns(info.path, self._reader.schema)
         return _describe(info)
+
+    def _file_read(self, info: FileInfo, described: FileColumns | None) -> FileRead:
+        """Return how the read's columns are read from a file (`described`: its columns)."""
+        if self._reader is not None:
+            try:
+                return reader_read(info.header.schema_json, self._reader, self._columns)
+            except SchemaError as exc:
+                raise SchemaError(exc.message, exc.variant, info.path) from exc
+        return file_read(self._dataset, described or self._describe(info), self._columns,
+                         self._options)
 
     def _report(self, i: int, info: FileInfo) -> None:
         """Update the progress line: rows so far, bytes of files done and of file `i`."""
@@ -1025,7 +1004,7 @@ class MultiAvroReader:
         else:
             info = self._opener.take()
             self._current = info
-            read = file_read(self._dataset, self._describe(info), self._columns, self._options)
+            read = self._file_read(info, None)
             plan = self._compile(info, read.decode)
         filt = None
         if self._predicate is not None:
@@ -1140,4 +1119,4 @@ class AvroReader(MultiAvroReader):
                 "MultiAvroReader (or jetliner.open, which picks the reader)"
             )
             raise ConfigurationError(msg)
-        self._start(resolved, _projection(columns, projected_columns), opts)
+        self._start(resolved, projection(columns, projected_columns), opts)

@@ -21,8 +21,8 @@ from polars.io.plugins import register_io_source
 
 from jetliner.exceptions import BadBlockError, SkippedDataWarning
 from jetliner.options import ReadOptions
-from jetliner.query import columns_to_decode, run_query
-from jetliner.readers import AvroReader, MultiAvroReader, _projection
+from jetliner.query import columns_to_decode, projection, run_query
+from jetliner.readers import AvroReader, MultiAvroReader
 from jetliner.resolve import resolve_sources
 from jetliner.sources import Source
 
@@ -253,4 +253,4 @@ def open(  # noqa: A001
     """
     sources, opts = _resolve(source, dict(options), "open")
     kind = AvroReader if len(sources) == 1 else MultiAvroReader
-    return kind._of(sources, _projection(columns, projected_columns), opts)
+    return kind._of(sources, projection(columns, projected_columns), opts)

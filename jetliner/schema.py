@@ -88,6 +88,9 @@ class AvroType:
         Full name of a named type (record, enum, fixed), else None.
     fields
         Records: list of ``(field name, AvroType)``.
+    field_attrs
+        Records: per field, the other attributes of its JSON object (``default``,
+        ``aliases``...), which schema resolution reads.
     symbols
         Enums: the symbols.
     size
@@ -100,12 +103,14 @@ class AvroType:
         Other attributes of the type's JSON object (``logicalType``, ``precision``...).
     """
 
-    __slots__ = ("kind", "name", "fields", "symbols", "size", "items", "branches", "attrs")
+    __slots__ = ("kind", "name", "fields", "field_attrs", "symbols", "size", "items", "branches",
+                 "attrs")
 
     def __init__(self, kind: str, **kw: Any) -> None:
         self.kind = kind
         self.name: str | None = kw.get("name")
         self.fields: list[tuple[str, AvroType]] = kw.get("fields", [])
+        self.field_attrs: list[dict[str, Any]] = kw.get("field_attrs", [])
         self.symbols: list[str] = kw.get("symbols", [])
         self.size: int = kw.get("size", 0)
         self.items: AvroType | None = kw.get("items")
@@ -262,6 +267,7 @@ class _Parser:
                 _check_text(f["name"], f"a field name of record {fullname!r}")
                 field_names.add(f["name"])
                 node.fields.append((f["name"], self.parse(f["type"], ns, depth + 1)))
+                node.field_attrs.append({k: v for k, v in f.items() if k not in ("name", "type")})
             return node
         if kind == "array":
             if "items" not in js:

@@ -29,6 +29,11 @@ def read_full(path: str) -> pl.DataFrame:
     return jetliner.read_avro(path)
 
 
+def read_resolved(path: str, reader_schema: dict) -> pl.DataFrame:
+    """Read the whole file through a reader schema (Avro schema resolution)."""
+    return jetliner.read_avro(path, reader_schema=reader_schema)
+
+
 def read_projection(path: str, columns: list[str]) -> pl.DataFrame:
     """Select `columns` through ``scan_avro`` (projection pushdown)."""
     return jetliner.scan_avro(path).select(columns).collect()

@@ -72,6 +72,26 @@ def test_schema_polars(capsys, files) -> None:
                                 "tags: List(String)"]
 
 
+def test_reader_schema_flag(capsys, files, tmp_path) -> None:
+    reader = {"type": "record", "name": "Event", "fields": [
+        {"name": "who", "type": "bytes", "aliases": ["user"]},
+        {"name": "id", "type": "double"},
+        {"name": "region", "type": "string", "default": "eu"}]}
+    avsc = tmp_path / "reader.avsc"
+    avsc.write_text(json.dumps(reader))
+    status, out, _ = run(capsys, "schema", "--polars", "--reader-schema", str(avsc),
+                         str(files[0]))
+    assert status == 0
+    assert out.splitlines() == ["who: Binary", "id: Float64", "region: String"]
+    status, out, _ = run(capsys, "head", "--ndjson", "-n", "3", "--reader-schema",
+                         json.dumps(reader), str(files[0]))
+    assert status == 0
+    with files[0].open("rb") as f:
+        theirs = list(fastavro.reader(f, reader_schema=reader))[:3]
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["id"], r["region"]) for r in rows] == [(t["id"], t["region"]) for t in theirs]
+
+
 def test_meta_text_and_json(capsys, files) -> None:
     status, out, _ = run(capsys, "meta", "--json", str(files[0]))
     assert status == 0
