@@ -123,3 +123,16 @@ def values(draw: st.DrawFn, s: Any) -> Any:
     if t == "map":
         return draw(st.dictionaries(st.text(max_size=5), values(s["values"]), max_size=4))
     return {f["name"]: draw(values(f["type"])) for f in s["fields"]}
+
+
+@st.composite
+def datasets(draw: st.DrawFn, logical: bool = True) -> tuple[Any, list[Any]]:
+    if draw(st.integers(0, 9)) == 0:
+        schema = draw(schemas(2, logical=logical))
+    else:
+        counter = [0]
+        fields = draw(st.lists(FIELD, min_size=1, max_size=6, unique=True))
+        schema = {"type": "record", "name": "Top", "fields": [
+            {"name": f, "type": draw(schemas(3, counter, logical))} for f in fields]}
+    records = draw(st.lists(values(schema), min_size=0, max_size=30))
+    return schema, records

@@ -12,23 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matching import assert_frame_matches
-from strategies import FIELD, schemas, values
+from strategies import datasets
 
 import jetliner
-
-
-@st.composite
-def datasets(draw: st.DrawFn, logical: bool = True) -> tuple[Any, list[Any]]:
-    if draw(st.integers(0, 9)) == 0:
-        schema = draw(schemas(2, logical=logical))
-    else:
-        counter = [0]
-        fields = draw(st.lists(FIELD, min_size=1, max_size=6, unique=True))
-        schema = {"type": "record", "name": "Top", "fields": [
-            {"name": f, "type": draw(schemas(3, counter, logical))} for f in fields]}
-    records = draw(st.lists(values(schema), min_size=0, max_size=30))
-    return schema, records
-
 
 CODECS = ["null", "deflate", "snappy", "zstandard", "bzip2", "xz"]
 

@@ -13,25 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matching import assert_frame_matches
 from polars.testing import assert_frame_equal
+from strategies import datasets
 
 import jetliner
 from jetliner.writing import write_avro
-
-
-def _strategies() -> Any:
-    """The read round trip's strategies (its module is not importable by name)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(
-        "roundtrip_strategies", Path(__file__).with_name("test_roundtrip.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-datasets = _strategies().datasets
 
 WRITE_CODECS = ["null", "deflate", "snappy", "zstandard", "bzip2", "xz"]
 
