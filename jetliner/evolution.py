@@ -26,14 +26,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import polars as pl
 
-from jetliner.exceptions import SchemaError
+from jetliner.exceptions import ConfigurationError, SchemaError
 from jetliner.options import ReadOptions
 
-__all__ = ["Dataset", "FileColumns", "FileRead", "avro_defaults", "file_read", "widen"]
+__all__ = ["Dataset", "FileColumns", "FileRead", "avro_defaults", "column_names", "file_read",
+           "projection", "widen"]
 
 # Avro's promotions (schema resolution: a value written as the first type may be read
 # as the second), in the Polars types jetliner gives those Avro types.  String and
@@ -194,12 +195,28 @@ class Dataset:
         The path of the first file (named in errors).
     union
         True when `schema` is the union of every file's columns (``union_by_name``).
+    partitions
+        The Hive partition columns among `schema`'s: each file's value comes from
+        its path, never from the file (`jetliner.hive`).
     """
 
     schema: pl.Schema
     defaults: dict[str, Any]
     first: str
     union: bool = False
+    partitions: tuple[str, ...] = ()
+
+    def with_partitions(self, partitions: pl.Schema) -> Dataset:
+        """Return the dataset with Hive partition columns.
+
+        A partition named as a column keeps the column's place (and the type it
+        was given from it); the others come after the columns, in path order.
+        """
+        schema = dict(self.schema)
+        for name, dtype in partitions.items():
+            schema[name] = dtype  # in place when the files have it, else appended
+        return Dataset(pl.Schema(schema), self.defaults, self.first, self.union,
+                       tuple(partitions))
 
     @classmethod
     def of_first(cls, first: FileColumns) -> Dataset:
@@ -267,7 +284,10 @@ def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
     The error lists every difference at once (missing, extra and retyped columns),
     each with the option that would accept it.
     """
-    found, expected = file.schema, dataset.schema
+    # partition columns come from the paths, whatever the files hold
+    found = pl.Schema({n: t for n, t in file.schema.items() if n not in dataset.partitions})
+    expected = pl.Schema({n: t for n, t in dataset.schema.items()
+                          if n not in dataset.partitions})
     problems = []
     if not dataset.union:
         missing = [n for n in expected if n not in found]
@@ -307,7 +327,7 @@ def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
 
 
 def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],
-              options: ReadOptions) -> FileRead:
+              options: ReadOptions, partitions: dict[str, Any] | None = None) -> FileRead:
     """Check a file against the dataset and return how to read `columns` from it.
 
     Parameters
@@ -320,6 +340,8 @@ def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],
         The read's columns (all in ``dataset.schema``), in output order.
     options
         The read's options (``missing_columns``, ``extra_columns``).
+    partitions
+        The file's value of each of the dataset's partition columns.
 
     Returns
     -------
@@ -333,12 +355,15 @@ def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],
         differs from the dataset's (and is not a promotion to it, with union_by_name).
     """
     _check(dataset, file, options)
-    decode = tuple(c for c in columns if c in file.schema)
+    values = partitions or {}
+    decode = tuple(c for c in columns if c in file.schema and c not in dataset.partitions)
     exprs: list[pl.Expr] = []
     same = len(decode) == len(columns)
     for name in columns:
         dtype = dataset.schema[name]
-        if name not in file.schema:
+        if name in dataset.partitions:
+            exprs.append(pl.repeat(pl.lit(values.get(name), dtype), pl.len()).alias(name))
+        elif name not in file.schema:
             value = dataset.defaults.get(name)
             lit = pl.lit(None, dtype) if value is None else pl.lit(value).cast(dtype)
             # repeat to the batch's height (a lone literal would make one row)
@@ -349,3 +374,54 @@ def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],
         else:
             exprs.append(pl.col(name))
     return FileRead(decode, None if same else exprs)
+
+
+# ---------------------------------------------------------------------------- columns
+
+
+Columns: TypeAlias = "Sequence[str] | Sequence[int]"  # names, or indices into the file's columns
+
+
+def projection(columns: Columns | None, projected_columns: Columns | None) -> Columns | None:
+    """Return the columns asked for under either name (``projected_columns``: jetliner 0.2.0's)."""
+    if projected_columns is None:
+        return columns
+    if columns is not None:
+        msg = "give columns or projected_columns (the same option), not both"
+        raise ConfigurationError(msg)
+    return projected_columns
+
+
+def column_names(columns: Columns | None,
+                  file_schema: pl.Schema) -> tuple[str, ...] | None:
+    """Turn the requested columns (names, or zero-based indices) into names."""
+    if columns is None:
+        return None
+    if isinstance(columns, str):
+        msg = f"columns must be a list of column names or indices, got the string {columns!r}"
+        raise ConfigurationError(msg)
+    indices = [c for c in columns if isinstance(c, int) and not isinstance(c, bool)]
+    strings = [c for c in columns if isinstance(c, str)]
+    if len(indices) == len(columns):
+        names = list(file_schema)
+        negative = [c for c in indices if c < 0]
+        if negative:
+            msg = (
+                f"column indices cannot be negative: {negative} (indices count from 0, the "
+                f"first of the file's {len(names)} columns)"
+            )
+            raise ConfigurationError(msg)
+        bad = [c for c in indices if c >= len(names)]
+        if bad:
+            msg = f"column indices {bad} are out of range for {len(names)} columns"
+            raise ConfigurationError(msg)
+        out = tuple(names[c] for c in indices)
+    elif len(strings) == len(columns):
+        out = tuple(strings)
+    else:
+        msg = "columns must be all names (str) or all indices (int)"
+        raise ConfigurationError(msg)
+    if len(set(out)) != len(out):
+        msg = f"columns lists a column twice: {list(out)}"
+        raise ConfigurationError(msg)
+    return out

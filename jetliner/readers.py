@@ -27,7 +27,15 @@ from jetliner._decoder import DecodeFailure, Decoder, release_memory
 from jetliner._plan import DECODE_ERROR_MESSAGES, DECODE_ERROR_VARIANTS
 from jetliner.codecs import get_codec
 from jetliner.container import Block, Header, iter_blocks, read_header
-from jetliner.evolution import Dataset, FileColumns, FileRead, avro_defaults, file_read
+from jetliner.evolution import (
+    Dataset,
+    FileColumns,
+    FileRead,
+    avro_defaults,
+    column_names,
+    file_read,
+    projection,
+)
 from jetliner.exceptions import (
     BadBlockError,
     CodecError,
@@ -37,6 +45,7 @@ from jetliner.exceptions import (
     SchemaError,
 )
 from jetliner.frames import FrameBuilder
+from jetliner.hive import Partitions, hive_enabled, partitions_of
 from jetliner.options import ReadOptions
 from jetliner.progress import Progress
 from jetliner.query import compact, filter_columns
@@ -729,49 +738,17 @@ def _describe_all(sources: Sequence[Source], options: ReadOptions) -> list[FileC
             raise
 
 
-def _projection(columns: Columns | None, projected_columns: Columns | None) -> Columns | None:
-    """Return the columns asked for under either name (``projected_columns``: jetliner 0.2.0's)."""
-    if projected_columns is None:
-        return columns
-    if columns is not None:
-        msg = "give columns or projected_columns (the same option), not both"
-        raise ConfigurationError(msg)
-    return projected_columns
-
-
-def _column_names(columns: Columns | None,
-                  file_schema: pl.Schema) -> tuple[str, ...] | None:
-    """Turn the requested columns (names, or zero-based indices) into names."""
-    if columns is None:
-        return None
-    if isinstance(columns, str):
-        msg = f"columns must be a list of column names or indices, got the string {columns!r}"
-        raise ConfigurationError(msg)
-    indices = [c for c in columns if isinstance(c, int) and not isinstance(c, bool)]
-    strings = [c for c in columns if isinstance(c, str)]
-    if len(indices) == len(columns):
-        names = list(file_schema)
-        negative = [c for c in indices if c < 0]
-        if negative:
-            msg = (
-                f"column indices cannot be negative: {negative} (indices count from 0, the "
-                f"first of the file's {len(names)} columns)"
-            )
-            raise ConfigurationError(msg)
-        bad = [c for c in indices if c >= len(names)]
-        if bad:
-            msg = f"column indices {bad} are out of range for {len(names)} columns"
-            raise ConfigurationError(msg)
-        out = tuple(names[c] for c in indices)
-    elif len(strings) == len(columns):
-        out = tuple(strings)
+def _dataset(first: FileColumns, sources: Sequence[Source], options: ReadOptions,
+             hive: bool) -> tuple[Dataset, Partitions | None]:
+    """Return the columns of a read (the first file's, or the union) and its partitions."""
+    if options.union_by_name and len(sources) > 1:
+        dataset = Dataset.union_of([first, *_describe_all(sources[1:], options)])
     else:
-        msg = "columns must be all names (str) or all indices (int)"
-        raise ConfigurationError(msg)
-    if len(set(out)) != len(out):
-        msg = f"columns lists a column twice: {list(out)}"
-        raise ConfigurationError(msg)
-    return out
+        dataset = Dataset.of_first(first)
+    partitions = partitions_of(sources, dataset.schema, options) if hive else None
+    if partitions is not None:
+        dataset = dataset.with_partitions(partitions.schema)
+    return dataset, partitions
 
 
 # Seconds without an open reader after which the memory kept for reuse between batches
@@ -871,25 +848,29 @@ class MultiAvroReader:
     def __init__(self, sources: Any, *, columns: Columns | None = None,
                  projected_columns: Columns | None = None, **options: Any) -> None:
         opts = ReadOptions.from_kwargs(options, type(self).__name__)
-        self._start(resolve_sources(sources, glob=opts.glob,
-                                    storage_options=opts.storage_options),
-                    _projection(columns, projected_columns), opts)
+        self._start(resolve_sources(sources, glob=opts.glob, storage_options=opts.storage_options,
+                                    hidden_file_prefix=opts.hidden_prefixes),
+                    projection(columns, projected_columns), opts, hive_enabled(sources, opts))
 
     @classmethod
     def _of(cls, sources: list[Source], columns: Columns | None, options: ReadOptions,
-            predicate: pl.Expr | None = None) -> Self:
+            predicate: pl.Expr | None = None, hive: bool = False,
+            known: tuple[Dataset, Partitions | None] | None = None) -> Self:
         """Make a reader of sources already resolved, with options already validated.
 
         With a `predicate` (over the decoded columns only, not the row index), every
-        batch is returned filtered, and the filter's columns are decoded first.
+        batch is returned filtered, and the filter's columns are decoded first.  With
+        `hive`, the paths' Hive partitions are columns.  `known`: the dataset and the
+        sources' partitions found by an earlier reader of (a superset of) them.
         """
         reader = cls.__new__(cls)
-        reader._start(sources, columns, options)
+        reader._start(sources, columns, options, hive, known)
         reader._predicate = predicate
         return reader
 
-    def _start(self, sources: list[Source], columns: Columns | None,
-               options: ReadOptions) -> None:
+    def _start(self, sources: list[Source], columns: Columns | None, options: ReadOptions,
+               hive: bool = False,
+               known: tuple[Dataset, Partitions | None] | None = None) -> None:
         """Open the first file and compile the plan: typed errors now, not on first use."""
         self._options = options
         self._sources = sources
@@ -901,15 +882,15 @@ class MultiAvroReader:
         _IDLE_TRIM.opened()
         try:
             first = self._describe(self._first)
-            if options.union_by_name and len(sources) > 1:
-                self._dataset = Dataset.union_of([first, *_describe_all(sources[1:], options)])
+            if known is not None:
+                self._dataset, self._partitions = known
             else:
-                self._dataset = Dataset.of_first(first)
+                self._dataset, self._partitions = _dataset(first, sources, options, hive)
             self._file_schema = self._dataset.schema
             check_extra_columns(self._file_schema, options)
             if options.row_index_name is not None:
                 _check_row_index(options.row_index_offset, 0)
-            names = _column_names(columns, self._file_schema)
+            names = column_names(columns, self._file_schema)
             self._columns = tuple(self._file_schema) if names is None else names
             unknown = [c for c in self._columns if c not in self._file_schema]
             if len(set(self._columns)) != len(self._columns) or unknown:
@@ -919,7 +900,8 @@ class MultiAvroReader:
                        f"available columns: {', '.join(map(repr, self._file_schema))}")
                 raise SchemaError(msg, path=self._first.path)
             self._out = pl.Schema({c: self._file_schema[c] for c in self._columns})
-            self._first_read: FileRead = file_read(self._dataset, first, self._columns, options)
+            self._first_read: FileRead = file_read(self._dataset, first, self._columns, options,
+                                                   self._partition_values(0))
             self._plan = self._compile(self._first, self._first_read.decode)
         except BaseException:
             self.close()
@@ -1078,7 +1060,8 @@ class MultiAvroReader:
         else:
             info = open_file(self._sources[i], self._options)
             self._current = info
-            read = file_read(self._dataset, self._describe(info), self._columns, self._options)
+            read = file_read(self._dataset, self._describe(info), self._columns, self._options,
+                             self._partition_values(i))
             plan = self._compile(info, read.decode)
         filt = None
         if self._predicate is not None:
@@ -1088,6 +1071,9 @@ class MultiAvroReader:
             filt = Filter(self._predicate, late, self._kept)
         return FileJob(info, plan, FrameBuilder(plan.schema), self._options, filt,
                        read.select)
+
+    def _partition_values(self, i: int) -> dict[str, Any] | None:
+        return None if self._partitions is None else self._partitions.row(i)
 
     def _late_plans(self, info: FileInfo) -> LatePlans | None:
         """Split the read's columns into the filter's and the others, for two passes."""
@@ -1186,11 +1172,13 @@ class AvroReader(MultiAvroReader):
     def __init__(self, source: Any, *, columns: Columns | None = None,
                  projected_columns: Columns | None = None, **options: Any) -> None:
         opts = ReadOptions.from_kwargs(options, type(self).__name__)
-        resolved = resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options)
+        resolved = resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options,
+                                   hidden_file_prefix=opts.hidden_prefixes)
         if len(resolved) != 1:
             msg = (
                 f"AvroReader reads one file, but {source!r} names {len(resolved)}; use "
                 "MultiAvroReader (or jetliner.open, which picks the reader)"
             )
             raise ConfigurationError(msg)
-        self._start(resolved, _projection(columns, projected_columns), opts)
+        self._start(resolved, projection(columns, projected_columns), opts,
+                    hive_enabled(source, opts))
