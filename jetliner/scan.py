@@ -111,15 +111,20 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
     batch is filtered as it is decoded, and reading stops (no further I/O) once
     ``head()`` / ``n_rows`` is satisfied.
 
+    A folder's ``key=value`` subfolders are columns (Hive partitions), and a
+    filter on them (or on the ``include_file_paths`` column) prunes files before
+    any is opened: the files it excludes cost no request.
+
     Parameters
     ----------
     source
-        A path, ``pathlib.Path``, glob (``* ** ? [..] {a,b}``), URL, binary file
-        object, or a list of them.
+        A path, ``pathlib.Path``, glob (``* ** ? [..] {a,b}``), folder (a local
+        directory, or a URL ending in ``/``: every file under it), URL, binary
+        file object, or a list of them.
     **options
         The reading options, the same for every API (``n_rows``,
-        ``storage_options``, ``batch_size``, ``ignore_errors``, ``progress``, ...):
-        see `ReadOptions`.
+        ``storage_options``, ``batch_size``, ``hive_partitioning``,
+        ``ignore_errors``, ``progress``, ...): see `ReadOptions`.
 
     Returns
     -------
@@ -128,11 +133,11 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
     Raises
     ------
     SourceNotFoundError
-        The file does not exist, or a glob matches nothing.
+        The file does not exist, or a glob or folder matches nothing.
     ParseError
         The first file is not an Avro object container file.
     SchemaError
-        Its schema is invalid.
+        Its schema is invalid, or the files' Hive partitions differ.
 
     Examples
     --------
@@ -200,7 +205,8 @@ def read_avro(
     Parameters
     ----------
     source
-        A path, ``pathlib.Path``, glob, URL, binary file object, or a list of them.
+        A path, ``pathlib.Path``, glob, folder, URL, binary file object, or a list
+        of them.
     columns
         Column names or zero-based indices to read, returned in the order given.
     **options
