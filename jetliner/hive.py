@@ -31,7 +31,6 @@ import polars as pl
 
 from jetliner.exceptions import SchemaError
 from jetliner.options import ReadOptions
-from jetliner.resolve import is_folder
 from jetliner.sources import Source
 
 __all__ = ["DEFAULT_PARTITION", "Partitions", "conjuncts", "hive_enabled", "partitions_of",
@@ -216,15 +215,16 @@ def _parse(key: str, values: list[str | None], dtype: pl.DataType | None,
     return parsed.gather(positions).rename(key)
 
 
-def hive_enabled(source: Any, options: ReadOptions) -> bool:
-    """Tell whether a read of `source` has Hive partitions.
+def hive_enabled(sources: Sequence[Source], options: ReadOptions) -> bool:
+    """Tell whether a read of `sources` (as resolved) has Hive partitions.
 
     ``hive_partitioning=None`` (the default) turns them on for a single folder
-    only, as in ``pl.scan_parquet``.
+    only, as in ``pl.scan_parquet``: when every source was listed under one folder.
     """
     if options.hive_partitioning is not None:
         return options.hive_partitioning
-    return is_folder(source)
+    base = sources[0].base if sources else None
+    return base is not None and all(s.base == base for s in sources)
 
 
 def partitions_of(sources: Sequence[Source], schema: pl.Schema,

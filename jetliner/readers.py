@@ -848,9 +848,10 @@ class MultiAvroReader:
     def __init__(self, sources: Any, *, columns: Columns | None = None,
                  projected_columns: Columns | None = None, **options: Any) -> None:
         opts = ReadOptions.from_kwargs(options, type(self).__name__)
-        self._start(resolve_sources(sources, glob=opts.glob, storage_options=opts.storage_options,
-                                    hidden_file_prefix=opts.hidden_prefixes),
-                    projection(columns, projected_columns), opts, hive_enabled(sources, opts))
+        resolved = resolve_sources(sources, glob=opts.glob, storage_options=opts.storage_options,
+                                   hidden_file_prefix=opts.hidden_prefixes)
+        self._start(resolved, projection(columns, projected_columns), opts,
+                    hive_enabled(resolved, opts))
 
     @classmethod
     def _of(cls, sources: list[Source], columns: Columns | None, options: ReadOptions,
@@ -1181,4 +1182,4 @@ class AvroReader(MultiAvroReader):
             )
             raise ConfigurationError(msg)
         self._start(resolved, projection(columns, projected_columns), opts,
-                    hive_enabled(source, opts))
+                    hive_enabled(resolved, opts))

@@ -64,7 +64,7 @@ def _resolve(source: Any, options: dict[str, Any],
     opts = ReadOptions.from_kwargs(options, caller)
     sources = resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options,
                               hidden_file_prefix=opts.hidden_prefixes)
-    return sources, opts, hive_enabled(source, opts)
+    return sources, opts, hive_enabled(sources, opts)
 
 
 def _per_file(partitions: Partitions | None, sources: list[Source],

@@ -66,6 +66,10 @@ def test_a_folder_reads_its_partitions_as_columns_like_polars(tmp_path: Path) ->
     assert jetliner.read_avro_schema(avro) == df.schema
     with jetliner.open(avro) as reader:
         assert_frame_equal(pl.concat(list(reader)), df)
+    with jetliner.MultiAvroReader(avro, columns=["day", "x"]) as multi:
+        assert_frame_equal(pl.concat(list(multi)), df.select("day", "x"))
+    with jetliner.AvroReader(avro / DAYS[0][0]) as one:  # one file's folder: no partitions
+        assert next(one).columns == ["x", "s"]
     # a folder below the root: only the partitions below it
     same(lambda lf: lf, avro / "year=2024", pq / "year=2024")
 
