@@ -272,10 +272,14 @@ class FileRead:
         The expressions turning one of its decoded batches into the read's columns
         (reordered, missing ones filled, narrower ones cast); None when a batch is
         already that.
+    as_decoded
+        True when `select` only adds partition columns: the decoded columns are the
+        read's others, as they are (a filter on them may be decoded late).
     """
 
     decode: tuple[str, ...]
     select: list[pl.Expr] | None
+    as_decoded: bool = True
 
 
 def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
@@ -359,6 +363,7 @@ def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],
     decode = tuple(c for c in columns if c in file.schema and c not in dataset.partitions)
     exprs: list[pl.Expr] = []
     same = len(decode) == len(columns)
+    as_decoded = len(decode) == len([c for c in columns if c not in dataset.partitions])
     for name in columns:
         dtype = dataset.schema[name]
         if name in dataset.partitions:
@@ -370,10 +375,10 @@ def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],
             exprs.append(pl.repeat(lit, pl.len()).alias(name))
         elif file.schema[name] != dtype:
             exprs.append(pl.col(name).cast(dtype))
-            same = False
+            same = as_decoded = False
         else:
             exprs.append(pl.col(name))
-    return FileRead(decode, None if same else exprs)
+    return FileRead(decode, None if same else exprs, as_decoded)
 
 
 # ---------------------------------------------------------------------------- columns

@@ -423,6 +423,8 @@ class FileJob:
             tail = late.second_frames.build(second.finish(late.second.export), len(picks))
             kept = compact(head.filter(mask), rows)
             frame = pl.concat([kept, tail], how="horizontal").select(late.order)
+            if self.select is not None:  # the partition columns
+                frame = frame.select(self.select)
             out.append((frame, len(picks)))
 
         def decode(piece: _Slice, data: Any, offset: int, done: int, take: int) -> int:
@@ -1067,8 +1069,8 @@ class MultiAvroReader:
         filt = None
         if self._predicate is not None:
             # late materialisation filters the file's own columns: only when they are
-            # the read's (a missing or cast column is made after decoding)
-            late = self._late_plans(info) if read.select is None else None
+            # the read's, bar partitions (a missing or cast column is made after decoding)
+            late = self._late_plans(info, read.decode) if read.as_decoded else None
             filt = Filter(self._predicate, late, self._kept)
         return FileJob(info, plan, FrameBuilder(plan.schema), self._options, filt,
                        read.select)
@@ -1076,11 +1078,11 @@ class MultiAvroReader:
     def _partition_values(self, i: int) -> dict[str, Any] | None:
         return None if self._partitions is None else self._partitions.row(i)
 
-    def _late_plans(self, info: FileInfo) -> LatePlans | None:
-        """Split the read's columns into the filter's and the others, for two passes."""
+    def _late_plans(self, info: FileInfo, decode: tuple[str, ...]) -> LatePlans | None:
+        """Split the decoded columns into the filter's and the others, for two passes."""
         assert self._predicate is not None
         named = filter_columns(self._predicate)
-        order = list(self._columns)
+        order = list(decode)
         if named is None or not set(named) <= set(order):
             return None
         roots = set(named)

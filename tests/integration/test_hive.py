@@ -350,3 +350,30 @@ def test_pruning_keeps_the_scans_columns(tmp_path: Path, opened: list[str],
                                          schema={"x": pl.Int64, "y": pl.String,
                                                  "day": pl.Int64}))
     assert len(opened) == 1
+
+
+@pytest.mark.parametrize("late", [True, False])
+@pytest.mark.parametrize(("predicate", "can_be_late"), [
+    (pl.col("x") > 3, True),                               # the files' columns
+    ((pl.col("x") > 3) & (pl.col("day") == 22), True),     # pruned, then late on x
+    ((pl.col("x") > 5) | (pl.col("day") == 21), False),    # a partition in the rows' filter
+])
+def test_filters_decoded_late_with_partitions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              late: bool, predicate: pl.Expr,
+                                              can_be_late: bool) -> None:
+    from jetliner import readers
+
+    monkeypatch.setattr(readers, "LATE_BELOW", 2.0 if late else -1.0)
+    calls: list[int] = []
+    real = readers.FileJob._decode_late
+
+    def counting(self: Any, *args: Any) -> Any:
+        calls.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(readers.FileJob, "_decode_late", counting)
+    avro, pq = write_both(tmp_path, DAYS)
+    same(lambda lf: lf.filter(predicate), avro, pq)
+    same(lambda lf: lf.filter(predicate).select("s", "month"), avro, pq)
+    # late only where the rows' filter names the files' columns alone
+    assert bool(calls) == (late and can_be_late)
