@@ -288,10 +288,10 @@ def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
     The error lists every difference at once (missing, extra and retyped columns),
     each with the option that would accept it.
     """
-    # partition columns come from the paths, whatever the files hold
-    found = pl.Schema({n: t for n, t in file.schema.items() if n not in dataset.partitions})
-    expected = pl.Schema({n: t for n, t in dataset.schema.items()
-                          if n not in dataset.partitions})
+    found, expected = file.schema, dataset.schema
+    if dataset.partitions:  # partition columns come from the paths, whatever the files hold
+        found = pl.Schema({n: t for n, t in found.items() if n not in dataset.partitions})
+        expected = pl.Schema({n: t for n, t in expected.items() if n not in dataset.partitions})
     problems = []
     if not dataset.union:
         missing = [n for n in expected if n not in found]
@@ -397,8 +397,7 @@ def projection(columns: Columns | None, projected_columns: Columns | None) -> Co
     return projected_columns
 
 
-def column_names(columns: Columns | None,
-                  file_schema: pl.Schema) -> tuple[str, ...] | None:
+def column_names(columns: Columns | None, file_schema: pl.Schema) -> tuple[str, ...] | None:
     """Turn the requested columns (names, or zero-based indices) into names."""
     if columns is None:
         return None
