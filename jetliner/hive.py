@@ -205,9 +205,10 @@ def _parse(key: str, values: list[str | None], dtype: pl.DataType | None,
                 parsed = parsed.cast(dtype)
     except pl.exceptions.PolarsError as exc:
         shown = ", ".join(map(repr, distinct[:5])) + (", ..." if len(distinct) > 5 else "")
+        what = "parsed" if dtype is None else f"read as {dtype}"
         msg = (
-            f"the partition values of {key!r} ({shown}) cannot be read as {dtype}: {exc}; "
-            "give another type in hive_schema"
+            f"the partition values of {key!r} ({shown}) cannot be {what}: {exc}; give "
+            "their type in hive_schema"
         )
         raise SchemaError(msg, "BadPartitionValue") from exc
     if parsed.len() != len(distinct):  # not one cell per value: the CSV misread them
