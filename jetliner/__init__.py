@@ -1,4 +1,4 @@
-"""jetliner: fast Avro reading for Polars."""
+"""jetliner: fast Avro reading and writing for Polars."""
 
 from jetliner.exceptions import (
     AccessDeniedError,
@@ -8,10 +8,12 @@ from jetliner.exceptions import (
     CodecError,
     ConfigurationError,
     DecodeError,
+    EncodeError,
     FileNotFoundError,
     JetlinerError,
     ParseError,
     PermissionError,
+    RenamedFieldsWarning,
     SchemaError,
     SkippedDataWarning,
     SourceChangedError,
@@ -25,6 +27,7 @@ from jetliner.resolve import plan_splits
 from jetliner.sample import sample_path
 from jetliner.scan import open, read_avro, read_avro_schema, scan, scan_avro
 from jetliner.splits import Split
+from jetliner.writing import sink_avro, write_avro
 
 __version__ = "0.1.0"
 
@@ -37,12 +40,14 @@ __all__ = [
     "CodecError",
     "ConfigurationError",
     "DecodeError",
+    "EncodeError",
     "FileNotFoundError",
     "JetlinerError",
     "MultiAvroReader",
     "ParseError",
     "PermissionError",
     "ReadOptions",
+    "RenamedFieldsWarning",
     "SchemaError",
     "SkippedDataWarning",
     "SourceChangedError",
@@ -58,6 +63,8 @@ __all__ = [
     "sample_path",
     "scan",
     "scan_avro",
+    "sink_avro",
+    "write_avro",
 ]
 
 

@@ -1,32 +1,12 @@
-# The Arrow C Data Interface (https://arrow.apache.org/docs/format/CDataInterface.html):
-# its two structs, the release callbacks of the structs the decoder exports (which
+# The Arrow C Data Interface (its structs are in _arrow_abi.pxd):
+# the release callbacks of the structs the decoder exports (which
 # free every buffer through the buffer allocator), the destructors of the PyCapsule
 # protocol's capsules, and allocation helpers that raise MemoryError.
 # Included by _decoder.pyx (see the note there on why an include, not a module).
 
 
-cdef struct ArrowSchema:
-    const char* format
-    const char* name
-    const char* metadata
-    int64_t flags
-    int64_t n_children
-    ArrowSchema** children
-    ArrowSchema* dictionary
-    void (*release)(ArrowSchema*) noexcept nogil
-    void* private_data
+from jetliner._arrow_abi cimport ArrowArray, ArrowSchema
 
-cdef struct ArrowArray:
-    int64_t length
-    int64_t null_count
-    int64_t offset
-    int64_t n_buffers
-    int64_t n_children
-    const void** buffers
-    ArrowArray** children
-    ArrowArray* dictionary
-    void (*release)(ArrowArray*) noexcept nogil
-    void* private_data
 
 cdef enum:
     ARROW_FLAG_NULLABLE = 2

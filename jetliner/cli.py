@@ -1,7 +1,7 @@
 """The ``jetliner`` command line: look into Avro files and convert them from the shell.
 
-Commands: ``demo``, ``schema``, ``meta``, ``count``, ``head``, ``cat`` and
-``convert``.  Every command takes paths, globs and URLs (``s3://...``), with
+Commands: ``demo``, ``schema``, ``schemas``, ``meta``, ``count``, ``head``, ``cat``
+and ``convert``.  Every command takes paths, globs and URLs (``s3://...``), with
 ``-s KEY=VALUE`` for storage options.  Errors print one line on standard error
 and exit with status 1 (2 for a bad command line).
 """
@@ -28,6 +28,7 @@ from polars.datatypes import DataTypeClass
 import jetliner
 from jetliner.container import Block, iter_blocks
 from jetliner.exceptions import BadBlockError, JetlinerError, SkippedDataWarning
+from jetliner.inventory import field_types, schema_changes, writer_schemas
 from jetliner.options import ReadOptions
 from jetliner.readers import FileInfo, MultiAvroReader, open_file
 from jetliner.resolve import resolve_sources
@@ -139,6 +140,38 @@ def _schema(args: argparse.Namespace) -> None:
         return
     with _opened(source, opts) as info:
         print(json.dumps(json.loads(info.header.schema_json), indent=2))
+
+
+def _schemas(args: argparse.Namespace) -> None:
+    opts = ReadOptions.from_kwargs(_options(args))
+    sources = _sources(opts, args.files)
+    groups = writer_schemas(sources, opts)
+    reports = []
+    for n, group in enumerate(groups):
+        reports.append({
+            "schema": group.schema, "files": len(group.files), "first": group.files[0],
+            "last": group.files[-1],
+            "changes": schema_changes(groups[n - 1].schema, group.schema) if n else None,
+            "paths": group.files,
+        })
+    if args.json:
+        print(json.dumps(reports, indent=2))
+        return
+    print(f"{len(groups)} writer schema{'s' * (len(groups) != 1)} in {len(sources)} "
+          f"file{'s' * (len(sources) != 1)}")
+    for n, r in enumerate(reports, 1):
+        print(f"\nschema {n}: {r['files']} file{'s' * (r['files'] != 1)}")
+        print(f"  first: {r['first']}")
+        if r["files"] > 1:
+            print(f"  last:  {r['last']}")
+        if r["changes"] is None:
+            print("  fields:")
+            for path, (kind, _) in field_types(r["schema"]).items():
+                print(f"    {path}: {kind}")
+        else:
+            print(f"  changes from schema {n - 1}:")
+            for line in r["changes"] or ["(none in fields: names, docs or other attributes)"]:
+                print(f"    {line}")
 
 
 def _meta_value(value: bytes) -> Any:
@@ -398,6 +431,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--polars", action="store_true", help="print the Polars schema instead")
     p.set_defaults(func=_schema)
+
+    p = sub.add_parser("schemas", parents=[common],
+                       help="list the distinct writer schemas of files (headers read "
+                            "concurrently), how many files use each, and what changed")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON (every schema in full, with its files)")
+    p.set_defaults(func=_schemas)
 
     p = sub.add_parser("meta", parents=[common],
                        help="print codec, sync marker, metadata, block and row counts")

@@ -1,4 +1,4 @@
-"""Block codecs, keyed by the Avro codec name.
+"""Block codecs, keyed by the Avro codec name: decompressors, and the writer's compressors.
 
 deflate, bzip2, xz and zstandard go through the standard library's decompressor
 objects (zstandard: ``compression.zstd``, or its backport before Python 3.14), which
@@ -25,9 +25,10 @@ except ImportError:
     from backports import zstd as _zstdlib  # type: ignore[no-redef,unused-ignore]
 
 from jetliner import _snappy as _snappy_raw
-from jetliner.exceptions import CodecError
+from jetliner import _snappy_compress as _snappy_out
+from jetliner.exceptions import CodecError, ConfigurationError
 
-__all__ = ["CODECS", "get_codec"]
+__all__ = ["CODECS", "CODEC_LEVELS", "get_codec", "get_compressor"]
 
 Buffer = bytes | memoryview | bytearray
 
@@ -169,3 +170,54 @@ def get_codec(name: str, path: str | None = None) -> Callable[[memoryview, int],
             f"unsupported codec {name!r}; supported codecs are: {', '.join(CODECS)}"
         )
         raise CodecError(msg, "UnsupportedCodec", path, codec=name) from None
+
+
+# -- compressors, for the writer
+
+# codec -> (lowest, highest) compression level; None: the codec takes no level
+CODEC_LEVELS: dict[str, tuple[int, int] | None] = {
+    "null": None, "snappy": None, "deflate": (0, 9), "zstandard": (-22, 22),
+    "bzip2": (1, 9), "xz": (0, 9),
+}
+
+
+def get_compressor(codec: str, level: int | None = None) -> Callable[[bytes], bytes]:
+    """Return the compressor of an Avro codec, at `level` (None: the codec's default).
+
+    Snappy blocks get their CRC32 trailer (big-endian) here, as the format wants.
+
+    Raises
+    ------
+    ConfigurationError
+        An unknown codec, or a level the codec does not take.
+    """
+    if codec not in CODEC_LEVELS:
+        msg = f"unsupported codec {codec!r}; the writer supports: {', '.join(CODEC_LEVELS)}"
+        raise ConfigurationError(msg)
+    bounds = CODEC_LEVELS[codec]
+    if level is not None:
+        if bounds is None:
+            msg = f"codec {codec!r} takes no compression_level (got {level!r})"
+            raise ConfigurationError(msg)
+        if isinstance(level, bool) or not isinstance(level, int) \
+                or not bounds[0] <= level <= bounds[1]:
+            msg = (f"compression_level for {codec!r} must be an integer from {bounds[0]} "
+                   f"to {bounds[1]}, got {level!r}")
+            raise ConfigurationError(msg)
+    if codec == "null":
+        return lambda data: data
+    if codec == "deflate":
+        def deflate(data: bytes) -> bytes:
+            c = zlib.compressobj(-1 if level is None else level, zlib.DEFLATED, -15)
+            return c.compress(data) + c.flush()
+        return deflate
+    if codec == "snappy":
+        def snappy(data: bytes) -> bytes:
+            return _snappy_out.compress_raw(data) + zlib.crc32(data).to_bytes(4, "big")
+        return snappy
+    if codec == "zstandard":
+        options = {} if level is None else {"level": level}
+        return lambda data: bytes(_zstdlib.compress(data, **options))
+    if codec == "bzip2":
+        return lambda data: bz2.compress(data, 9 if level is None else level)
+    return lambda data: lzma.compress(data, preset=6 if level is None else level)

@@ -28,10 +28,12 @@ __all__ = [
     "CodecError",
     "ConfigurationError",
     "DecodeError",
+    "EncodeError",
     "FileNotFoundError",
     "JetlinerError",
     "ParseError",
     "PermissionError",
+    "RenamedFieldsWarning",
     "SchemaError",
     "SkippedDataWarning",
     "SourceChangedError",
@@ -228,6 +230,41 @@ class SchemaError(JetlinerError):
                  schema_context: str | None = None) -> None:
         super().__init__(message, variant, path)
         self.schema_context = schema_context
+
+
+class EncodeError(JetlinerError):
+    """A value of the frame being written cannot be held by its Avro type.
+
+    Nothing is left at the destination when it is raised.
+
+    Parameters
+    ----------
+    message, variant, path
+        See `JetlinerError`; ``path`` is the destination.
+    column
+        The column, or the path of the nested field (``"order.items[].price"``).
+    row
+        The row of the frame (counted from 0 over everything written in the call).
+    """
+
+    default_variant = "Encode"
+    label = "Encode error"
+    fields = ("path", "column", "row")
+
+    def __init__(self, message: str, variant: str | None = None, path: str | None = None,
+                 column: str | None = None, row: int | None = None) -> None:
+        super().__init__(message, variant, path)
+        self.column = column
+        self.row = row
+
+    def where(self) -> str:
+        """Return where the error is (``"in 'out.avro', column 'x', row 3"``)."""
+        parts = [f"in {self.path!r}"] if self.path is not None else []
+        if self.column is not None:
+            parts.append(f"column {self.column!r}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        return ", ".join(parts)
 
 
 class CodecError(JetlinerError):
@@ -449,3 +486,24 @@ class SkippedDataWarning(UserWarning):
     def __init__(self, message: str, errors: list[BadBlockError]) -> None:
         super().__init__(message)
         self.errors = errors
+
+
+class RenamedFieldsWarning(UserWarning):
+    """Issued by the writers when column or field names are not valid Avro names.
+
+    Avro names match ``[A-Za-z_][A-Za-z0-9_]*``; other names are written sanitised
+    (other characters replaced by ``_``, a leading digit prefixed with ``_``, repeats
+    made unique with a suffix).  Its ``renamed`` attribute maps each field path to
+    its new name.
+
+    Parameters
+    ----------
+    message
+        The renames, as text.
+    renamed
+        ``{original path: new name}``.
+    """
+
+    def __init__(self, message: str, renamed: dict[str, str]) -> None:
+        super().__init__(message)
+        self.renamed = renamed

@@ -26,7 +26,7 @@ import polars as pl
 from jetliner._decoder import DecodeFailure, Decoder, release_memory
 from jetliner._plan import DECODE_ERROR_MESSAGES, DECODE_ERROR_VARIANTS
 from jetliner.codecs import get_codec
-from jetliner.container import Block, Header, iter_blocks, read_header
+from jetliner.container import Block, iter_blocks
 from jetliner.evolution import (
     Dataset,
     FileColumns,
@@ -46,14 +46,13 @@ from jetliner.exceptions import (
 )
 from jetliner.frames import FrameBuilder
 from jetliner.hive import Partitions, hive_enabled, partitions_of
+from jetliner.opening import FileInfo, Opener, open_file, opens_ahead
 from jetliner.options import ReadOptions
 from jetliner.progress import Progress
 from jetliner.query import compact, filter_columns
 from jetliner.resolve import resolve_sources
-from jetliner.schema import AvroType, Plan, parse_schema_text, plan_for
+from jetliner.schema import Plan, plan_for
 from jetliner.sources import BytesSource, LocalSource, Source
-from jetliner.splits import SplitSource
-from jetliner.stream import DEFAULT_LOCAL_CHUNK, DEFAULT_REMOTE_CHUNK, ByteStream
 from jetliner.threads import DECODE_THREADS
 
 if TYPE_CHECKING:
@@ -65,62 +64,6 @@ if TYPE_CHECKING:
 __all__ = ["AvroReader", "FileInfo", "FileJob", "MultiAvroReader", "check_extra_columns",
            "check_same_schema", "index_type", "open_file", "output_schema"]
 
-
-
-@dataclass
-class FileInfo:
-    """An opened file: its header, parsed schema and byte stream."""
-
-    source: Source
-    stream: ByteStream
-    header: Header
-    schema: AvroType
-    # records beyond one per byte seen so far: records that take no bytes
-    empty_records: int = 0
-    # file offset up to which blocks have been handed to the consumer (progress)
-    consumed: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def path(self) -> str:
-        """The path or URL errors name."""
-        return self.source.path
-
-    @property
-    def span(self) -> tuple[int, int | None]:
-        """The byte range whose blocks are read: a split's, or the whole file."""
-        if isinstance(self.source, SplitSource):
-            return self.source.split.start, self.source.split.end
-        return 0, None
-
-
-def open_file(source: Source, options: ReadOptions) -> FileInfo:
-    """Open `source`, read and check its header; typed errors on any problem."""
-    file = source.open()
-    stream: ByteStream | None = None
-    try:
-        chunk = options.read_chunk_size or (
-            DEFAULT_REMOTE_CHUNK if source.is_remote else DEFAULT_LOCAL_CHUNK
-        )
-        # prefetch is for remote objects: local reads are served from the page cache
-        ahead = source.is_remote
-        stream = ByteStream(file, chunk, prefetch_ranges=options.buffer_blocks if ahead else 0,
-                            prefetch_bytes=options.buffer_bytes if ahead else 0)
-        header = read_header(stream, source.path)
-        get_codec(header.codec, source.path)
-        try:
-            schema = parse_schema_text(header.schema_json)
-        except SchemaError as exc:
-            raise SchemaError(exc.message, exc.variant, source.path) from exc
-        if isinstance(source, SplitSource):
-            stream.prefetch_stop = source.split.end
-        return FileInfo(source, stream, header, schema)
-    except BaseException:
-        if stream is not None:
-            stream.close()  # stops prefetching too
-        else:
-            file.close()
-        raise
 
 
 @dataclass(frozen=True)
@@ -882,6 +825,8 @@ class MultiAvroReader:
         self._first: FileInfo = open_file(sources[0], options)
         self._current: FileInfo | None = self._first
         self._closed = False
+        # the other sources, opened a few ahead once the read reaches the second
+        self._opener = Opener(sources, options, 1, opens_ahead(sources, options))
         _IDLE_TRIM.opened()
         try:
             first = self._describe(self._first)
@@ -1032,6 +977,8 @@ class MultiAvroReader:
         if self._current is not None:
             self._current.stream.close()
             self._current = None
+        if getattr(self, "_opener", None) is not None:
+            self._opener.close()
         self._iter = iter(())
         if getattr(self, "_progress", None) is not None:
             self._progress.close()  # type: ignore[union-attr]
@@ -1061,7 +1008,7 @@ class MultiAvroReader:
         if i == 0:
             info, plan, read = self._first, self._plan, self._first_read
         else:
-            info = open_file(self._sources[i], self._options)
+            info = self._opener.take()
             self._current = info
             read = file_read(self._dataset, self._describe(info), self._columns, self._options,
                              self._partition_values(i))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from jetliner.exceptions import (
@@ -65,8 +66,10 @@ class _FsspecFile:
     access).
     """
 
-    def __init__(self, source: FsspecSource) -> None:
+    def __init__(self, source: FsspecSource,
+                 cancelled: Callable[[], bool] | None = None) -> None:
         self.source = source
+        self.cancelled = cancelled
         self.url = source.path
         fs = source.fs
         self.is_s3 = source.protocol in ("s3", "s3a") and hasattr(fs, "_call_s3")
@@ -75,11 +78,12 @@ class _FsspecFile:
         # set by close(): a prefetch still running then makes no further request
         self.closed = False
         if self.is_s3:
-            first = call_with_retries(self._s3_open, source.policy, self.url, "opening")
+            first = call_with_retries(self._s3_open, source.policy, self.url, "opening",
+                                      cancelled=self._stopped)
             if first is not None:
                 return
         info = call_with_retries(lambda: fs.info(source.fs_path), source.policy, self.url,
-                                 "opening")
+                                 "opening", cancelled=self._stopped)
         if info.get("type") == "directory":
             raise SourceNotFoundError(
                 f"{self.url!r} is a directory or prefix, not an object (end it with '/' to "
@@ -183,7 +187,11 @@ class _FsspecFile:
                 return first[:end]
         return call_with_retries(lambda: self._fetch(start, end), self.source.policy,
                                  self.url, f"reading bytes {start}-{end} of",
-                                 cancelled=lambda: self.closed)
+                                 cancelled=self._stopped)
+
+    def _stopped(self) -> bool:
+        """Say whether no further request may be made: closed, or its opener stopped."""
+        return self.closed or (self.cancelled is not None and self.cancelled())
 
     def close(self) -> None:
         self.closed = True
@@ -218,8 +226,13 @@ class FsspecSource(Source):
         self.listed_size = listed_size
         self.base = base
 
-    def open(self) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open the object: pin its size (and ETag) for ranged reads.
+
+        Parameters
+        ----------
+        cancelled
+            Asked before each request; once it says True, none is made.
 
         Returns
         -------
@@ -232,7 +245,7 @@ class FsspecSource(Source):
             A subclass naming the failure: `SourceNotFoundError` (also for a
             directory or prefix), `AccessDeniedError`, `AuthenticationError`.
         """
-        return _FsspecFile(self)
+        return _FsspecFile(self, cancelled)
 
 
 def _filesystem(protocol: str, url: str,

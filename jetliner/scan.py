@@ -239,7 +239,9 @@ def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Sche
         A path, ``pathlib.Path``, glob, URL or binary file object (the first file
         it names is read), or a list of them.
     **options
-        See `ReadOptions` (``storage_options`` and ``glob`` matter here).
+        See `ReadOptions` (``storage_options`` and ``glob`` matter here; with
+        ``union_by_name=True`` every file's header is read, concurrently, and the
+        schema is the union of theirs).
 
     Returns
     -------
@@ -254,9 +256,9 @@ def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Sche
     Int64
     """
     sources, opts, hive = _resolve(source, dict(options), "read_avro_schema")
-    # the first header (the partitions: every path's)
-    with MultiAvroReader._of(sources if hive else sources[:1], None,
-                             replace(opts, union_by_name=False), hive=hive) as reader:
+    # the first header, or every file's with union_by_name; the partitions: every path's
+    named = sources if opts.union_by_name or hive else sources[:1]
+    with MultiAvroReader._of(named, None, opts, hive=hive) as reader:
         return reader.file_schema
 
 

@@ -16,6 +16,7 @@ import glob as globlib
 import io
 import os
 import re
+from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
 from jetliner.exceptions import AccessDeniedError, SourceError, SourceNotFoundError
@@ -74,8 +75,14 @@ class Source:
     # directly, or matched by a glob); Hive partitions are read below it
     base: str | None = None
 
-    def open(self) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open for ranged reads.
+
+        Parameters
+        ----------
+        cancelled
+            Remote sources ask it before each request (the open's and later
+            reads'), and make none once it says True; local ones never wait.
 
         Returns
         -------
@@ -139,7 +146,7 @@ class LocalSource(Source):
         self.path = os.fspath(path)
         self.base = base
 
-    def open(self) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open the file; its size is taken now.
 
         Returns
@@ -192,7 +199,7 @@ class BytesSource(Source):
         self.data = data
         self.path = path
 
-    def open(self) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open a view of the bytes.
 
         Returns
@@ -241,7 +248,7 @@ class FileObjectSource(Source):
         if not isinstance(self.path, str):
             self.path = f"<{type(fileobj).__name__}>"
 
-    def open(self) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open the file object for ranged reads (seek, then read).
 
         A ``BytesIO`` is read through a view of its buffer, without copying.

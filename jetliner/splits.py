@@ -20,6 +20,7 @@ Splits are plain, picklable descriptions: plan them in one process
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from jetliner.exceptions import ConfigurationError, SourceChangedError
@@ -76,9 +77,9 @@ class SplitSource(Source):
         self.path = inner.path
         self.is_remote = inner.is_remote
 
-    def open(self) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open the whole file (the header is at its start); see `Source.open`."""
-        file = self.inner.open()
+        file = self.inner.open(cancelled)
         if file.size != self.split.file_size:
             file.close()
             msg = (

@@ -323,6 +323,9 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, url: str, what: 
             if isinstance(exc, JetlinerError):
                 raise
             if classify(exc) == TRANSIENT and attempt < policy.max_retries:
+                if cancelled is not None and cancelled():  # no wait for a retry not made
+                    msg = f"{what} {url} was not retried: its reader was closed"
+                    raise ReadCancelled(msg, path=url) from exc
                 _sleep(policy.delay(attempt))
                 attempt += 1
                 continue

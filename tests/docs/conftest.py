@@ -113,6 +113,16 @@ def docs_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  sync_interval=4_000)
     (root / "damaged.avro").write_bytes(damage(data))
     shutil.copy(jetliner.sample_path(), root / "users.avro")
+    # the CLI's `schemas` example: sign-ups whose schema gained a field and a wider type
+    old = {"type": "record", "name": "Signup", "namespace": "shop", "fields": [
+        {"name": "id", "type": "long"}, {"name": "name", "type": "string"},
+        {"name": "age", "type": "int"}]}
+    new = {**old, "fields": [{"name": "id", "type": "long"}, {"name": "name", "type": "string"},
+                             {"name": "age", "type": "long"},
+                             {"name": "email", "type": ["null", "string"], "default": None}]}
+    for n, schema in enumerate([old, old, new], 1):
+        write(root / "signups" / f"2024-01-0{n}.avro", schema,
+              [{"id": n, "name": "a", "age": 30, "email": None}])
     return root
 
 

@@ -430,3 +430,75 @@ def test_output_that_cannot_encode_the_text(files, tmp_path) -> None:
     assert out.returncode == 1
     assert out.stderr.decode().startswith("jetliner: error: standard output cannot encode")
     assert out.stderr.count(b"\n") == 1
+
+
+EVOLVED = {"type": "record", "name": "Event", "fields": [
+    {"name": "id", "type": "long"},
+    {"name": "amount", "type": ["null", "double"]},
+    {"name": "tags", "type": {"type": "array", "items": "string"}},
+    {"name": "email", "type": ["null", "string"], "default": None},
+    {"name": "where", "type": ["null", {"type": "record", "name": "Where", "fields": [
+        {"name": "city", "type": "string"}]}], "default": None},
+]}
+
+
+def test_schemas_groups_files_by_writer_schema(capsys, files, avro_file, tmp_path) -> None:
+    """Files of two schemas, interleaved: each schema once, its files counted, the
+    second's changes against the first listed."""
+    rows = [{**{k: v for k, v in r.items() if k != "user"}, "email": None, "where": None}
+            for r in events(0, 3)]
+    evolved = [avro_file(EVOLVED, rows), avro_file(EVOLVED, rows)]
+    order = [files[0], evolved[0], files[1], evolved[1], files[2]]
+    for n, path in enumerate(order):
+        path.rename(tmp_path / f"part-{n}.avro")
+    status, out, _ = run(capsys, "schemas", "--json", str(tmp_path / "part-*.avro"))
+    assert status == 0
+    groups = json.loads(out)
+    assert [g["files"] for g in groups] == [3, 2]
+    assert [Path(p).name for p in groups[0]["paths"]] == ["part-0.avro", "part-2.avro",
+                                                          "part-4.avro"]
+    assert (Path(groups[1]["first"]).name, Path(groups[1]["last"]).name) \
+        == ("part-1.avro", "part-3.avro")
+    for group in groups:  # the schema as written in the files' headers
+        metadata, _ = fastavro_read(Path(group["first"]))
+        assert group["schema"] == json.loads(metadata["avro.schema"])
+    assert groups[0]["changes"] is None
+    assert groups[1]["changes"] == [
+        "+ email: null | string (default null)",
+        "+ where: null | record Where (default null)",
+        "+ where.city: string (no default)",
+        "- user: string",
+    ]
+    status, text, _ = run(capsys, "schemas", str(tmp_path / "part-*.avro"))
+    assert status == 0
+    assert text.splitlines()[0] == "2 writer schemas in 5 files"
+    assert "changes from schema 1:" in text and "    - user: string" in text
+
+
+def test_schemas_of_a_missing_file_is_an_error(capsys, tmp_path) -> None:
+    status, _, err = run(capsys, "schemas", str(tmp_path / "nothing-*.avro"))
+    assert status == 1 and "nothing-" in err
+
+
+def test_schema_changes_of_retyped_nested_and_recursive_fields() -> None:
+    from jetliner.inventory import field_types, schema_changes
+
+    node = {"type": "record", "name": "Node", "namespace": "t", "fields": [
+        {"name": "value", "type": "int"},
+        {"name": "next", "type": ["null", "Node"], "default": None},
+        {"name": "items", "type": {"type": "map", "values": {
+            "type": "record", "name": "Item", "fields": [{"name": "n", "type": "int"}]}}},
+    ]}
+    # the recursive reference is not entered again
+    assert field_types(node)["next"][0] == "null | record t.Node"
+    assert list(field_types(node)) == ["value", "next", "items", "items{}.n"]
+    wider = json.loads(json.dumps(node))
+    wider["fields"][0]["type"] = "long"
+    wider["fields"][2]["type"]["values"]["fields"][0] = {"name": "n", "type": "double",
+                                                          "default": 0}
+    assert schema_changes(node, wider) == [
+        "~ value: int -> long",
+        "~ items{}.n: int -> double",
+        "~ items{}.n: no default -> default 0",
+    ]
+    assert schema_changes(node, node) == []

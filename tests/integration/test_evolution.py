@@ -59,6 +59,7 @@ def test_the_issues_example_with_each_option(lake: str, options: dict[str, Any],
     with jetliner.open(lake, **options) as reader:
         assert reader.polars_schema == expected.schema
         assert_frame_equal(pl.concat(list(reader)), expected)
+    assert jetliner.read_avro_schema(lake, **options) == expected.schema
 
 
 def test_a_later_file_missing_a_column(tmp_path: Path) -> None:

@@ -283,9 +283,9 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     paths: list[str] = []
     original = LocalSource.open
 
-    def record(self: LocalSource) -> Any:
+    def record(self: LocalSource, *args: Any) -> Any:
         paths.append(self.path)
-        return original(self)
+        return original(self, *args)
 
     monkeypatch.setattr(LocalSource, "open", record)
     return paths

@@ -48,8 +48,8 @@ class CountingSource(LocalSource):
         self.bytes_read = 0
         self.requests = 0
 
-    def open(self):
-        inner = super().open()
+    def open(self, cancelled=None):
+        inner = super().open(cancelled)
         outer = self
 
         class Counted:

@@ -76,3 +76,21 @@ def test_unknown_storage_option(capsys, s3_server, s3_client, bucket) -> None:
     assert main(["count", url, "-s", "endpoit=http://127.0.0.1:1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("jetliner: error: ") and "'endpoit'" in err and "known" in err
+
+
+def test_schemas_over_an_s3_glob(capsys, s3_server, s3_client, bucket) -> None:
+    """Every object's header is read; the evolved one is its own group."""
+    import s3util
+
+    evolved = {**s3util.SCHEMA, "fields": [*s3util.SCHEMA["fields"],
+                                           {"name": "tier", "type": "int", "default": 0}]}
+    buf = io.BytesIO()
+    fastavro.writer(buf, fastavro.parse_schema(evolved),
+                    [{**r, "tier": 1} for r in s3util.records(5)])
+    urls = [put(s3_client, bucket, f"lake/p{n:02d}.avro",
+                buf.getvalue() if n == 7 else avro(3, seed=n)) for n in range(12)]
+    assert main(["schemas", "--json", f"s3://{bucket}/lake/*.avro", *options(s3_server)]) == 0
+    groups = json.loads(capsys.readouterr().out)
+    assert [g["paths"] for g in groups] == [urls[:7] + urls[8:], [urls[7]]]
+    assert groups[1]["schema"] == fastavro.reader(io.BytesIO(buf.getvalue())).writer_schema
+    assert groups[1]["changes"] == ["+ tier: int (default 0)"]
