@@ -120,12 +120,16 @@ def _query(name: str, path: str, baseline: int) -> dict:
         "group_by_streaming": lambda: lf().group_by("label").agg(pl.len()).collect(
             engine="streaming"),
     }
-    if name == "sink_parquet":
+    if name in ("sink_parquet", "sink_avro"):
         with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "out.parquet")
-            lf().sink_parquet(out)
+            out = os.path.join(tmp, "out")
+            if name == "sink_parquet":
+                lf().sink_parquet(out)
+            else:
+                jetliner.sink_avro(lf(), out)
             peak = _status("VmHWM")
-            rows = pl.scan_parquet(out).select(pl.len()).collect().item()
+            rows = (pl.scan_parquet(out) if name == "sink_parquet"
+                    else jetliner.scan_avro(out)).select(pl.len()).collect().item()
         return {"baseline": baseline, "peak": peak, "result": 0, "rows": rows,
                 "held": _status("VmRSS") - baseline}
     df = queries[name]()

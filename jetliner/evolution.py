@@ -33,7 +33,8 @@ import polars as pl
 from jetliner.exceptions import SchemaError
 from jetliner.options import ReadOptions
 
-__all__ = ["Dataset", "FileColumns", "FileRead", "avro_defaults", "file_read", "widen"]
+__all__ = ["Dataset", "FileColumns", "FileRead", "avro_defaults", "file_read",
+           "widen"]
 
 # Avro's promotions (schema resolution: a value written as the first type may be read
 # as the second), in the Polars types jetliner gives those Avro types.  String and
@@ -194,12 +195,28 @@ class Dataset:
         The path of the first file (named in errors).
     union
         True when `schema` is the union of every file's columns (``union_by_name``).
+    partitions
+        The Hive partition columns among `schema`'s: each file's value comes from
+        its path, never from the file (`jetliner.hive`).
     """
 
     schema: pl.Schema
     defaults: dict[str, Any]
     first: str
     union: bool = False
+    partitions: tuple[str, ...] = ()
+
+    def with_partitions(self, partitions: pl.Schema) -> Dataset:
+        """Return the dataset with Hive partition columns.
+
+        A partition named as a column keeps the column's place (and the type it
+        was given from it); the others come after the columns, in path order.
+        """
+        schema = dict(self.schema)
+        for name, dtype in partitions.items():
+            schema[name] = dtype  # in place when the files have it, else appended
+        return Dataset(pl.Schema(schema), self.defaults, self.first, self.union,
+                       tuple(partitions))
 
     @classmethod
     def of_first(cls, first: FileColumns) -> Dataset:
@@ -255,10 +272,14 @@ class FileRead:
         The expressions turning one of its decoded batches into the read's columns
         (reordered, missing ones filled, narrower ones cast); None when a batch is
         already that.
+    as_decoded
+        True when `select` only adds partition columns: the decoded columns are the
+        read's others, as they are (a filter on them may be decoded late).
     """
 
     decode: tuple[str, ...]
     select: list[pl.Expr] | None
+    as_decoded: bool = True
 
 
 def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
@@ -268,6 +289,9 @@ def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
     each with the option that would accept it.
     """
     found, expected = file.schema, dataset.schema
+    if dataset.partitions:  # partition columns come from the paths, whatever the files hold
+        found = pl.Schema({n: t for n, t in found.items() if n not in dataset.partitions})
+        expected = pl.Schema({n: t for n, t in expected.items() if n not in dataset.partitions})
     problems = []
     if not dataset.union:
         missing = [n for n in expected if n not in found]
@@ -307,7 +331,7 @@ def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
 
 
 def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],
-              options: ReadOptions) -> FileRead:
+              options: ReadOptions, partitions: dict[str, Any] | None = None) -> FileRead:
     """Check a file against the dataset and return how to read `columns` from it.
 
     Parameters
@@ -320,6 +344,8 @@ def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],
         The read's columns (all in ``dataset.schema``), in output order.
     options
         The read's options (``missing_columns``, ``extra_columns``).
+    partitions
+        The file's value of each of the dataset's partition columns.
 
     Returns
     -------
@@ -333,19 +359,23 @@ def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],
         differs from the dataset's (and is not a promotion to it, with union_by_name).
     """
     _check(dataset, file, options)
-    decode = tuple(c for c in columns if c in file.schema)
+    values = partitions or {}
+    decode = tuple(c for c in columns if c in file.schema and c not in dataset.partitions)
     exprs: list[pl.Expr] = []
     same = len(decode) == len(columns)
+    as_decoded = len(decode) == len([c for c in columns if c not in dataset.partitions])
     for name in columns:
         dtype = dataset.schema[name]
-        if name not in file.schema:
+        if name in dataset.partitions:
+            exprs.append(pl.repeat(pl.lit(values.get(name), dtype), pl.len()).alias(name))
+        elif name not in file.schema:
             value = dataset.defaults.get(name)
             lit = pl.lit(None, dtype) if value is None else pl.lit(value).cast(dtype)
             # repeat to the batch's height (a lone literal would make one row)
             exprs.append(pl.repeat(lit, pl.len()).alias(name))
         elif file.schema[name] != dtype:
             exprs.append(pl.col(name).cast(dtype))
-            same = False
+            same = as_decoded = False
         else:
             exprs.append(pl.col(name))
-    return FileRead(decode, None if same else exprs)
+    return FileRead(decode, None if same else exprs, as_decoded)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, TypedDict
+
+import polars as pl
 
 from jetliner.exceptions import ConfigurationError, UnknownOptionError
 
@@ -31,6 +34,10 @@ class ReadOptionsDict(TypedDict, total=False):
     extra_columns: str
     union_by_name: bool
     reader_schema: Any
+    hive_partitioning: bool | None
+    hive_schema: Mapping[str, Any] | None
+    try_parse_hive_dates: bool
+    hidden_file_prefix: str | Sequence[str] | None
     ignore_errors: bool
     storage_options: dict[str, Any] | None
     buffer_blocks: int
@@ -94,6 +101,29 @@ class ReadOptions:
         reads each file with its own schema.  It makes `union_by_name`,
         `missing_columns` and `extra_columns` moot: combined with a non-default
         value of one of them it is a `ConfigurationError`.
+    hive_partitioning
+        Read ``key=value`` folder names on the files' paths as columns (Hive
+        partitions), appended after the file's columns, and prune files with a
+        filter on them before any is opened.  ``None`` (default, as in
+        ``pl.scan_parquet``): on when the source is a single folder, off for
+        files, globs and lists.  ``True`` also reads them from the paths of
+        files, globs and lists (every folder of the path); ``False`` never.
+    hive_schema
+        Types of the partition columns (a dict or ``pl.Schema``); ``None`` infers
+        them from the values as Polars does (integers, floats, booleans, dates and
+        datetimes with `try_parse_hive_dates`, else strings).  As in Polars, a
+        partition key of the paths missing from it is an error.
+    try_parse_hive_dates
+        Infer ``Date`` and ``Datetime`` partition values (``True``, as Polars).
+        ``False`` keeps them as strings, even where `hive_schema` says a
+        temporal type.
+    hidden_file_prefix
+        Names (a prefix, or a list of prefixes) skipped when listing a folder: a
+        file or folder under it whose name starts with one is not read.
+        ``None`` (default) skips names starting with ``_`` or ``.`` (writers'
+        markers and side files: ``_SUCCESS``, ``_temporary/``, ``.crc`` files);
+        ``[]`` skips nothing.  Given explicitly, it also skips the files of a
+        glob whose names start with one (as ``pl.scan_parquet`` does).
     ignore_errors
         Skip what cannot be decoded instead of raising.
     storage_options
@@ -160,6 +190,13 @@ class ReadOptions:
     union_by_name: bool = False
     # (not hashed: a dict)
     reader_schema: Any = field(default=None, hash=False)
+    # None: as pl.scan_parquet, on for a single folder (its layout says what it is),
+    # off for files and globs (a path's 'key=value' may be a name, not a partition)
+    hive_partitioning: bool | None = None
+    hive_schema: Mapping[str, Any] | None = field(default=None, hash=False)
+    try_parse_hive_dates: bool = True
+    # None: skip '_' and '.' names in folders (Spark's _SUCCESS, Hadoop's .crc files)
+    hidden_file_prefix: str | Sequence[str] | None = field(default=None, hash=False)
     ignore_errors: bool = False
     storage_options: dict[str, Any] | None = field(default=None, hash=False)
     buffer_blocks: int = 4
@@ -207,7 +244,8 @@ class ReadOptions:
                 " give the two columns different names"
             )
             raise ConfigurationError(msg)
-        for name in ("glob", "union_by_name", "ignore_errors", "progress"):
+        for name in ("glob", "union_by_name", "ignore_errors", "progress",
+                     "try_parse_hive_dates"):
             if not isinstance(getattr(self, name), bool):
                 msg = f"{name} must be True or False, got {getattr(self, name)!r}"
                 raise ConfigurationError(msg)
@@ -225,12 +263,26 @@ class ReadOptions:
                        "defaults for the fields a file lacks), so there is nothing left for "
                        "them to decide; drop them")
                 raise ConfigurationError(msg)
+        if self.hive_partitioning is not None and not isinstance(self.hive_partitioning, bool):
+            msg = ("hive_partitioning must be True, False or None (on for a single folder), "
+                   f"got {self.hive_partitioning!r}")
+            raise ConfigurationError(msg)
+        if self.hive_schema is not None:
+            _check_hive_schema(self.hive_schema)
+        if self.hidden_file_prefix is not None:
+            object.__setattr__(self, "hidden_file_prefix",
+                               _prefixes(self.hidden_file_prefix))
         if self.storage_options is not None and not isinstance(self.storage_options, dict):
             msg = (
                 "storage_options must be a dict of option names to values, got "
                 f"{type(self.storage_options).__name__}"
             )
             raise ConfigurationError(msg)
+
+    @property
+    def hidden_prefixes(self) -> tuple[str, ...] | None:
+        """`hidden_file_prefix` as a tuple of prefixes (None: the default ones)."""
+        return None if self.hidden_file_prefix is None else _prefixes(self.hidden_file_prefix)
 
     @property
     def block_size_limit(self) -> int:
@@ -284,3 +336,25 @@ def _check_int(name: str, value: object, *, minimum: int, optional: bool = False
         if isinstance(value, int) and value < 0 <= minimum:
             msg += f" ({name} cannot be negative)"
         raise ConfigurationError(msg)
+
+
+def _check_hive_schema(schema: object) -> None:
+    """Refuse a `hive_schema` that is not a mapping of names to Polars types."""
+    ok = isinstance(schema, Mapping) and all(
+        isinstance(k, str) and k and (isinstance(v, pl.DataType)
+                                      or (isinstance(v, type) and issubclass(v, pl.DataType)))
+        for k, v in schema.items())
+    if not ok:
+        msg = ("hive_schema must map partition names to Polars types, such as "
+               f"{{'day': pl.Int8}}, got {schema!r}")
+        raise ConfigurationError(msg)
+
+
+def _prefixes(value: object) -> tuple[str, ...]:
+    """Return `hidden_file_prefix` as a tuple of non-empty prefixes, or refuse it."""
+    items = (value,) if isinstance(value, str) else value
+    if isinstance(items, (list, tuple)) and all(isinstance(p, str) and p for p in items):
+        return tuple(items)
+    msg = ("hidden_file_prefix must be a non-empty string or a list of them (None: names "
+           f"starting with '_' or '.'), got {value!r}")
+    raise ConfigurationError(msg)

@@ -18,6 +18,7 @@ bytes columns converted from views, which Ray Data does not handle, to offsets).
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,10 +35,12 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 
 import jetliner
 from jetliner.exceptions import ConfigurationError
+from jetliner.hive import path_partitions
 from jetliner.options import ReadOptions
 from jetliner.query import columns_to_decode, run_query
 from jetliner.readers import check_same_schema
-from jetliner.resolve import plan_splits
+from jetliner.resolve import is_folder, plan_splits
+from jetliner.sources import is_url
 from jetliner.splits import DEFAULT_SPLIT_SIZE, Split
 
 if TYPE_CHECKING:
@@ -57,12 +60,16 @@ _INDEPENDENT = (": read tasks run independently (use Dataset.limit, or add colum
                 "reading)")
 _FIRST_ONLY = " yet: its read tasks check each file against the first file's schema alone"
 # options a read task cannot honour, and why
+_NO_HIVE = (" yet: its read tasks add no Hive partition columns (read such a folder with "
+            "jetliner.scan_avro, or name its files with a glob)")
 _REFUSED = {"n_rows": _INDEPENDENT, "row_index_name": _INDEPENDENT,
             "include_file_paths": _INDEPENDENT, "missing_columns": _FIRST_ONLY,
             "extra_columns": _FIRST_ONLY, "union_by_name": _FIRST_ONLY,
             "reader_schema": " yet: its splits are planned and checked against the first "
                              "file's own schema (read the files with jetliner.scan_avro, "
-                             "or convert them first)"}
+                             "or convert them first)",
+            "hive_partitioning": _NO_HIVE, "hive_schema": _NO_HIVE,
+            "try_parse_hive_dates": _NO_HIVE, "hidden_file_prefix": _NO_HIVE}
 
 
 class AvroDatasource(Datasource):
@@ -110,6 +117,7 @@ class AvroDatasource(Datasource):
             msg = f"columns must be a list of column names, got {columns!r}"
             raise ConfigurationError(msg)
         self.splits = plan_splits(paths, split_size=split_size, storage_options=storage_options)
+        _refuse_partitioned_folder(paths, self.splits)
         self.columns = list(columns) if columns is not None else None
         self.filter = filter
         self.storage_options = storage_options
@@ -160,6 +168,20 @@ class AvroDatasource(Datasource):
     def get_name(self) -> str:
         """Return the name Ray shows for the read operator."""
         return "JetlinerAvro"
+
+
+def _refuse_partitioned_folder(paths: Any, splits: list[Split]) -> None:
+    """Refuse a folder of Hive partitions, which `jetliner.scan_avro` would read as columns."""
+    if not is_folder(paths):
+        return
+    folder = os.fspath(paths[0] if isinstance(paths, (list, tuple)) else paths)
+    if not is_url(folder) or folder.startswith("file://"):
+        local = os.path.expanduser(folder.removeprefix("file://"))
+        folder = os.path.join(os.path.abspath(local), "")
+    if any(path_partitions(s.path, folder) for s in splits):
+        msg = f"{folder!r} holds Hive partitions (key=value folders): hive partitioning is not " \
+              f"supported by jetliner.ray.read_avro{_NO_HIVE}"
+        raise ConfigurationError(msg)
 
 
 def _block_metadata(**fields: Any) -> BlockMetadata:
@@ -235,7 +257,10 @@ def read_avro(paths: Any, *, columns: list[str] | None = None,
         Reading options of `jetliner.ReadOptions` (``batch_size``,
         ``ignore_errors``, ``max_block_size``, ...).  ``n_rows``,
         ``row_index_name`` and ``include_file_paths`` are refused: use
-        ``Dataset.limit`` and add columns after reading.
+        ``Dataset.limit`` and add columns after reading.  So are the Hive options
+        (``hive_partitioning``, ``hive_schema``, ``try_parse_hive_dates``,
+        ``hidden_file_prefix``), and a folder of Hive partitions: its read tasks
+        add no partition columns.  A folder without them is read file by file.
 
     Returns
     -------

@@ -27,7 +27,13 @@ from jetliner._decoder import DecodeFailure, Decoder, release_memory
 from jetliner._plan import DECODE_ERROR_MESSAGES, DECODE_ERROR_VARIANTS
 from jetliner.codecs import get_codec
 from jetliner.container import Block, iter_blocks
-from jetliner.evolution import Dataset, FileColumns, FileRead, avro_defaults, file_read
+from jetliner.evolution import (
+    Dataset,
+    FileColumns,
+    FileRead,
+    avro_defaults,
+    file_read,
+)
 from jetliner.exceptions import (
     BadBlockError,
     CodecError,
@@ -37,6 +43,7 @@ from jetliner.exceptions import (
     SchemaError,
 )
 from jetliner.frames import FrameBuilder
+from jetliner.hive import Partitions, hive_enabled, partitions_of
 from jetliner.opening import FileInfo, Opener, open_file, opens_ahead
 from jetliner.options import ReadOptions
 from jetliner.progress import Progress
@@ -358,6 +365,8 @@ class FileJob:
             tail = late.second_frames.build(second.finish(late.second.export), len(picks))
             kept = compact(head.filter(mask), rows)
             frame = pl.concat([kept, tail], how="horizontal").select(late.order)
+            if self.select is not None:  # the partition columns
+                frame = frame.select(self.select)
             out.append((frame, len(picks)))
 
         def decode(piece: _Slice, data: Any, offset: int, done: int, take: int) -> int:
@@ -673,6 +682,19 @@ def _describe_all(sources: Sequence[Source], options: ReadOptions) -> list[FileC
             raise
 
 
+def _dataset(first: FileColumns, sources: Sequence[Source], options: ReadOptions,
+             hive: bool) -> tuple[Dataset, Partitions | None]:
+    """Return the columns of a read (the first file's, or the union) and its partitions."""
+    if options.union_by_name and len(sources) > 1:
+        dataset = Dataset.union_of([first, *_describe_all(sources[1:], options)])
+    else:
+        dataset = Dataset.of_first(first)
+    partitions = partitions_of(sources, dataset.schema, options) if hive else None
+    if partitions is not None:
+        dataset = dataset.with_partitions(partitions.schema)
+    return dataset, partitions
+
+
 # Seconds without an open reader after which the memory kept for reuse between batches
 # (pooled buffers, the C heap's free memory) is given back.  Giving it back at once cost
 # a short read 0.15-0.2 ms and a next read its page faults; reads in a row keep it.
@@ -770,25 +792,30 @@ class MultiAvroReader:
     def __init__(self, sources: Any, *, columns: Columns | None = None,
                  projected_columns: Columns | None = None, **options: Any) -> None:
         opts = ReadOptions.from_kwargs(options, type(self).__name__)
-        self._start(resolve_sources(sources, glob=opts.glob,
-                                    storage_options=opts.storage_options),
-                    projection(columns, projected_columns), opts)
+        resolved = resolve_sources(sources, glob=opts.glob, storage_options=opts.storage_options,
+                                   hidden_file_prefix=opts.hidden_prefixes)
+        self._start(resolved, projection(columns, projected_columns), opts,
+                    hive_enabled(resolved, opts))
 
     @classmethod
     def _of(cls, sources: list[Source], columns: Columns | None, options: ReadOptions,
-            predicate: pl.Expr | None = None) -> Self:
+            predicate: pl.Expr | None = None, hive: bool = False,
+            known: tuple[Dataset, Partitions | None] | None = None) -> Self:
         """Make a reader of sources already resolved, with options already validated.
 
         With a `predicate` (over the decoded columns only, not the row index), every
-        batch is returned filtered, and the filter's columns are decoded first.
+        batch is returned filtered, and the filter's columns are decoded first.  With
+        `hive`, the paths' Hive partitions are columns.  `known`: the dataset and the
+        sources' partitions found by an earlier reader of (a superset of) them.
         """
         reader = cls.__new__(cls)
-        reader._start(sources, columns, options)
+        reader._start(sources, columns, options, hive, known)
         reader._predicate = predicate
         return reader
 
-    def _start(self, sources: list[Source], columns: Columns | None,
-               options: ReadOptions) -> None:
+    def _start(self, sources: list[Source], columns: Columns | None, options: ReadOptions,
+               hive: bool = False,
+               known: tuple[Dataset, Partitions | None] | None = None) -> None:
         """Open the first file and compile the plan: typed errors now, not on first use."""
         self._options = options
         self._sources = sources
@@ -805,12 +832,18 @@ class MultiAvroReader:
         _IDLE_TRIM.opened()
         try:
             first = self._describe(self._first)
-            if self._reader is not None:
+            if known is not None:
+                self._dataset, self._partitions = known
+            elif self._reader is not None:
                 self._dataset = Dataset(self._reader.schema, {}, self._first.path)
-            elif options.union_by_name and len(sources) > 1:
-                self._dataset = Dataset.union_of([first, *_describe_all(sources[1:], options)])
+                self._partitions = None
+                if hive and partitions_of(sources, self._dataset.schema, options) is not None:
+                    msg = ("reader_schema is not combined with Hive partitions yet: pass "
+                           "hive_partitioning=False to read the files without their "
+                           "partition columns")
+                    raise ConfigurationError(msg)
             else:
-                self._dataset = Dataset.of_first(first)
+                self._dataset, self._partitions = _dataset(first, sources, options, hive)
             self._file_schema = self._dataset.schema
             check_extra_columns(self._file_schema, options)
             if options.row_index_name is not None:
@@ -825,7 +858,7 @@ class MultiAvroReader:
                        f"available columns: {', '.join(map(repr, self._file_schema))}")
                 raise SchemaError(msg, path=self._first.path)
             self._out = pl.Schema({c: self._file_schema[c] for c in self._columns})
-            self._first_read: FileRead = self._file_read(self._first, first)
+            self._first_read: FileRead = self._file_read(self._first, first, 0)
             self._plan = self._compile(self._first, self._first_read.decode)
         except BaseException:
             self.close()
@@ -975,15 +1008,15 @@ class MultiAvroReader:
             return FileColumns(info.path, self._reader.schema)
         return _describe(info)
 
-    def _file_read(self, info: FileInfo, described: FileColumns | None) -> FileRead:
-        """Return how the read's columns are read from a file (`described`: its columns)."""
+    def _file_read(self, info: FileInfo, described: FileColumns | None, i: int) -> FileRead:
+        """Return how the read's columns are read from file `i` (`described`: its columns)."""
         if self._reader is not None:
             try:
                 return reader_read(info.header.schema_json, self._reader, self._columns)
             except SchemaError as exc:
                 raise SchemaError(exc.message, exc.variant, info.path) from exc
         return file_read(self._dataset, described or self._describe(info), self._columns,
-                         self._options)
+                         self._options, self._partition_values(i))
 
     def _report(self, i: int, info: FileInfo) -> None:
         """Update the progress line: rows so far, bytes of files done and of file `i`."""
@@ -1004,22 +1037,25 @@ class MultiAvroReader:
         else:
             info = self._opener.take()
             self._current = info
-            read = self._file_read(info, None)
+            read = self._file_read(info, None, i)
             plan = self._compile(info, read.decode)
         filt = None
         if self._predicate is not None:
             # late materialisation filters the file's own columns: only when they are
-            # the read's (a missing or cast column is made after decoding)
-            late = self._late_plans(info) if read.select is None else None
+            # the read's, bar partitions (a missing or cast column is made after decoding)
+            late = self._late_plans(info, read.decode) if read.as_decoded else None
             filt = Filter(self._predicate, late, self._kept)
         return FileJob(info, plan, FrameBuilder(plan.schema), self._options, filt,
                        read.select)
 
-    def _late_plans(self, info: FileInfo) -> LatePlans | None:
-        """Split the read's columns into the filter's and the others, for two passes."""
+    def _partition_values(self, i: int) -> dict[str, Any] | None:
+        return None if self._partitions is None else self._partitions.row(i)
+
+    def _late_plans(self, info: FileInfo, decode: tuple[str, ...]) -> LatePlans | None:
+        """Split the decoded columns into the filter's and the others, for two passes."""
         assert self._predicate is not None
         named = filter_columns(self._predicate)
-        order = list(self._columns)
+        order = list(decode)
         if named is None or not set(named) <= set(order):
             return None
         roots = set(named)
@@ -1112,11 +1148,13 @@ class AvroReader(MultiAvroReader):
     def __init__(self, source: Any, *, columns: Columns | None = None,
                  projected_columns: Columns | None = None, **options: Any) -> None:
         opts = ReadOptions.from_kwargs(options, type(self).__name__)
-        resolved = resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options)
+        resolved = resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options,
+                                   hidden_file_prefix=opts.hidden_prefixes)
         if len(resolved) != 1:
             msg = (
                 f"AvroReader reads one file, but {source!r} names {len(resolved)}; use "
                 "MultiAvroReader (or jetliner.open, which picks the reader)"
             )
             raise ConfigurationError(msg)
-        self._start(resolved, projection(columns, projected_columns), opts)
+        self._start(resolved, projection(columns, projected_columns), opts,
+                    hive_enabled(resolved, opts))

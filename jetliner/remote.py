@@ -23,7 +23,15 @@ from jetliner.exceptions import (
     SourceError,
     SourceNotFoundError,
 )
-from jetliner.sources import RangeFile, Source, expand_braces, has_glob
+from jetliner.sources import (
+    HIDDEN_PREFIXES,
+    RangeFile,
+    Source,
+    empty_folder_message,
+    expand_braces,
+    has_glob,
+    is_hidden,
+)
 from jetliner.storage import (
     RetryPolicy,
     ShortRead,
@@ -78,7 +86,8 @@ class _FsspecFile:
                                  "opening", cancelled=self._stopped)
         if info.get("type") == "directory":
             raise SourceNotFoundError(
-                f"{self.url!r} is a directory or prefix, not an object (use a glob such as "
+                f"{self.url!r} is a directory or prefix, not an object (end it with '/' to "
+                f"read every object under it, or use a glob such as "
                 f"'{self.url.rstrip('/')}/*.avro')", path=self.url)
         size = info.get("size")
         if size is None:
@@ -208,13 +217,14 @@ class FsspecSource(Source):
     is_remote = True
 
     def __init__(self, fs: Any, path: str, url: str, protocol: str, policy: RetryPolicy,
-                 listed_size: int | None = None) -> None:
+                 listed_size: int | None = None, base: str | None = None) -> None:
         self.fs = fs
         self.fs_path = path
         self.path = url
         self.protocol = protocol
         self.policy = policy
         self.listed_size = listed_size
+        self.base = base
 
     def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open the object: pin its size (and ETag) for ranged reads.
@@ -293,24 +303,28 @@ _FS_CACHE_SIZE = 16
 _FS_LOCK = threading.Lock()
 
 
-def resolve_remote(url: str, *, glob: bool,
-                   storage_options: dict[str, Any] | None) -> list[Source]:
-    """Resolve a URL (or URL glob) into `FsspecSource` objects, sorted.
+def resolve_remote(url: str, *, glob: bool, storage_options: dict[str, Any] | None,
+                   hidden_file_prefix: tuple[str, ...] | None = None) -> list[Source]:
+    """Resolve a URL (a URL glob, a folder) into `FsspecSource` objects, sorted.
 
     Parameters
     ----------
     url
         An fsspec URL; with `glob`, ``* ** ? [..] {a,b}`` in its path are patterns
-        (except in a versioned S3 URL, ``?versionId=``).
+        (except in a versioned S3 URL, ``?versionId=``).  A URL ending in ``/``
+        is a folder: every object under it, from one recursive listing.
     glob
         Expand glob patterns.
     storage_options
         Options of the filesystem (see `jetliner.storage.filesystem_options`).
+    hidden_file_prefix
+        Names skipped under a folder (``None``: those starting with ``_`` or
+        ``.``); given, also the objects of a glob whose names start with one.
 
     Returns
     -------
     list[Source]
-        One source per object; several only for a glob, sorted by path.
+        One source per object; several for a glob or a folder, sorted by path.
 
     Raises
     ------
@@ -327,6 +341,9 @@ def resolve_remote(url: str, *, glob: bool,
     fs, policy = _filesystem(protocol, url, storage_options)
     path = fs._strip_protocol(url)
     versioned = protocol in ("s3", "s3a") and "?versionId=" in rest
+    if rest.endswith("/") and not versioned:
+        return _folder(fs, path, url, protocol, policy,
+                       HIDDEN_PREFIXES if hidden_file_prefix is None else hidden_file_prefix)
     if glob and not versioned and has_glob(path):
         found: dict[str, int | None] = {}
         for pattern in expand_braces(path):
@@ -334,7 +351,9 @@ def resolve_remote(url: str, *, glob: bool,
                                         policy, url, "listing")
             # folder markers (keys ending in '/') are not objects to read
             for p, info in listing.items():
-                if info.get("type") != "directory" and not p.endswith("/"):
+                name = p.rsplit("/", 1)[-1]
+                if (info.get("type") != "directory" and not p.endswith("/")
+                        and not is_hidden(name, hidden_file_prefix or ())):
                     size = info.get("size")
                     found[p] = size if isinstance(size, int) and size >= 0 else None
         if not found:
@@ -344,3 +363,31 @@ def resolve_remote(url: str, *, glob: bool,
         return [FsspecSource(fs, p, f"{protocol}://{p.lstrip('/')}", protocol, policy,
                              found[p]) for p in sorted(found)]
     return [FsspecSource(fs, path, url, protocol, policy)]
+
+
+def _folder(fs: Any, path: str, url: str, protocol: str, policy: RetryPolicy,
+            hidden: tuple[str, ...]) -> list[Source]:
+    """Every object under a folder, from one recursive listing (``fs.find``), sorted.
+
+    Objects with a name below the folder (of the object, or of a folder on the way)
+    starting with one of `hidden` are skipped, and so are empty objects (folder
+    markers among them).
+    """
+    root = path.rstrip("/")
+    listing = call_with_retries(functools.partial(fs.find, root, detail=True), policy, url,
+                                "listing")
+    found: dict[str, int | None] = {}
+    for p, info in listing.items():
+        rel = p[len(root):].lstrip("/") if p.startswith(root) else p
+        if (info.get("type") == "directory" or p.endswith("/") or not rel
+                or any(is_hidden(part, hidden) for part in rel.split("/"))):
+            continue
+        size = info.get("size")
+        if size == 0:
+            continue
+        found[p] = size if isinstance(size, int) and size > 0 else None
+    if not found:
+        raise SourceNotFoundError(empty_folder_message(url, hidden), path=url)
+    base = f"{protocol}://{root.lstrip('/')}/"
+    return [FsspecSource(fs, p, f"{protocol}://{p.lstrip('/')}", protocol, policy, found[p],
+                         base) for p in sorted(found)]

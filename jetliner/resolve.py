@@ -15,43 +15,52 @@ from typing import Any
 
 from jetliner.exceptions import ArgumentTypeError, ConfigurationError, SourceNotFoundError
 from jetliner.sources import (
+    HIDDEN_PREFIXES,
     BytesSource,
     FileObjectSource,
     LocalSource,
     Source,
+    empty_folder_message,
     has_glob,
     is_url,
+    local_folder,
     local_glob,
 )
 from jetliner.splits import DEFAULT_SPLIT_SIZE, Split, SplitSource
 
-__all__ = ["plan_splits", "resolve_sources", "split_source"]
+__all__ = ["is_folder", "plan_splits", "resolve_sources", "split_source"]
 
 
 def resolve_sources(
-    source: Any, *, glob: bool = True, storage_options: dict[str, Any] | None = None
+    source: Any, *, glob: bool = True, storage_options: dict[str, Any] | None = None,
+    hidden_file_prefix: tuple[str, ...] | None = None,
 ) -> list[Source]:
     """Resolve what the user passed into a non-empty list of sources.
 
     Parameters
     ----------
     source
-        A path (``str`` or ``os.PathLike``), a URL, a glob, a binary file object,
-        bytes, a `jetliner.Split`, or a list/tuple of these.
+        A path (``str`` or ``os.PathLike``), a folder (a local directory, or a URL
+        ending in ``/``), a URL, a glob, a binary file object, bytes, a
+        `jetliner.Split`, or a list/tuple of these.
     glob
         Expand glob patterns in string paths.
     storage_options
         Options for fsspec filesystems.
+    hidden_file_prefix
+        Names skipped in folders (``None``: those starting with ``_`` or ``.``);
+        given, also the files of a glob whose names start with one.
 
     Returns
     -------
     list[Source]
-        The sources, in reading order: list order, and glob matches sorted.
+        The sources, in reading order: list order, and the files of a glob or a
+        folder sorted by path.  A folder's files carry it as their ``base``.
 
     Raises
     ------
     SourceNotFoundError
-        When a glob matches nothing or a list is empty.
+        When a glob or a folder matches nothing or a list is empty.
     ConfigurationError
         When `source` is of an unsupported type.
     """
@@ -61,7 +70,8 @@ def resolve_sources(
             raise ConfigurationError(msg, "EmptySources")
         out: list[Source] = []
         for s in source:
-            out.extend(resolve_sources(s, glob=glob, storage_options=storage_options))
+            out.extend(resolve_sources(s, glob=glob, storage_options=storage_options,
+                                       hidden_file_prefix=hidden_file_prefix))
         return out
     if isinstance(source, Source):
         return [source]
@@ -72,7 +82,7 @@ def resolve_sources(
     if hasattr(source, "read") and hasattr(source, "seek"):
         return [FileObjectSource(source)]
     if isinstance(source, Path) or isinstance(source, os.PathLike):
-        return [LocalSource(source)]
+        return _local(os.fspath(source), source, hidden_file_prefix)
     if not isinstance(source, str):
         msg = (
             f"expected a path, URL, glob, file object or a list of them, got "
@@ -84,16 +94,46 @@ def resolve_sources(
         # retry machinery, which local reads (and `import jetliner`) should not pay for
         from jetliner.remote import resolve_remote
 
-        return resolve_remote(source, glob=glob, storage_options=storage_options)
+        return resolve_remote(source, glob=glob, storage_options=storage_options,
+                              hidden_file_prefix=hidden_file_prefix)
     path = source[len("file://"):] if source.startswith("file://") else source
     path = os.path.expanduser(path)
     if glob and has_glob(path):
-        matches = local_glob(path)
+        matches = local_glob(path, hidden_file_prefix or ())
         if not matches:
             msg = f"no files match the pattern {source!r}"
             raise SourceNotFoundError(msg, path=source)
         return [LocalSource(m) for m in matches]
-    return [LocalSource(path)]
+    return _local(path, source, hidden_file_prefix)
+
+
+def is_folder(source: Any) -> bool:
+    """Tell whether `source` names one folder: a local directory, or a URL ending in '/'.
+
+    Without a request: a URL is a folder by its trailing ``/`` alone.
+    """
+    if isinstance(source, (list, tuple)):
+        return len(source) == 1 and is_folder(source[0])
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if not isinstance(source, str):
+        return False
+    if is_url(source) and not source.startswith("file://"):
+        return source.endswith("/")
+    path = source[len("file://"):] if source.startswith("file://") else source
+    return os.path.isdir(os.path.expanduser(path))
+
+
+def _local(path: str, named: Any, hidden: tuple[str, ...] | None) -> list[Source]:
+    """Return a local path's file, or every file of a folder (the folder as their base)."""
+    if not os.path.isdir(path):
+        return [LocalSource(path)]
+    hidden = HIDDEN_PREFIXES if hidden is None else hidden
+    files = local_folder(path, hidden)
+    if not files:
+        raise SourceNotFoundError(empty_folder_message(str(named), hidden), path=str(named))
+    base = os.path.join(path, "")
+    return [LocalSource(f, base) for f in files]
 
 
 def split_source(split: Split, *, storage_options: dict[str, Any] | None) -> SplitSource:

@@ -20,6 +20,7 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from jetliner.exceptions import BadBlockError, SkippedDataWarning
+from jetliner.hive import Partitions, hive_enabled, prune
 from jetliner.options import ReadOptions
 from jetliner.query import columns_to_decode, projection, run_query
 from jetliner.readers import AvroReader, MultiAvroReader
@@ -54,10 +55,40 @@ def _warn_skipped(errors: list[BadBlockError], stacklevel: int) -> None:
 
 
 def _resolve(source: Any, options: dict[str, Any],
-             caller: str) -> tuple[list[Source], ReadOptions]:
-    """Validate the options and resolve the sources (once per call of the API)."""
+             caller: str) -> tuple[list[Source], ReadOptions, bool]:
+    """Validate the options and resolve the sources (once per call of the API).
+
+    Returns the sources, the options, and whether the read has Hive partitions.
+    """
     opts = ReadOptions.from_kwargs(options, caller)
-    return resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options), opts
+    sources = resolve_sources(source, glob=opts.glob, storage_options=opts.storage_options,
+                              hidden_file_prefix=opts.hidden_prefixes)
+    return sources, opts, hive_enabled(sources, opts)
+
+
+def _per_file(partitions: Partitions | None, sources: list[Source],
+              opts: ReadOptions) -> pl.DataFrame:
+    """Return the columns constant within each file (partitions, file path): a row per file."""
+    columns = [] if partitions is None else list(partitions.frame.iter_columns())
+    if opts.include_file_paths is not None:
+        columns.append(pl.Series(opts.include_file_paths, [s.path for s in sources],
+                                 pl.String()))
+    return pl.DataFrame(columns)
+
+
+def _pruned(files: pl.DataFrame, predicate: pl.Expr | None,
+            opts: ReadOptions) -> tuple[list[int] | None, pl.Expr | None]:
+    """Return the files a query must read (None: all) and the filter left for their rows.
+
+    With a row index, the files before the last one kept are read too (their rows
+    count), and the whole filter stays.
+    """
+    if predicate is None or not files.width:
+        return None, predicate
+    kept, rest = prune(files, predicate)
+    if opts.row_index_name is not None:
+        return list(range(kept[-1] + 1)) if kept else [], predicate
+    return kept, rest
 
 
 def _read(reader: MultiAvroReader, predicate: pl.Expr | None, wanted: list[str] | None,
@@ -79,15 +110,20 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
     batch is filtered as it is decoded, and reading stops (no further I/O) once
     ``head()`` / ``n_rows`` is satisfied.
 
+    A folder's ``key=value`` subfolders are columns (Hive partitions), and a
+    filter on them (or on the ``include_file_paths`` column) prunes files before
+    any is opened: the files it excludes cost no request.
+
     Parameters
     ----------
     source
-        A path, ``pathlib.Path``, glob (``* ** ? [..] {a,b}``), URL, binary file
-        object, or a list of them.
+        A path, ``pathlib.Path``, glob (``* ** ? [..] {a,b}``), folder (a local
+        directory, or a URL ending in ``/``: every file under it), URL, binary
+        file object, or a list of them.
     **options
         The reading options, the same for every API (``n_rows``,
-        ``storage_options``, ``batch_size``, ``ignore_errors``, ``progress``, ...):
-        see `ReadOptions`.
+        ``storage_options``, ``batch_size``, ``hive_partitioning``,
+        ``ignore_errors``, ``progress``, ...): see `ReadOptions`.
 
     Returns
     -------
@@ -96,11 +132,11 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
     Raises
     ------
     SourceNotFoundError
-        The file does not exist, or a glob matches nothing.
+        The file does not exist, or a glob or folder matches nothing.
     ParseError
         The first file is not an Avro object container file.
     SchemaError
-        Its schema is invalid.
+        Its schema is invalid, or the files' Hive partitions differ.
 
     Examples
     --------
@@ -109,10 +145,12 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
     >>> lf.filter(pl.col("score") > 0.5).select("name").head(3).collect().height
     3
     """
-    sources, opts = _resolve(source, dict(options), "scan_avro")
+    sources, opts, hive = _resolve(source, dict(options), "scan_avro")
     # the first header, read now for typed errors; each collect opens the files anew
-    with MultiAvroReader._of(sources, None, opts) as first:
+    with MultiAvroReader._of(sources, None, opts, hive=hive) as first:
         schema = first.polars_schema
+        dataset, partitions = first._dataset, first._partitions
+    files = _per_file(partitions, sources, opts)
     extras = {opts.row_index_name, opts.include_file_paths} - {None}
     # a batch_size the user gives wins over the engine's hint
     own_batch_size = "batch_size" in options
@@ -124,6 +162,12 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
         batch_size: int | None,
     ) -> Iterator[pl.DataFrame]:
         wanted = list(schema) if with_columns is None else list(with_columns)
+        # files whose partitions (or path) the filter rejects are never opened
+        kept, predicate = _pruned(files, predicate, opts)
+        if kept == []:
+            return
+        chosen = sources if kept is None else [sources[i] for i in kept]
+        parts = partitions if partitions is None or kept is None else partitions.take(kept)
         needed = columns_to_decode(wanted, predicate, schema)
         columns = [c for c in (schema if needed is None else needed) if c not in extras]
         limit = opts.n_rows
@@ -137,8 +181,8 @@ def scan_avro(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.LazyFrame:
         # unless the filter needs the row index or the file paths, added after
         inside = predicate is not None and opts.row_index_name is None and not (
             extras & set(predicate.meta.root_names()))
-        reader = MultiAvroReader._of(sources, columns, read_opts,
-                                     predicate if inside else None)
+        reader = MultiAvroReader._of(chosen, columns, read_opts, predicate if inside else None,
+                                     known=(dataset, parts))
         yield from _read(reader, None if inside else predicate, wanted, limit)
 
     return register_io_source(io_source, schema=schema, explain_name="jetliner",
@@ -160,7 +204,8 @@ def read_avro(
     Parameters
     ----------
     source
-        A path, ``pathlib.Path``, glob, URL, binary file object, or a list of them.
+        A path, ``pathlib.Path``, glob, folder, URL, binary file object, or a list
+        of them.
     columns
         Column names or zero-based indices to read, returned in the order given.
     **options
@@ -176,8 +221,8 @@ def read_avro(
     >>> jetliner.read_avro(jetliner.sample_path(), columns=["name", "id"], n_rows=2).columns
     ['name', 'id']
     """
-    sources, opts = _resolve(source, dict(options), "read_avro")
-    reader = MultiAvroReader._of(sources, columns, opts)
+    sources, opts, hive = _resolve(source, dict(options), "read_avro")
+    reader = MultiAvroReader._of(sources, columns, opts, hive=hive)
     frames = list(_read(reader, None, None, None))
     if not frames:
         return pl.DataFrame(schema=reader.polars_schema)
@@ -209,9 +254,10 @@ def read_avro_schema(source: Any, **options: Unpack[ReadOptionsDict]) -> pl.Sche
     >>> jetliner.read_avro_schema(jetliner.sample_path())["id"]
     Int64
     """
-    sources, opts = _resolve(source, dict(options), "read_avro_schema")
-    named = sources if opts.union_by_name else sources[:1]
-    with MultiAvroReader._of(named, None, opts) as reader:
+    sources, opts, hive = _resolve(source, dict(options), "read_avro_schema")
+    # the first header, or every file's with union_by_name; the partitions: every path's
+    named = sources if opts.union_by_name or hive else sources[:1]
+    with MultiAvroReader._of(named, None, opts, hive=hive) as reader:
         return reader.file_schema
 
 
@@ -251,6 +297,6 @@ def open(  # noqa: A001
     >>> max(sizes), sum(sizes)
     (50, 500)
     """
-    sources, opts = _resolve(source, dict(options), "open")
+    sources, opts, hive = _resolve(source, dict(options), "open")
     kind = AvroReader if len(sources) == 1 else MultiAvroReader
-    return kind._of(sources, projection(columns, projected_columns), opts)
+    return kind._of(sources, projection(columns, projected_columns), opts, hive=hive)

@@ -21,8 +21,13 @@ from typing import BinaryIO, Protocol
 
 from jetliner.exceptions import AccessDeniedError, SourceError, SourceNotFoundError
 
-__all__ = ["BytesSource", "FileObjectSource", "LocalSource", "RangeFile", "Source",
-           "expand_braces", "has_glob", "is_url", "local_glob", "translate_os_error"]
+__all__ = ["HIDDEN_PREFIXES", "BytesSource", "FileObjectSource", "LocalSource", "RangeFile",
+           "Source", "empty_folder_message", "expand_braces", "has_glob", "is_hidden", "is_url",
+           "local_folder", "local_glob", "translate_os_error"]
+
+# Names a folder's listing skips unless told otherwise (hidden_file_prefix): writers'
+# markers and side files, such as Spark's _SUCCESS and _temporary/ and Hadoop's .crc
+HIDDEN_PREFIXES = ("_", ".")
 
 _GLOB_CHARS = re.compile(r"[*?\[{]")
 
@@ -66,6 +71,9 @@ class Source:
     is_remote: bool = False
     # the size a listing gave (a glob), known without a request of its own
     listed_size: int | None = None
+    # the folder it was listed under, as a prefix of `path` ending in '/' (None: named
+    # directly, or matched by a glob); Hive partitions are read below it
+    base: str | None = None
 
     def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open for ranged reads.
@@ -134,8 +142,9 @@ class LocalSource(Source):
         The file's path.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], base: str | None = None) -> None:
         self.path = os.fspath(path)
+        self.base = base
 
     def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
         """Open the file; its size is taken now.
@@ -301,12 +310,50 @@ def has_glob(path: str) -> bool:
     return _GLOB_CHARS.search(path) is not None
 
 
-def local_glob(pattern: str) -> list[str]:
-    """Return the files matching `pattern` (braces and ``**`` included), sorted."""
+def is_hidden(name: str, prefixes: tuple[str, ...]) -> bool:
+    """Return whether a file or folder `name` starts with one of `prefixes`."""
+    return name.startswith(prefixes)
+
+
+def local_glob(pattern: str, hidden: tuple[str, ...] = ()) -> list[str]:
+    """Return the files matching `pattern` (braces and ``**`` included), sorted.
+
+    Files whose names start with one of `hidden` are left out.
+    """
     found: set[str] = set()
     for p in expand_braces(pattern):
-        found.update(m for m in globlib.glob(p, recursive=True) if os.path.isfile(m))
+        found.update(m for m in globlib.glob(p, recursive=True)
+                     if os.path.isfile(m) and not is_hidden(os.path.basename(m), hidden))
     return sorted(found)
+
+
+def local_folder(folder: str, hidden: tuple[str, ...]) -> list[str]:
+    """Return every non-empty file under `folder`, recursively, sorted by path.
+
+    Files and folders below `folder` whose names start with one of `hidden` are
+    skipped (with what they hold); so are empty files, as ``pl.scan_parquet``
+    skips them in a folder.
+    """
+    out = []
+    for top, dirs, files in os.walk(folder, onerror=_raise):
+        dirs[:] = [d for d in dirs if not is_hidden(d, hidden)]
+        for name in files:
+            path = os.path.join(top, name)
+            if not is_hidden(name, hidden) and os.path.isfile(path) and os.path.getsize(path):
+                out.append(path)
+    return sorted(out)
+
+
+def empty_folder_message(folder: str, hidden: tuple[str, ...]) -> str:
+    """Return the message of a folder that holds no file to read."""
+    skipped = (f"names starting with {' or '.join(map(repr, hidden))}, "
+               if hidden else "")
+    return (f"the folder {folder!r} holds no file to read ({skipped}empty files and "
+            "folders are skipped; see the hidden_file_prefix option)")
+
+
+def _raise(exc: OSError) -> None:
+    raise translate_os_error(exc, exc.filename or "") from exc
 
 
 def is_url(path: str) -> bool:

@@ -100,8 +100,10 @@ def test_not_avro_and_bad_schema_raise_at_scan_time(tmp_path: Path) -> None:
     assert info.value.path == str(tmp_path / "bad.avro")
 
 
-def test_directory_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(jetliner.SourceError, match="is a directory"):
+def test_empty_directory_is_a_clear_error(tmp_path: Path) -> None:
+    # a folder is a source (every file under it); one with nothing to read says so
+    (tmp_path / "_SUCCESS").write_bytes(b"")
+    with pytest.raises(jetliner.SourceNotFoundError, match="holds no file to read"):
         jetliner.read_avro(tmp_path)
 
 

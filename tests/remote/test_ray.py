@@ -127,3 +127,19 @@ def test_filters_by_pattern_or_type_and_mixed_schemas(cluster: None, tmp_path: P
     other.write_bytes(buf.getvalue())
     with pytest.raises(Exception, match="must share their schema"):
         jray.read_avro([str(path), str(other)]).materialize()
+
+
+def test_hive_options_and_partitioned_folders_are_refused(cluster: None,
+                                                          tmp_path: Path) -> None:
+    # its read tasks add no partition columns: refused, not read without them
+    (tmp_path / "day=1").mkdir()
+    (tmp_path / "day=1" / "a.avro").write_bytes(avro(10))
+    for option, value in (("hive_partitioning", True), ("hive_schema", {"day": pl.Int8}),
+                          ("try_parse_hive_dates", False), ("hidden_file_prefix", "_")):
+        with pytest.raises(jetliner.ConfigurationError, match=option):
+            jray.read_avro(str(tmp_path / "day=1" / "a.avro"), **{option: value})
+    with pytest.raises(jetliner.ConfigurationError, match="Hive partitions"):
+        jray.read_avro(str(tmp_path))
+    # a folder without partitions is read file by file
+    flat = tmp_path / "day=1"
+    assert frame(jray.read_avro(str(flat))).height == 10
