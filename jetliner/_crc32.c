@@ -89,7 +89,7 @@ static uint32_t jl_crc_table(uint32_t c, const uint8_t* p, size_t n) {
 
 #define JL_PCLMUL_TARGET __attribute__((target("sse2,pclmul")))
 #define JL_VPCLMUL_TARGET \
-    __attribute__((target("sse2,pclmul,avx2,avx512f,avx512vl,vpclmulqdq")))
+    __attribute__((target("sse2,pclmul,avx512f,avx512vl,vpclmulqdq")))
 
 /* x folded forward over the distance of `k` (low 64 bits: K(D+32), high: K(D-32)),
    plus the data found there */
@@ -191,6 +191,10 @@ static JL_VPCLMUL_TARGET uint32_t jl_fold_vpclmul(uint32_t c, const uint8_t* p, 
     x = jl_fold(x, k128, _mm512_extracti32x4_epi32(z0, 1));
     x = jl_fold(x, k128, _mm512_extracti32x4_epi32(z0, 2));
     x = jl_fold(x, k128, _mm512_extracti32x4_epi32(z0, 3));
+    /* leave the upper halves of the vector registers clean (the compiler adds no
+       VZEROUPPER here): dirty ones slow the SSE code after us, jl_crc_pclmul and
+       the table loop included, to half speed */
+    _mm256_zeroupper();
     for (; n >= 16; p += 16, n -= 16)
         x = jl_fold(x, k128, JL_LOAD(p));
     return jl_reduce(x);
