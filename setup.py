@@ -11,7 +11,10 @@ setup(
             Extension("jetliner._decoder", ["jetliner/_decoder.pyx", "jetliner/_buffers.c"],
                       include_dirs=["jetliner"], depends=["jetliner/_buffers.h"],
                       extra_compile_args=["-O3"]),
-            Extension("jetliner._snappy", ["jetliner/_snappy.pyx"], extra_compile_args=["-O3"]),
+            # the CRC32 is C of its own too (CPU-specific code chosen at run time)
+            Extension("jetliner._snappy", ["jetliner/_snappy.pyx", "jetliner/_crc32.c"],
+                      include_dirs=["jetliner"], depends=["jetliner/_crc32.h"],
+                      extra_compile_args=["-O3"]),
             Extension("jetliner._framing", ["jetliner/_framing.pyx"], extra_compile_args=["-O3"]),
             Extension("jetliner._snappy_compress", ["jetliner/_snappy_compress.pyx"],
                       depends=["jetliner/_bits.h"], extra_compile_args=["-O3"]),
