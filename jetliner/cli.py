@@ -38,7 +38,8 @@ __all__ = ["main"]
 
 # file extensions of `convert`'s output, and the format each means
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".ndjson": "ndjson",
-           ".jsonl": "ndjson", ".ipc": "ipc", ".arrow": "ipc", ".feather": "ipc"}
+           ".jsonl": "ndjson", ".ipc": "ipc", ".arrow": "ipc", ".feather": "ipc",
+           ".avro": "avro"}
 
 def _table(rows: int = 10) -> pl.Config:
     """Table printing settings: every column, wide lines, `rows` rows."""
@@ -363,8 +364,8 @@ def _convert(args: argparse.Namespace) -> None:
     fmt = args.format or FORMATS.get(output.suffix.lower())
     if fmt is None:
         msg = (
-            f"cannot tell the output format from {args.output!r}: name it *.parquet, *.csv, "
-            "*.ndjson or *.ipc, or pass --format"
+            f"cannot tell the output format from {args.output!r}: name it *.avro, *.parquet, "
+            "*.csv, *.ndjson or *.ipc, or pass --format"
         )
         raise CommandError(msg)
     if output.exists() and output.is_dir():
@@ -373,8 +374,11 @@ def _convert(args: argparse.Namespace) -> None:
     if not output.parent.exists():
         msg = f"the output's folder {str(output.parent)!r} does not exist"
         raise CommandError(msg)
+    if args.codec is not None and fmt != "avro":
+        msg = f"--codec is for Avro output; the output is {fmt}"
+        raise CommandError(msg)
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
-    lf = jetliner.scan_avro(args.inputs, **_options(args, progress=progress))
+    lf, avro_input = _scan_input(args, progress)
     columns = _columns(args.columns)
     if columns is not None:
         missing = [c for c in columns if c not in lf.collect_schema()]
@@ -384,6 +388,11 @@ def _convert(args: argparse.Namespace) -> None:
         lf = lf.select(columns)
     if fmt == "csv":
         _check_csv(lf.collect_schema())
+    if fmt == "avro":
+        # written to a temporary file and renamed by the writer itself
+        with _skips_reported():
+            jetliner.sink_avro(lf, output, codec=args.codec or "snappy")
+        return
     # a temporary file until complete: an interrupted conversion leaves no
     # truncated file that looks finished (a unique name: runs do not collide)
     fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial",
@@ -396,13 +405,46 @@ def _convert(args: argparse.Namespace) -> None:
             # the batches arrive
             with _skips_reported():
                 (lf.sink_parquet if fmt == "parquet" else lf.sink_ipc)(partial)
+        elif not avro_input:
+            (lf.sink_csv if fmt == "csv" else lf.sink_ndjson)(partial)
         else:
             # text formats batch by batch: memory bounded by the reader's buffers
             _write_text(args, fmt, columns, progress, partial)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # as open(output, "w") would make it, not 0600
         os.replace(partial, output)
     finally:
         if partial.exists():
             partial.unlink()
+
+
+# input file extensions read by Polars' own scanners (anything else is read as Avro)
+_POLARS_INPUTS: dict[str, Callable[..., pl.LazyFrame]] = {
+    ".parquet": pl.scan_parquet, ".pq": pl.scan_parquet, ".csv": pl.scan_csv,
+    ".ndjson": pl.scan_ndjson, ".jsonl": pl.scan_ndjson, ".ipc": pl.scan_ipc,
+    ".arrow": pl.scan_ipc, ".feather": pl.scan_ipc}
+
+
+def _scan_input(args: argparse.Namespace, progress: bool) -> tuple[pl.LazyFrame, bool]:
+    """Return the inputs as one LazyFrame, and whether they are Avro.
+
+    Avro is read by jetliner; Parquet, CSV, NDJSON and IPC by Polars' own scanners.
+    """
+    kinds = {_POLARS_INPUTS.get(Path(i.rstrip("/")).suffix.lower()) for i in args.inputs}
+    if kinds == {None}:
+        return jetliner.scan_avro(args.inputs, **_options(args, progress=progress)), True
+    if len(kinds) > 1:
+        msg = "convert reads inputs of one format at a time; these mix formats"
+        raise CommandError(msg)
+    if args.ignore_errors:
+        msg = "--ignore-errors is for Avro inputs"
+        raise CommandError(msg)
+    scan = kinds.pop()
+    assert scan is not None
+    storage = _storage_options(args.storage_option)
+    extra: dict[str, Any] = {} if storage is None else {"storage_options": storage}
+    return scan(args.inputs if len(args.inputs) > 1 else args.inputs[0], **extra), False
 
 
 def _write_text(args: argparse.Namespace, fmt: str, columns: list[str] | None,
@@ -473,12 +515,15 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cat)
 
     p = sub.add_parser("convert", parents=[common],
-                       help="convert to Parquet, CSV, NDJSON or Arrow IPC, streaming")
+                       help="convert to Avro, Parquet, CSV, NDJSON or Arrow IPC, streaming "
+                            "(from Avro, or from Parquet, CSV, NDJSON or IPC to Avro)")
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("output", metavar="OUTPUT",
                    help="the file to write; its extension picks the format")
-    p.add_argument("--format", choices=["parquet", "csv", "ndjson", "ipc"],
+    p.add_argument("--format", choices=["avro", "parquet", "csv", "ndjson", "ipc"],
                    help="output format (default: from OUTPUT's extension)")
+    p.add_argument("--codec", choices=["snappy", "deflate", "zstandard", "bzip2", "xz", "null"],
+                   help="block codec of Avro output (default snappy)")
     p.add_argument("--columns", help="comma-separated columns to keep")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress line on standard error (default: when it is a terminal)")

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -522,3 +523,48 @@ def test_schema_changes_of_retyped_nested_and_recursive_fields() -> None:
         "~ items{}.n: no default -> default 0",
     ]
     assert schema_changes(node, node) == []
+
+
+@pytest.mark.parametrize("codec", [None, "deflate", "zstandard"])
+def test_convert_avro_to_avro(capsys, files, tmp_path, codec) -> None:
+    out_path = tmp_path / "out.avro"
+    argv = ["convert", str(files[0].parent / "*.avro"), str(out_path), "--no-progress"]
+    if codec:
+        argv += ["--codec", codec]
+    assert run(capsys, *argv)[0] == 0
+    metadata, rows = fastavro_read(out_path)
+    assert metadata["avro.codec"] == (codec or "snappy")
+    assert rows == [r for p in files for r in fastavro_read(p)[1]]
+
+
+@pytest.mark.parametrize("ext", ["parquet", "csv", "ndjson", "ipc"])
+def test_convert_other_formats_to_avro(capsys, files, tmp_path, ext) -> None:
+    """Parquet, CSV, NDJSON and IPC inputs (read by Polars) become Avro; fastavro reads
+    back the rows Polars reads from the input."""
+    source = pl.DataFrame({"id": [1, 2, 3], "name": ["a", None, "ç"], "x": [0.5, 1.5, None]})
+    path = tmp_path / f"in.{ext}"
+    {"parquet": source.write_parquet, "csv": source.write_csv, "ndjson": source.write_ndjson,
+     "ipc": source.write_ipc}[ext](path)
+    out_path = tmp_path / "out.avro"
+    assert run(capsys, "convert", str(path), str(out_path), "--no-progress")[0] == 0
+    assert fastavro_read(out_path)[1] == source.to_dicts()
+    assert stat.S_IMODE(out_path.stat().st_mode) == 0o666 & ~_umask()
+    status, _, err = run(capsys, "convert", str(path), str(tmp_path / "o.parquet"),
+                         "--codec", "xz")
+    assert status == 1 and "--codec is for Avro output" in err
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_converted_text_and_parquet_have_the_umask_permissions(capsys, files, tmp_path) -> None:
+    for ext in ("parquet", "csv"):
+        out_path = tmp_path / f"out.{ext}"
+        argv = ["convert", str(files[1]), str(out_path), "--no-progress"]
+        if ext == "csv":
+            argv += ["--columns", "id,user"]
+        assert run(capsys, *argv)[0] == 0
+        assert stat.S_IMODE(out_path.stat().st_mode) == 0o666 & ~_umask()
