@@ -38,10 +38,11 @@ from jetliner.storage import (
     call_with_retries,
     error_code,
     filesystem_options,
+    typed_error,
 )
 from jetliner.stream import FIRST_CHUNK
 
-__all__ = ["FsspecSource", "resolve_remote"]
+__all__ = ["FsspecSource", "open_for_writing", "resolve_remote"]
 
 
 def _etag(info: dict[str, Any]) -> str | None:
@@ -391,3 +392,51 @@ def _folder(fs: Any, path: str, url: str, protocol: str, policy: RetryPolicy,
     base = f"{protocol}://{root.lstrip('/')}/"
     return [FsspecSource(fs, p, f"{protocol}://{p.lstrip('/')}", protocol, policy, found[p],
                          base) for p in sorted(found)]
+
+
+# Parts of an upload (S3: at least 5 MiB, at most 10,000 of them): 16 MiB bounds the
+# memory a write holds and allows objects of up to 160 GB.
+UPLOAD_PART = 16 * 1024 * 1024
+
+
+def open_for_writing(url: str, storage_options: dict[str, Any] | None
+                     ) -> tuple[Any, Callable[[bool], None]]:
+    """Open object `url` for writing; return the file and a function that ends it.
+
+    Nothing is visible at `url` until the function is called with True: on S3 the
+    object is uploaded in parts of a multipart upload completed then (or in one PUT
+    at the end when it is small).  Called with False, it abandons the upload (an
+    S3 multipart upload is aborted): no object and no orphan upload is left.
+    """
+    protocol = url.split("://", 1)[0].lower()
+    fs, _ = _filesystem(protocol, url, storage_options)
+    path = fs._strip_protocol(url)
+    try:
+        f = fs.open(path, "wb", block_size=UPLOAD_PART)
+    except Exception as exc:  # noqa: BLE001 - classified into a typed error
+        raise typed_error(exc, url, "opening for writing", 1) from exc
+
+    class Out:
+        """The object's writes, their failures as typed errors."""
+
+        def write(self, data: bytes) -> int:
+            try:
+                return int(f.write(data))
+            except Exception as exc:  # noqa: BLE001 - classified into a typed error
+                raise typed_error(exc, url, "writing", 1) from exc
+
+    def done(ok: bool) -> None:
+        if ok:
+            try:
+                f.close()
+            except Exception as exc:  # noqa: BLE001 - classified into a typed error
+                raise typed_error(exc, url, "writing", 1) from exc
+            return
+        discard = getattr(f, "discard", None)
+        try:
+            if callable(discard):
+                discard()  # s3fs: aborts the multipart upload
+        finally:
+            f.closed = True  # closing would complete what was discarded
+
+    return Out(), done

@@ -29,6 +29,7 @@ from jetliner.exceptions import (
     RenamedFieldsWarning,
     SchemaError,
 )
+from jetliner.sources import is_url
 from jetliner.threads import DECODE_THREADS
 
 __all__ = ["DEFAULT_BLOCK_SIZE", "sink_avro", "write_avro"]
@@ -189,7 +190,7 @@ def _open_local(path: str) -> tuple[IO[bytes], Callable[[bool], None]]:
 def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str,
            compression_level: int | None, block_size: int,
            metadata: dict[str, str | bytes] | None, record_name: str,
-           namespace: str | None) -> None:
+           namespace: str | None, storage_options: dict[str, Any] | None) -> None:
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
         msg = f"block_size must be a positive number of bytes, got {block_size!r}"
         raise ConfigurationError(msg)
@@ -208,10 +209,12 @@ def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str,
     header = _header(derived.avro, codec, metadata, sync)
     if isinstance(dest, (str, os.PathLike)):
         path = os.fspath(dest)
-        if "://" in path:
-            msg = "write_avro writes local paths and file objects for now; URLs are not written yet"
-            raise ConfigurationError(msg)
-        out, done = _open_local(path)
+        if is_url(path) and not path.startswith("file://"):
+            from jetliner.remote import open_for_writing
+
+            out, done = open_for_writing(path, storage_options)
+        else:
+            out, done = _open_local(path[7:] if path.startswith("file://") else path)
         name = path
     elif hasattr(dest, "write"):
         out, done, name = dest, (lambda ok: None), getattr(dest, "name", "<file object>")
@@ -243,6 +246,7 @@ def write_avro(
     metadata: dict[str, str | bytes] | None = None,
     record_name: str = "Record",
     namespace: str | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> None:
     """Write a DataFrame (or several of one schema, in order) as an Avro file.
 
@@ -251,8 +255,10 @@ def write_avro(
     df
         A DataFrame, or an iterable of DataFrames of one schema, written as they come.
     dest
-        A local path, or a binary file object.  A path is written to a temporary file
-        in the same folder and renamed once complete: a failed write leaves nothing.
+        A local path, a URL (``s3://``, any fsspec store), or a binary file object.
+        A path is written to a temporary file in the same folder and renamed once
+        complete; on S3 the object is a multipart upload completed at the end.  A
+        failed write leaves nothing (an S3 upload is aborted).
     codec
         Block codec: ``"snappy"`` (default), ``"deflate"``, ``"zstandard"``,
         ``"bzip2"``, ``"xz"`` or ``"null"``.
@@ -265,6 +271,9 @@ def write_avro(
         User metadata for the header (keys must not start with ``avro.``).
     record_name, namespace
         The name and namespace of the top-level record.
+    storage_options
+        Options of the store a URL names (the keys reads take, see the storage
+        options reference).
 
     Raises
     ------
@@ -286,7 +295,7 @@ def write_avro(
     """
     _write(_frames(df), dest, codec=codec, compression_level=compression_level,
            block_size=block_size, metadata=metadata, record_name=record_name,
-           namespace=namespace)
+           namespace=namespace, storage_options=storage_options)
 
 
 def sink_avro(
@@ -299,6 +308,7 @@ def sink_avro(
     metadata: dict[str, str | bytes] | None = None,
     record_name: str = "Record",
     namespace: str | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> None:
     """Write a LazyFrame as an Avro file as it streams, in bounded memory.
 
@@ -321,5 +331,5 @@ def sink_avro(
 
     _write(frames(), dest, codec=codec, compression_level=compression_level,
            block_size=block_size, metadata=metadata, record_name=record_name,
-           namespace=namespace)
+           namespace=namespace, storage_options=storage_options)
 

@@ -1,0 +1,77 @@
+"""write_avro and sink_avro to S3 (the loopback moto server): an object appears only
+once complete, and a failed write leaves neither an object nor a multipart upload."""
+
+from __future__ import annotations
+
+import io
+
+import fastavro
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from s3util import KEY_ID, SECRET
+
+import jetliner
+import jetliner.remote
+
+
+def options(s3_server) -> dict[str, str]:
+    return {"endpoint": s3_server[0], "aws_access_key_id": KEY_ID,
+            "aws_secret_access_key": SECRET, "region": "us-east-1"}
+
+
+def big_frame(rows: int) -> pl.DataFrame:
+    """Incompressible enough that a null-codec write spans several 16 MiB parts."""
+    ints = pl.int_range(0, rows, eager=True)
+    return pl.DataFrame({"i": ints, "s": ints.cast(pl.String).str.pad_start(40, "x")})
+
+
+@pytest.mark.parametrize("rows", [10, 900_000])
+def test_a_frame_is_written_to_s3(s3_server, s3_client, bucket, rows: int) -> None:
+    df = big_frame(rows)
+    url = f"s3://{bucket}/out/{rows}.avro"
+    jetliner.write_avro(df, url, codec="null", storage_options=options(s3_server))
+    body = s3_client.get_object(Bucket=bucket, Key=f"out/{rows}.avro")["Body"].read()
+    assert [r["i"] for r in fastavro.reader(io.BytesIO(body))] == df["i"].to_list()
+    assert_frame_equal(jetliner.read_avro(url, storage_options=options(s3_server)), df)
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_sink_avro_to_s3(s3_server, s3_client, bucket) -> None:
+    df = big_frame(5_000)
+    url = f"s3://{bucket}/sunk.avro"
+    jetliner.sink_avro(df.lazy().filter(pl.col("i") % 2 == 0), url,
+                       storage_options=options(s3_server))
+    assert_frame_equal(jetliner.read_avro(url, storage_options=options(s3_server)),
+                       df.filter(pl.col("i") % 2 == 0))
+
+
+def test_a_failed_write_leaves_no_object_and_no_upload(s3_server, s3_client, bucket,
+                                                        monkeypatch) -> None:
+    """A value that cannot be written, after several parts were uploaded: the multipart
+    upload is aborted and no object appears."""
+    df = big_frame(900_000).with_columns(pl.col("i").cast(pl.UInt64))
+    df = pl.concat([df, pl.DataFrame({"i": [2**64 - 1], "s": ["x"]},
+                                     schema=df.schema)])
+    seen: list[int] = []
+    original = jetliner.remote.open_for_writing
+
+    def spying(url, storage_options):  # type: ignore[no-untyped-def]
+        out, done = original(url, storage_options)
+
+        def counted(ok: bool) -> None:
+            uploads = s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+            seen.append(len(uploads))
+            done(ok)
+
+        return out, counted
+
+    monkeypatch.setattr(jetliner.remote, "open_for_writing", spying)
+    with pytest.raises(jetliner.EncodeError) as info:
+        jetliner.write_avro(df, f"s3://{bucket}/failed.avro", codec="null",
+                            storage_options=options(s3_server))
+    assert info.value.row == 900_000
+    assert seen == [1]  # parts had been uploaded when the write failed
+    listed = s3_client.list_objects_v2(Bucket=bucket, Prefix="failed").get("Contents", [])
+    assert listed == []
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
