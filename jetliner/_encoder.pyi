@@ -16,6 +16,7 @@ class EncodeOp(IntEnum):
     EO_MAP = 9
     EO_RECORD = 10
     EO_ENUM = 11
+    EO_FIXED = 12
 
 ENCODE_ERRORS: dict[int, str]
 

@@ -11,12 +11,14 @@ encoding of each row, fields in schema order.  Nothing is a Python object per va
 Plan nodes are tuples ``(op, nullable, kid0, nkids, div, symbols, name)``:
 
 - ``op``: an `EncodeOp`.
-- ``nullable``: 1 when the Avro type is the union ``["null", T]`` (the branch index
-  is written first: 0 for a null, 1 then the value otherwise).
+- ``nullable``: 1 when the Avro type is the union ``["null", T]``, 2 for
+  ``[T, "null"]`` (the branch index is written first, then the value of a non-null).
 - ``kid0``, ``nkids``: the node's children among the plan's kid list: a record's
   fields, an array's items, a map's key and value.
 - ``div``: integers are divided by it before they are written (Polars times are
-  nanoseconds, Avro's ``time-micros`` microseconds); a remainder is an error.
+  nanoseconds, Avro's ``time-micros`` microseconds); a remainder is an error.  For
+  ``EO_FIXED``, and ``EO_DECIMAL`` written as a ``fixed``, the size in bytes (a
+  ``bytes`` decimal has 0).
 - ``symbols``: an enum's symbols (a dictionary-encoded column is written by index
   into them), else None.
 - ``name``: the field path, for errors.
@@ -46,6 +48,7 @@ cpdef enum EncodeOp:
     EO_MAP = 9
     EO_RECORD = 10
     EO_ENUM = 11   # Avro enum: the symbol's index
+    EO_FIXED = 12  # Avro fixed: exactly `div` bytes
 
 
 # How a bound array's values are read (from its Arrow format).
@@ -62,6 +65,7 @@ cdef enum:
     X_PRECISION = 3  # a value that the Avro type cannot hold exactly
     X_NULL = 4       # a null where the Avro type has no null branch
     X_SYMBOL = 5     # a dictionary value that is not one of the enum's symbols
+    X_SIZE = 6       # a value of another size than its fixed type's
 
 ENCODE_ERRORS = {
     X_NOMEM: "out of memory while encoding",
@@ -70,6 +74,8 @@ ENCODE_ERRORS = {
                  "microseconds, and the value has a nanosecond part)",
     X_NULL: "a null value where the Avro type has no null branch",
     X_SYMBOL: "a category that is not one of the enum's symbols",
+    X_SIZE: "the value does not fit its Avro fixed type (a fixed holds exactly its size "
+            "in bytes; a decimal in a fixed, at most that many)",
 }
 
 
@@ -221,7 +227,7 @@ cdef int enc(Node* nodes, const int32_t* kids, int32_t k, int64_t i, Out* o) noe
         if n.nullable:
             if o.len + 1 > o.cap and grow(o, 1) < 0:
                 return -1
-            o.p[o.len] = 0
+            o.p[o.len] = 0 if n.nullable == 1 else 2  # the null branch's index
             o.len += 1
             return 0
         if n.op != EO_NULL:
@@ -229,7 +235,7 @@ cdef int enc(Node* nodes, const int32_t* kids, int32_t k, int64_t i, Out* o) noe
     elif n.nullable:
         if o.len + 1 > o.cap and grow(o, 1) < 0:
             return -1
-        o.p[o.len] = 2
+        o.p[o.len] = 2 if n.nullable == 1 else 0  # the value's branch index
         o.len += 1
     cdef int op = n.op
     if op == EO_NULL:
@@ -266,6 +272,15 @@ cdef int enc(Node* nodes, const int32_t* kids, int32_t k, int64_t i, Out* o) noe
         else:
             binary_at(n.phys, n.data, n.data2, n.variadic, j, &s, &m)
         return put_bytes(o, s, m)
+    elif op == EO_FIXED:
+        binary_at(n.phys, n.data, n.data2, n.variadic, j, &s, &m)
+        if m != n.div:
+            return fail(o, X_SIZE, k, i)
+        if o.len + m > o.cap and grow(o, m) < 0:
+            return -1
+        memcpy(o.p + o.len, s, m)
+        o.len += m
+        return 0
     elif op == EO_DOUBLE or op == EO_FLOAT:
         if o.len + 8 > o.cap and grow(o, 8) < 0:
             return -1
@@ -339,7 +354,18 @@ cdef int enc(Node* nodes, const int32_t* kids, int32_t k, int64_t i, Out* o) noe
         while start < 15 and ((be[start] == 0 and be[start + 1] < 0x80)
                               or (be[start] == 0xFF and be[start + 1] >= 0x80)):
             start += 1
-        return put_bytes(o, be + start, 16 - start)
+        if n.div == 0:
+            return put_bytes(o, be + start, 16 - start)
+        # a fixed of `div` bytes: the value sign-extended to it
+        if 16 - start > n.div:
+            return fail(o, X_SIZE, k, i)
+        if o.len + n.div > o.cap and grow(o, n.div) < 0:
+            return -1
+        for f in range(n.div - (16 - start)):
+            o.p[o.len + f] = 0xFF if be[start] >= 0x80 else 0
+        memcpy(o.p + o.len + n.div - (16 - start), be + start, 16 - start)
+        o.len += n.div
+        return 0
     return 0
 
 
@@ -633,7 +659,7 @@ cdef bint _fits(int op, int phys):
         return phys == P_F32 or phys == P_F16
     if op == EO_DOUBLE:
         return phys == P_F64 or phys == P_F32
-    if op == EO_STRING or op == EO_BYTES:
+    if op == EO_STRING or op == EO_BYTES or op == EO_FIXED:
         return phys in (P_VIEW, P_BIN32, P_BIN64)
     if op == EO_DECIMAL:
         return phys == P_DEC128

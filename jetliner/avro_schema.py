@@ -29,6 +29,7 @@ import polars as pl
 
 from jetliner._encoder import EncodeOp
 from jetliner.exceptions import SchemaError
+from jetliner.schema import AvroType
 
 __all__ = ["Derived", "derive_schema"]
 
@@ -85,7 +86,7 @@ class _Builder:
         self.namespace = namespace
         self.record_name = record_name
 
-    def node(self, op: int, nullable: bool, path: str, div: int = 1,
+    def node(self, op: int, nullable: int, path: str, div: int = 1,
              symbols: tuple[str, ...] | None = None) -> int:
         self.plan.append((int(op), int(nullable), 0, 0, div, symbols, path))
         return len(self.plan) - 1
@@ -169,7 +170,7 @@ class _Builder:
             precision = dtype.precision if dtype.precision is not None else 38
             decimal = {"type": "bytes", "logicalType": "decimal", "precision": precision,
                        "scale": dtype.scale}
-            return decimal, self.node(op.EO_DECIMAL, True, path)
+            return decimal, self.node(op.EO_DECIMAL, True, path, div=0)  # bytes, not fixed
         if isinstance(dtype, (pl.List, pl.Array)):
             n = self.node(op.EO_ARRAY, True, path)
             items, kid = self.value(dtype.inner, f"{path}[]", f"{name}_item")
@@ -216,3 +217,165 @@ def derive_schema(schema: pl.Schema, record_name: str = "Record",
     if namespace:
         record["namespace"] = namespace
     return Derived(record, b.plan, b.kids, b.renamed)
+
+
+# ------------------------------------------------------------------ a given schema
+
+_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+_TIME_DIV = {"time-millis": 1_000_000, "time-micros": 1_000}
+
+
+def _refuse(path: str, dtype: Any, t: AvroType, why: str = "") -> SchemaError:
+    return SchemaError(f"column {path!r}: a {dtype} cannot be written as Avro "
+                       f"{describe_avro(t)}{why}; cast the column, or change the schema")
+
+
+def describe_avro(t: AvroType) -> str:
+    """Describe Avro type `t` in a few words, for errors."""
+    if t.kind == "union":
+        return "[" + ", ".join(describe_avro(b) for b in t.branches) + "]"
+    base = f"{t.kind} {t.name}" if t.name else t.kind
+    return f"{base} ({t.logical})" if t.logical else base
+
+
+class _SchemaBuilder(_Builder):
+    """The encoder's plan for a frame written to an Avro schema of the user's."""
+
+    def given(self, t: AvroType, dtype: Any, path: str) -> int:
+        """Return the plan node writing values of `dtype` as Avro type `t` (checked)."""
+        op = EncodeOp
+        nullable = 0
+        if t.kind == "union":
+            others = [b for b in t.branches if b.kind != "null"]
+            if len(others) == len(t.branches):
+                raise SchemaError(f"column {path!r}: unions without a null branch are not "
+                                  f"written yet ({describe_avro(t)})")
+            if not others:
+                return self.given(t.branches[0], dtype, path)
+            if len(others) > 1:
+                raise SchemaError(f"column {path!r}: unions of several non-null types are "
+                                  f"not written yet ({describe_avro(t)})")
+            nullable = 1 if t.branches[0].kind == "null" else 2
+            t = others[0]
+        kind, logical = t.kind, t.logical
+        if isinstance(dtype, pl.Null):
+            if kind == "null" or nullable:
+                # every value null: the null branch is written (any op binds a Null
+                # array as all nulls; EO_NULL for Avro's null type itself)
+                return self.node(op.EO_NULL if kind == "null" else op.EO_BOOL, nullable, path)
+            raise _refuse(path, dtype, t, " (it has no null branch)")
+        ok: bool
+        if kind == "null":
+            ok = False
+        elif kind == "boolean":
+            ok = isinstance(dtype, pl.Boolean)
+        elif kind in ("int", "long") and logical == "date":
+            ok = isinstance(dtype, pl.Date)
+        elif kind in ("int", "long") and logical in _TIME_DIV:
+            ok = isinstance(dtype, pl.Time)
+        elif kind == "long" and logical and logical.startswith(("timestamp-",
+                                                                  "local-timestamp-")):
+            ok = isinstance(dtype, pl.Datetime) and (
+                (dtype.time_zone is not None) == logical.startswith("timestamp-"))
+        elif kind in ("int", "long"):
+            ok = isinstance(dtype, _INTS)
+        elif kind == "float":
+            ok = isinstance(dtype, (pl.Float16, pl.Float32, *_INTS))
+        elif kind == "double":
+            ok = isinstance(dtype, (pl.Float16, pl.Float32, pl.Float64, *_INTS))
+        elif kind == "string":
+            ok = isinstance(dtype, (pl.String, pl.Categorical, pl.Enum))
+        elif kind in ("bytes", "fixed") and logical == "decimal":
+            ok = isinstance(dtype, (pl.Decimal, *_INTS)) and int(
+                t.attrs.get("precision", 0)) <= 38
+        elif kind == "bytes":
+            ok = isinstance(dtype, (pl.Binary, pl.String))
+        elif kind == "fixed":
+            ok = isinstance(dtype, pl.Binary) and logical not in ("duration", "uuid")
+        elif kind == "enum":
+            ok = isinstance(dtype, (pl.Enum, pl.Categorical, pl.String))
+        elif kind == "array":
+            ok = isinstance(dtype, (pl.List, pl.Array))
+            if ok:
+                assert t.items is not None
+                n = self.node(op.EO_ARRAY, nullable, path)
+                self.set_kids(n, [self.given(t.items, dtype.inner, f"{path}[]")])
+                return n
+        elif kind == "map":
+            ok = isinstance(dtype, pl.Map) and isinstance(dtype.key, pl.String)
+            if ok:
+                assert t.items is not None
+                n = self.node(op.EO_MAP, nullable, path)
+                key = self.node(op.EO_STRING, 0, f"{path}{{key}}")
+                self.set_kids(n, [key, self.given(t.items, dtype.value, f"{path}{{}}")])
+                return n
+        elif kind == "record":
+            ok = isinstance(dtype, pl.Struct)
+            if ok:
+                names = [f.name for f in dtype.fields]
+                want = [name for name, _ in t.fields]
+                if names != want:
+                    raise SchemaError(
+                        f"column {path!r}: its struct fields {names} are not the record's "
+                        f"{want}, in that order; select them so")
+                n = self.node(op.EO_RECORD, nullable, path)
+                self.set_kids(n, [self.given(ft, f.dtype, f"{path}.{f.name}")
+                                  for (_, ft), f in zip(t.fields, dtype.fields, strict=True)])
+                return n
+        else:
+            ok = False
+        if not ok:
+            raise _refuse(path, dtype, t)
+        return self.node(_plain_op(t), nullable, path, div=_div(t), symbols=_symbols(t))
+
+
+def _plain_op(t: AvroType) -> int:
+    op = EncodeOp
+    if t.logical == "decimal" and t.kind in ("bytes", "fixed"):
+        return int(op.EO_DECIMAL)
+    return int({"null": op.EO_NULL, "boolean": op.EO_BOOL, "int": op.EO_INT,
+                "long": op.EO_INT, "float": op.EO_FLOAT, "double": op.EO_DOUBLE,
+                "string": op.EO_STRING, "bytes": op.EO_BYTES, "fixed": op.EO_FIXED,
+                "enum": op.EO_ENUM}[t.kind])
+
+
+def _div(t: AvroType) -> int:
+    if t.kind == "fixed":
+        return t.size
+    if t.kind in ("int", "long") and t.logical in _TIME_DIV:
+        return _TIME_DIV[t.logical]
+    return 1 if t.kind != "bytes" else 0
+
+
+def _symbols(t: AvroType) -> tuple[str, ...] | None:
+    return tuple(t.symbols) if t.kind == "enum" else None
+
+
+def plan_for_schema(root: AvroType, schema_json: Any, frame: pl.Schema) -> Derived:
+    """Return the encoder's plan for frames of `frame`'s columns written as record `root`.
+
+    Columns are matched to the record's fields by name (the frame is selected in the
+    record's order before encoding, and cast to the types the record reads as).
+
+    Raises
+    ------
+    SchemaError
+        A field without a column, a column without a field, or a column whose type
+        the field's type cannot hold, naming the column and both types.
+    """
+    if root.kind != "record":
+        raise SchemaError(f"schema= must be a record, got {describe_avro(root)}")
+    names = [name for name, _ in root.fields]
+    missing = [n for n in names if n not in frame]
+    extra = [c for c in frame if c not in names]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"no column for field(s) {missing}")
+        if extra:
+            parts.append(f"column(s) {extra} not in the schema")
+        raise SchemaError(f"the frame does not fit the schema: {'; '.join(parts)}")
+    b = _SchemaBuilder("Record", None)
+    n = b.node(EncodeOp.EO_RECORD, False, "")
+    b.set_kids(n, [b.given(t, frame[name], name) for name, t in root.fields])
+    return Derived(schema_json, b.plan, b.kids, {})

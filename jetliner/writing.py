@@ -80,8 +80,10 @@ class _BlockWriter:
 
     def __init__(self, out: IO[bytes], derived: Derived, schema: pl.Schema,
                  compress: Callable[[bytes], bytes], sync: bytes, block_size: int,
-                 dest: str) -> None:
+                 dest: str,
+                 conform: Callable[[pl.DataFrame, int], pl.DataFrame] | None = None) -> None:
         self.out = out
+        self.conform = conform
         self.derived = derived
         self.schema = schema
         self.compress = compress
@@ -121,6 +123,8 @@ class _BlockWriter:
             raise SchemaError(msg, path=self.dest)
         if frame.height == 0:
             return
+        if self.conform is not None:
+            frame = self.conform(frame, self.rows)
         frame = frame.rechunk()
         per_row = max(1, int(frame.estimated_size()) // frame.height)
         step = max(1, self.block_size // per_row)
@@ -187,10 +191,65 @@ def _open_local(path: str) -> tuple[IO[bytes], Callable[[bool], None]]:
     return f, done
 
 
+def _given_schema(schema: Any, frame: pl.Schema, storage_options: dict[str, Any] | None,
+                  dest: str) -> tuple[Derived, Callable[[pl.DataFrame, int], pl.DataFrame]]:
+    """Return the plan writing `frame`'s columns as `schema`, and the conforming step.
+
+    The step selects each frame's columns in the schema's order and casts them to
+    the types the schema reads as, exactly: a value that would change is an error.
+    """
+    from jetliner.avro_schema import plan_for_schema
+    from jetliner.resolution import load_reader_schema
+
+    if not isinstance(schema, (dict, str, os.PathLike)):
+        msg = (f"schema must be a dict, JSON text, or the path or URL of an .avsc file, "
+               f"got {type(schema).__name__}")
+        raise ConfigurationError(msg)
+    loaded = load_reader_schema(schema, storage_options)
+    derived = plan_for_schema(loaded.root, json.loads(loaded.text), frame)
+    target = loaded.schema
+    names = list(target)
+
+    def conform(df: pl.DataFrame, base: int) -> pl.DataFrame:
+        cast = [n for n in names if df.schema[n] != target[n]
+                and not isinstance(df.schema[n], pl.Null)]
+        try:
+            out = df.select([pl.col(n).cast(target[n]) if n in cast else pl.col(n)
+                             for n in names])
+        except pl.exceptions.PolarsError as exc:
+            bad = next((n for n in cast if _fails(df[n], target[n])), None)
+            raise EncodeError(f"the column's values do not fit the schema's type "
+                              f"{target[bad] if bad else '?'}: "
+                              f"{str(exc).splitlines()[0]}", path=dest, column=bad) from None
+        for n in cast:
+            if df.schema[n].is_float():
+                continue  # float widening is exact
+            back = out[n].cast(df.schema[n], strict=False)
+            differs = (~back.eq_missing(df[n])).arg_true()
+            if len(differs):
+                row = int(differs[0])
+                raise EncodeError(
+                    f"the value {df[n][row]!r} changes when written as {target[n]} (the "
+                    f"schema's type): it would be {out[n][row]!r}", path=dest, column=n,
+                    row=base + row)
+        return out
+
+    return derived, conform
+
+
+def _fails(column: pl.Series, dtype: Any) -> bool:
+    try:
+        column.cast(dtype)
+    except pl.exceptions.PolarsError:
+        return True
+    return False
+
+
 def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str,
            compression_level: int | None, block_size: int,
            metadata: dict[str, str | bytes] | None, record_name: str,
-           namespace: str | None, storage_options: dict[str, Any] | None) -> None:
+           namespace: str | None, storage_options: dict[str, Any] | None,
+           schema: Any = None) -> None:
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
         msg = f"block_size must be a positive number of bytes, got {block_size!r}"
         raise ConfigurationError(msg)
@@ -199,7 +258,11 @@ def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str,
     if first is None:
         msg = "nothing to write: the iterable gave no DataFrame (its schema is unknown)"
         raise ConfigurationError(msg)
-    derived = derive_schema(first.schema, record_name, namespace)
+    conform = None
+    if schema is not None:
+        derived, conform = _given_schema(schema, first.schema, storage_options, str(dest))
+    else:
+        derived = derive_schema(first.schema, record_name, namespace)
     if derived.renamed:
         listed = ", ".join(f"{k!r} -> {v!r}" for k, v in derived.renamed.items())
         warnings.warn(RenamedFieldsWarning(
@@ -221,7 +284,8 @@ def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str,
     else:
         msg = f"dest must be a path or a binary file object, got {type(dest).__name__}"
         raise ConfigurationError(msg)
-    writer = _BlockWriter(out, derived, first.schema, compress, sync, block_size, str(name))
+    writer = _BlockWriter(out, derived, first.schema, compress, sync, block_size, str(name),
+                          conform)
     ok = False
     try:
         out.write(header)
@@ -242,6 +306,7 @@ def write_avro(
     *,
     codec: str = "snappy",
     compression_level: int | None = None,
+    schema: Any = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
     metadata: dict[str, str | bytes] | None = None,
     record_name: str = "Record",
@@ -262,6 +327,14 @@ def write_avro(
     codec
         Block codec: ``"snappy"`` (default), ``"deflate"``, ``"zstandard"``,
         ``"bzip2"``, ``"xz"`` or ``"null"``.
+    schema
+        The Avro schema to write (a record: a dict, JSON text, or the path or URL of
+        an ``.avsc``); None derives it from the frame's Polars schema.  Columns are
+        matched to its fields by name (every field needs a column, every column a
+        field), cast to the field's type where the types differ (an integer to a
+        long or a double, a string to an enum, ...); a value that would change is an
+        `EncodeError`, a type the field cannot hold a `SchemaError`, naming the
+        column and both types.  `record_name` and `namespace` are then the schema's.
     compression_level
         The codec's level (deflate 0-9, zstandard -22 to 22, bzip2 1-9, xz 0-9);
         None for the codec's default.
@@ -295,7 +368,7 @@ def write_avro(
     """
     _write(_frames(df), dest, codec=codec, compression_level=compression_level,
            block_size=block_size, metadata=metadata, record_name=record_name,
-           namespace=namespace, storage_options=storage_options)
+           namespace=namespace, storage_options=storage_options, schema=schema)
 
 
 def sink_avro(
@@ -304,6 +377,7 @@ def sink_avro(
     *,
     codec: str = "snappy",
     compression_level: int | None = None,
+    schema: Any = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
     metadata: dict[str, str | bytes] | None = None,
     record_name: str = "Record",
@@ -318,7 +392,7 @@ def sink_avro(
     if not isinstance(lf, pl.LazyFrame):
         msg = f"sink_avro takes a LazyFrame, got {type(lf).__name__}; use write_avro"
         raise ConfigurationError(msg)
-    schema = lf.collect_schema()
+    columns = lf.collect_schema()
     batches = lf.collect_batches(engine="streaming")
 
     def frames() -> Iterator[pl.DataFrame]:
@@ -327,9 +401,9 @@ def sink_avro(
             empty = False
             yield batch
         if empty:
-            yield pl.DataFrame(schema=schema)
+            yield pl.DataFrame(schema=columns)
 
     _write(frames(), dest, codec=codec, compression_level=compression_level,
            block_size=block_size, metadata=metadata, record_name=record_name,
-           namespace=namespace, storage_options=storage_options)
+           namespace=namespace, storage_options=storage_options, schema=schema)
 
