@@ -4,7 +4,8 @@ A frame is cut into blocks of about ``block_size`` bytes; each block is encoded 
 the compiled encoder (`jetliner._encoder`, straight from the frame's Arrow buffers)
 and compressed on the decoding threads, several at once, and the blocks are written
 in order.  Nothing is visible at a local destination until the file is complete: it
-is written to a temporary name in the same folder, then renamed.
+is written to a temporary name in the same folder, then renamed.  ``mode="append"``
+adds blocks to an existing local file instead (see `jetliner.appending`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import IO, Any
 import polars as pl
 
 from jetliner._encoder import Encoder
+from jetliner.appending import open_for_append
 from jetliner.avro_schema import Derived, derive_schema
 from jetliner.codecs import get_compressor
 from jetliner.exceptions import (
@@ -38,7 +40,9 @@ __all__ = ["DEFAULT_BLOCK_SIZE", "sink_avro", "write_avro"]
 # (slicing, binding, a task) is small against the encoding, small enough that every
 # reader holds a block easily (Java's writer makes them of 64 kB, fastavro of 16 kB).
 DEFAULT_BLOCK_SIZE = 1024 * 1024
+DEFAULT_CODEC = "snappy"
 MAGIC = b"Obj\x01"
+MODES = ("write", "append")
 
 def _long(n: int) -> bytes:
     """Avro's zig-zag varint of `n`."""
@@ -245,15 +249,40 @@ def _fails(column: pl.Series, dtype: Any) -> bool:
     return False
 
 
-def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str,
+def _destination(dest: Any, mode: str) -> str | None:
+    """Return the path or URL `dest` names (None for a file object); check `mode`."""
+    if not isinstance(mode, str) or mode not in MODES:
+        msg = f"mode must be 'write' or 'append', got {mode!r}"
+        raise ConfigurationError(msg)
+    if isinstance(dest, (str, os.PathLike)):
+        path = os.fspath(dest)
+        if mode == "append" and is_url(path) and not path.startswith("file://"):
+            msg = (f"mode='append' takes a local path, got the URL {path!r}; appending "
+                   f"to objects in a store is not built yet: write a new object "
+                   f"(mode='write') or append to a local file")
+            raise ConfigurationError(msg)
+        return path
+    if not hasattr(dest, "write"):
+        msg = f"dest must be a path or a binary file object, got {type(dest).__name__}"
+        raise ConfigurationError(msg)
+    if mode == "append":
+        msg = ("mode='append' takes a local path; a file object cannot be appended to "
+               "(its header cannot be read back): pass the file's path")
+        raise ConfigurationError(msg)
+    return None
+
+
+def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str | None,
            compression_level: int | None, block_size: int,
            metadata: dict[str, str | bytes] | None, record_name: str,
            namespace: str | None, storage_options: dict[str, Any] | None,
-           schema: Any = None) -> None:
+           schema: Any = None, mode: str = "write") -> None:
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
         msg = f"block_size must be a positive number of bytes, got {block_size!r}"
         raise ConfigurationError(msg)
-    compress = get_compressor(codec, compression_level)
+    path = _destination(dest, mode)
+    if mode == "write" or codec is not None:
+        get_compressor(codec or DEFAULT_CODEC, compression_level)  # options checked first
     first = next(frames, None)
     if first is None:
         msg = "nothing to write: the iterable gave no DataFrame (its schema is unknown)"
@@ -268,22 +297,33 @@ def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str,
         warnings.warn(RenamedFieldsWarning(
             f"names that are not valid Avro names were written sanitised: {listed}",
             derived.renamed), stacklevel=3)
-    sync = os.urandom(16)
-    header = _header(derived.avro, codec, metadata, sync)
-    if isinstance(dest, (str, os.PathLike)):
-        path = os.fspath(dest)
-        if is_url(path) and not path.startswith("file://"):
+    local = path[7:] if path is not None and path.startswith("file://") else path
+    appender = None
+    if mode == "append" and local is not None:
+        appender = open_for_append(local, derived.avro, codec, metadata)
+    header = b""
+    if appender is not None:
+        sync = appender.sync
+        try:
+            compress = get_compressor(appender.codec, compression_level)
+        except BaseException:
+            appender.done(False)
+            raise
+        out, done = appender.out, appender.done
+    else:
+        codec = codec or DEFAULT_CODEC
+        compress = get_compressor(codec, compression_level)
+        sync = os.urandom(16)
+        header = _header(derived.avro, codec, metadata, sync)
+        if path is None:
+            out, done = dest, (lambda ok: None)
+        elif is_url(path) and not path.startswith("file://"):
             from jetliner.remote import open_for_writing
 
             out, done = open_for_writing(path, storage_options)
         else:
-            out, done = _open_local(path[7:] if path.startswith("file://") else path)
-        name = path
-    elif hasattr(dest, "write"):
-        out, done, name = dest, (lambda ok: None), getattr(dest, "name", "<file object>")
-    else:
-        msg = f"dest must be a path or a binary file object, got {type(dest).__name__}"
-        raise ConfigurationError(msg)
+            out, done = _open_local(local or path)
+    name = path if path is not None else getattr(dest, "name", "<file object>")
     writer = _BlockWriter(out, derived, first.schema, compress, sync, block_size, str(name),
                           conform)
     ok = False
@@ -304,7 +344,8 @@ def write_avro(
     df: pl.DataFrame | Iterable[pl.DataFrame],
     dest: str | os.PathLike[str] | IO[bytes],
     *,
-    codec: str = "snappy",
+    mode: str = "write",
+    codec: str | None = None,
     compression_level: int | None = None,
     schema: Any = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
@@ -324,9 +365,17 @@ def write_avro(
         A path is written to a temporary file in the same folder and renamed once
         complete; on S3 the object is a multipart upload completed at the end.  A
         failed write leaves nothing (an S3 upload is aborted).
+    mode
+        ``"write"`` (default) writes a new file, replacing any file at `dest`.
+        ``"append"`` adds the rows to the existing Avro file at the local path
+        `dest`, keeping its header (schema, codec, sync marker); the Avro schema
+        written (derived from the frame, or `schema`) must equal the file's.  A
+        missing or empty file is written as new.  An append that fails truncates
+        the file back to its former size.
     codec
-        Block codec: ``"snappy"`` (default), ``"deflate"``, ``"zstandard"``,
-        ``"bzip2"``, ``"xz"`` or ``"null"``.
+        Block codec: ``"snappy"`` (the default of a new file), ``"deflate"``,
+        ``"zstandard"``, ``"bzip2"``, ``"xz"`` or ``"null"``.  When appending, the
+        file's codec is used; a different codec is a `ConfigurationError`.
     schema
         The Avro schema to write (a record: a dict, JSON text, or the path or URL of
         an ``.avsc``); None derives it from the frame's Polars schema.  Columns are
@@ -337,11 +386,13 @@ def write_avro(
         column and both types.  `record_name` and `namespace` are then the schema's.
     compression_level
         The codec's level (deflate 0-9, zstandard -22 to 22, bzip2 1-9, xz 0-9);
-        None for the codec's default.
+        None for the codec's default.  When appending, it applies to the file's codec.
     block_size
         About how many bytes of encoded rows each block holds.
     metadata
-        User metadata for the header (keys must not start with ``avro.``).
+        User metadata for the header (keys must not start with ``avro.``).  When
+        appending, the file's header is kept: a value that differs from the file's
+        is a `ConfigurationError`.
     record_name, namespace
         The name and namespace of the top-level record.
     storage_options
@@ -351,12 +402,15 @@ def write_avro(
     Raises
     ------
     SchemaError
-        A column of a type no Avro type holds (nothing is written).
+        A column of a type no Avro type holds (nothing is written); when appending,
+        an Avro schema that differs from the file's (the file is untouched).
     EncodeError
         A value its Avro type cannot hold (an unsigned integer beyond the long range,
         a time with a nanosecond part); the destination is left as it was.
     ConfigurationError
-        An invalid option.
+        An invalid option; ``mode="append"`` with a file object or a URL.
+    ParseError
+        When appending, a file that is not Avro, or that ends in a partial block.
 
     Examples
     --------
@@ -368,14 +422,16 @@ def write_avro(
     """
     _write(_frames(df), dest, codec=codec, compression_level=compression_level,
            block_size=block_size, metadata=metadata, record_name=record_name,
-           namespace=namespace, storage_options=storage_options, schema=schema)
+           namespace=namespace, storage_options=storage_options, schema=schema,
+           mode=mode)
 
 
 def sink_avro(
     lf: pl.LazyFrame,
     dest: str | os.PathLike[str] | IO[bytes],
     *,
-    codec: str = "snappy",
+    mode: str = "write",
+    codec: str | None = None,
     compression_level: int | None = None,
     schema: Any = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
@@ -387,7 +443,7 @@ def sink_avro(
     """Write a LazyFrame as an Avro file as it streams, in bounded memory.
 
     The query runs on Polars' streaming engine; its batches are written as they
-    come.  Parameters as in `write_avro`.
+    come.  Parameters as in `write_avro` (``mode="append"`` included).
     """
     if not isinstance(lf, pl.LazyFrame):
         msg = f"sink_avro takes a LazyFrame, got {type(lf).__name__}; use write_avro"
@@ -405,5 +461,6 @@ def sink_avro(
 
     _write(frames(), dest, codec=codec, compression_level=compression_level,
            block_size=block_size, metadata=metadata, record_name=record_name,
-           namespace=namespace, storage_options=storage_options, schema=schema)
+           namespace=namespace, storage_options=storage_options, schema=schema,
+           mode=mode)
 
