@@ -103,11 +103,11 @@ def _check_schema(header: Header, schema: dict[str, Any], path: str) -> None:
     if written == frame:
         return
     msg = (f"cannot append: the frame's Avro schema differs from the file's "
-           f"({_first_difference(written, frame, '')}). An append must write the schema "
-           f"jetliner derives from the frame exactly (every field nullable, with the same "
-           f"names, types, record_name and namespace); files written by other writers "
-           f"rarely match. Cast or rename the frame's columns to match the file (see "
-           f"jetliner.read_avro_schema), or write a new file with mode='write'")
+           f"({_first_difference(written, frame, '')}). An append writes the file's "
+           f"schema exactly: cast or rename the frame's columns to match the file (see "
+           f"jetliner.read_avro_schema), pass the file's own schema as "
+           f"schema=jetliner.open(path).schema (files of other writers need it), or "
+           f"write a new file with mode='write'")
     raise SchemaError(msg, path=path)
 
 
@@ -137,7 +137,7 @@ def open_for_append(path: str, schema: dict[str, Any], codec: str | None,
     path
         A local path.
     schema
-        The Avro schema derived from the frames to append.
+        The Avro schema the frames are written as (derived, or the user's).
     codec, metadata
         As passed by the user: each may be None, or must agree with the file.
 

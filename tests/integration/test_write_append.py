@@ -165,6 +165,30 @@ def test_appending_to_a_fastavro_file_of_the_derived_schema(codec: str, tmp_path
     assert_frame_equal(jetliner.read_avro(path), expected)
 
 
+def test_a_fastavro_file_of_another_schema_takes_its_schema(tmp_path: Path) -> None:
+    path = tmp_path / "fa.avro"
+    schema = {"type": "record", "name": "Reading", "namespace": "lab", "fields": [
+        {"name": "sensor", "type": {"type": "enum", "name": "Sensor", "symbols": ["A", "B"]}},
+        {"name": "value", "type": "double"},
+        {"name": "note", "type": ["string", "null"]},
+    ]}
+    first = [{"sensor": "A", "value": 1.5, "note": "x"}]
+    with path.open("wb") as f:
+        fastavro.writer(f, schema, first, codec="deflate")
+    more = pl.DataFrame({"value": [2, 3], "sensor": ["B", "A"], "note": [None, "y"]})
+    with jetliner.open(path) as reader:
+        written = reader.schema
+    write_avro(more, path, mode="append", schema=written)
+    assert fastavro_rows(path) == first + more.select("sensor", "value", "note").with_columns(
+        pl.col("value").cast(pl.Float64)).to_dicts()
+    # a schema= that differs from the file's is refused like a derived one
+    before = path.read_bytes()
+    other = {**schema, "fields": schema["fields"][:2]}
+    with pytest.raises(SchemaError, match="'note' is only in the file"):
+        write_avro(more.drop("note"), path, mode="append", schema=other)
+    assert path.read_bytes() == before
+
+
 def test_a_fastavro_file_of_another_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "fa.avro"
     schema = {"type": "record", "name": "Record",
@@ -206,11 +230,18 @@ def test_mode_validation(tmp_path: Path) -> None:
         sink_avro(df.lazy(), tmp_path / "x.avro", mode="overwrite")
     with pytest.raises(ConfigurationError, match="file object cannot be appended"):
         write_avro(df, io.BytesIO(), mode="append")
-    with pytest.raises(ConfigurationError, match="URLs are not written yet"):
+    with pytest.raises(ConfigurationError, match="takes a local path, got the URL"):
         write_avro(df, "s3://bucket/x.avro", mode="append")
-    with pytest.raises(ConfigurationError, match="URLs"):
+    with pytest.raises(ConfigurationError, match="takes a local path, got the URL"):
         sink_avro(df.lazy(), "memory://x.avro", mode="append")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_url_is_a_local_path(tmp_path: Path) -> None:
+    path = tmp_path / "log.avro"
+    write_avro(part(0, 2), path)
+    write_avro(part(2, 2), f"file://{path}", mode="append")
+    assert fastavro_rows(path) == part(0, 4).to_dicts()
 
 
 def test_a_file_that_is_not_avro_is_refused(tmp_path: Path) -> None:
