@@ -197,8 +197,9 @@ def open_for_append(path: str, schema: dict[str, Any], codec: str | None,
             try:
                 out.close()  # flushes what is buffered; the truncation drops it
             except OSError:
-                pass
-            os.ftruncate(keep, size)
+                pass  # the error being handled is the one to raise
+            finally:
+                os.ftruncate(keep, size)
         finally:
             os.close(keep)
 
