@@ -124,6 +124,8 @@ class _Builder:
 
     def value(self, dtype: Any, path: str, name: str) -> tuple[Any, int]:
         """Return the Avro type of a nullable value of `dtype`, and its plan node."""
+        if isinstance(dtype, type):  # a dtype class (pl.String): its instance
+            dtype = dtype()
         if isinstance(dtype, pl.Null):
             return "null", self.node(EncodeOp.EO_NULL, False, path)
         avro, n = self.plain(dtype, path, name)
@@ -243,6 +245,8 @@ class _SchemaBuilder(_Builder):
 
     def given(self, t: AvroType, dtype: Any, path: str) -> int:
         """Return the plan node writing values of `dtype` as Avro type `t` (checked)."""
+        if isinstance(dtype, type):  # a dtype class (pl.String): its instance
+            dtype = dtype()
         op = EncodeOp
         nullable = 0
         if t.kind == "union":

@@ -199,3 +199,11 @@ def test_sink_avro_writes_a_lazy_query(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         sink_avro(pl.LazyFrame({"a": []}, schema={"a": pl.Int64}), out)
     assert jetliner.read_avro(out).schema == pl.Schema({"a": pl.Int64})
+
+
+def test_dtype_classes_in_a_schema_are_their_instances() -> None:
+    from jetliner.avro_schema import derive_schema
+
+    derived = derive_schema(pl.Schema({"s": pl.Struct({"x": pl.String, "n": pl.Int64})}))
+    fields = derived.avro["fields"][0]["type"][1]["fields"]
+    assert [f["type"] for f in fields] == [["null", "string"], ["null", "long"]]
