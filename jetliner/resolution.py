@@ -407,6 +407,21 @@ class _Resolver(_Compiler):
         assert next(it, None) is None
         return got
 
+    def shared_branches(self, wbranches: list[AvroType], mine: list[int], rb: AvroType,
+                        name: str, path: str, stack: tuple[int, ...],
+                        kids: list[int]) -> _Compiled:
+        """Compile writer branches `mine`, all read as reader branch `rb`, into one set of columns.
+
+        Each one's node goes into `kids`; the first one's compiled result is returned.
+        """
+        first, cols = self.fresh(functools.partial(
+            self.res, wbranches[mine[0]], rb, name, path, stack))
+        kids[mine[0]] = first[0]
+        for j in mine[1:]:
+            kids[j] = self.replay(cols, functools.partial(
+                self.res, wbranches[j], rb, name, path, stack))[0]
+        return first
+
     def fresh(self, build: Callable[[], _Compiled]) -> tuple[_Compiled, range]:
         """Compile with `build`; return what it made and the columns it laid out."""
         if self.replaying:
@@ -581,13 +596,8 @@ class _Resolver(_Compiler):
             rb = r.branches[ri]
             mine = [j for j, t in enumerate(target) if t == ri]
             if mine:
-                label = labels[pos]
-                (k, d, s), cols = self.fresh(functools.partial(
-                    self.res, wbranches[mine[0]], rb, label, path, stack))
-                wkids[mine[0]] = k
-                for j in mine[1:]:
-                    wkids[j] = self.replay(cols, functools.partial(
-                        self.res, wbranches[j], rb, label, path, stack))[0]
+                k, d, s = self.shared_branches(wbranches, mine, rb, labels[pos], path,
+                                               stack, wkids)
             else:
                 k, d, s = self.out_field(rb, labels[pos], stack)
             reps.append(k)
@@ -641,12 +651,8 @@ class _Resolver(_Compiler):
         for j in wnulls:
             kids[j] = int(BranchKid.NULL_BRANCH)
         if mine:
-            (rep, dtype, spec), cols = self.fresh(functools.partial(
-                self.res, wbranches[mine[0]], rb, name, path, stack))
-            kids[mine[0]] = rep
-            for j in mine[1:]:
-                kids[j] = self.replay(cols, functools.partial(
-                    self.res, wbranches[j], rb, name, path, stack))[0]
+            rep, dtype, spec = self.shared_branches(wbranches, mine, rb, name, path, stack,
+                                                    kids)
         else:
             rep, dtype, spec = self.out_field(rb, name, stack)
         return (self.node(Op.OP_UNION_DISPATCH, -1, kids, param=rep, minsz=1), dtype,
