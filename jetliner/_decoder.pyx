@@ -631,26 +631,17 @@ cdef int dec_resolved(State* d, int32_t ni, Node* n, Cur* c) noexcept nogil:
     cdef Cur sub
     cdef Col* col
     cdef int op = n.op
-    if op == OP_INT_TO_LONG or op == OP_INT_TO_FLOAT or op == OP_INT_TO_DOUBLE:
-        r = read_int(c, &v)
+    if (op == OP_INT_TO_LONG or op == OP_INT_TO_FLOAT or op == OP_INT_TO_DOUBLE
+            or op == OP_LONG_TO_FLOAT or op == OP_LONG_TO_DOUBLE):
+        if op == OP_LONG_TO_FLOAT or op == OP_LONG_TO_DOUBLE:
+            r = read_long(c, &v)
+        else:
+            r = read_int(c, &v)
         if r:
             return fail(d, r, c)
         if op == OP_INT_TO_LONG:
             r = push_i64(&d.cols[n.col], v)
-        elif op == OP_INT_TO_FLOAT:
-            fv = <float>v
-            r = push_fixed(&d.cols[n.col], &fv, 4)
-        else:
-            dv = <double>v
-            r = push_fixed(&d.cols[n.col], &dv, 8)
-        if r < 0:
-            return fail(d, E_NOMEM, c)
-        return 0
-    elif op == OP_LONG_TO_FLOAT or op == OP_LONG_TO_DOUBLE:
-        r = read_long(c, &v)
-        if r:
-            return fail(d, r, c)
-        if op == OP_LONG_TO_FLOAT:
+        elif op == OP_INT_TO_FLOAT or op == OP_LONG_TO_FLOAT:
             fv = <float>v
             r = push_fixed(&d.cols[n.col], &fv, 4)
         else:
