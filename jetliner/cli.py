@@ -26,6 +26,7 @@ import polars as pl
 from polars.datatypes import DataTypeClass
 
 import jetliner
+from jetliner.codecs import CODEC_LEVELS
 from jetliner.container import Block, iter_blocks
 from jetliner.exceptions import BadBlockError, JetlinerError, SkippedDataWarning
 from jetliner.inventory import field_types, schema_changes, writer_schemas
@@ -33,6 +34,7 @@ from jetliner.options import ReadOptions
 from jetliner.readers import FileInfo, MultiAvroReader, open_file
 from jetliner.resolve import resolve_sources
 from jetliner.sources import Source
+from jetliner.writing import publish
 
 __all__ = ["main"]
 
@@ -410,10 +412,7 @@ def _convert(args: argparse.Namespace) -> None:
         else:
             # text formats batch by batch: memory bounded by the reader's buffers
             _write_text(args, fmt, columns, progress, partial)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(partial, 0o666 & ~umask)  # as open(output, "w") would make it, not 0600
-        os.replace(partial, output)
+        publish(partial, output)
     finally:
         if partial.exists():
             partial.unlink()
@@ -522,7 +521,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="the file to write; its extension picks the format")
     p.add_argument("--format", choices=["avro", "parquet", "csv", "ndjson", "ipc"],
                    help="output format (default: from OUTPUT's extension)")
-    p.add_argument("--codec", choices=["snappy", "deflate", "zstandard", "bzip2", "xz", "null"],
+    p.add_argument("--codec", choices=list(CODEC_LEVELS),
                    help="block codec of Avro output (default snappy)")
     p.add_argument("--columns", help="comma-separated columns to keep")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

@@ -34,7 +34,7 @@ from jetliner.exceptions import (
 from jetliner.sources import is_url
 from jetliner.threads import DECODE_THREADS
 
-__all__ = ["DEFAULT_BLOCK_SIZE", "sink_avro", "write_avro"]
+__all__ = ["DEFAULT_BLOCK_SIZE", "publish", "sink_avro", "write_avro"]
 
 # Blocks of about 1 MiB of encoded rows: large enough that the per-block work
 # (slicing, binding, a task) is small against the encoding, small enough that every
@@ -187,12 +187,21 @@ def _open_local(path: str) -> tuple[IO[bytes], Callable[[bool], None]]:
         if not ok:
             os.unlink(tmp)
             return
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        publish(tmp, path)
 
     return f, done
+
+
+def publish(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Rename the finished temporary file `tmp` to `path`.
+
+    It gets the mode a plain ``open(path, "wb")`` would have given it (``mkstemp``
+    makes files 0600).
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
 
 
 def _given_schema(schema: Any, frame: pl.Schema, storage_options: dict[str, Any] | None,
