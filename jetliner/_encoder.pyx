@@ -529,10 +529,9 @@ cdef class Encoder:
         cdef ArrowArray* darr = arr.dictionary
         cdef const uint8_t* s
         cdef int64_t m, d
-        widths = {b"C": 1, b"S": 2, b"I": 4, b"L": 8, b"c": -1, b"s": -2, b"i": -4, b"l": -8}
-        if fmt not in widths:
+        if fmt not in _INDEX_WIDTHS:
             raise ValueError(f"column {name!r}: dictionary indices {fmt.decode()!r}")
-        n.width = widths[fmt]
+        n.width = _INDEX_WIDTHS[fmt]
         n.phys = P_DICT
         n.data = <const uint8_t*>arr.buffers[1]
         dphys = _phys(dsch.format)
@@ -626,16 +625,22 @@ cdef class Encoder:
             self.stream.release(&self.stream)
 
 
+# Arrow formats of one layout each (timestamps, durations, decimals and fixed-size
+# lists carry parameters: see `_phys`), and the widths of dictionary indices (negative:
+# signed).
+_LAYOUTS = {b"n": P_NULL, b"b": P_BOOL, b"c": P_I8, b"s": P_I16, b"i": P_I32,
+            b"l": P_I64, b"C": P_U8, b"S": P_U16, b"I": P_U32, b"L": P_U64,
+            b"e": P_F16, b"f": P_F32, b"g": P_F64, b"vu": P_VIEW, b"vz": P_VIEW,
+            b"u": P_BIN32, b"z": P_BIN32, b"U": P_BIN64, b"Z": P_BIN64,
+            b"+l": P_LIST32, b"+L": P_LIST64, b"+s": P_STRUCT, b"+m": P_MAP,
+            b"tdD": P_I32, b"tts": P_I32, b"ttm": P_I32, b"ttu": P_I64, b"ttn": P_I64}
+_INDEX_WIDTHS = {b"C": 1, b"S": 2, b"I": 4, b"L": 8, b"c": -1, b"s": -2, b"i": -4, b"l": -8}
+
+
 cdef int _phys(bytes fmt):
     """The layout an Arrow format string names (P_NONE: not one the encoder reads)."""
-    simple = {b"n": P_NULL, b"b": P_BOOL, b"c": P_I8, b"s": P_I16, b"i": P_I32,
-              b"l": P_I64, b"C": P_U8, b"S": P_U16, b"I": P_U32, b"L": P_U64,
-              b"e": P_F16, b"f": P_F32, b"g": P_F64, b"vu": P_VIEW, b"vz": P_VIEW,
-              b"u": P_BIN32, b"z": P_BIN32, b"U": P_BIN64, b"Z": P_BIN64,
-              b"+l": P_LIST32, b"+L": P_LIST64, b"+s": P_STRUCT, b"+m": P_MAP,
-              b"tdD": P_I32, b"tts": P_I32, b"ttm": P_I32, b"ttu": P_I64, b"ttn": P_I64}
-    if fmt in simple:
-        return simple[fmt]
+    if fmt in _LAYOUTS:
+        return _LAYOUTS[fmt]
     if fmt.startswith(b"ts") or fmt.startswith(b"tD"):  # timestamps, durations
         return P_I64
     if fmt.startswith(b"d:"):
