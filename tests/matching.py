@@ -16,6 +16,7 @@ import struct
 import uuid
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 PRIMITIVE = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
@@ -91,7 +92,11 @@ def _logical(s: Any) -> str | None:
     return s.get("logicalType") if isinstance(s, dict) else None
 
 
-def _same_float(a: float, b: float, single: bool) -> bool:
+def _same_float(a: float, b: float | int, single: bool) -> bool:
+    if isinstance(b, int):
+        # An oracle may leave an int or long promoted to float/double as the
+        # integer it read; the promotion is the nearest float, rounded once.
+        b = float(np.float32(np.int64(b))) if single else float(b)
     if single:
         return struct.pack("<f", a) == struct.pack("<f", b)
     if math.isnan(a) or math.isnan(b):
