@@ -15,6 +15,10 @@
 #include <malloc.h>  /* malloc_trim */
 #endif
 
+#include <errno.h>
+#if !defined(_WIN32)
+#include <unistd.h>  /* pread */
+#endif
 #include "_buffers.h"
 
 #define JL_HDR 64                     /* header before each buffer (keeps mappings 64-byte aligned) */
@@ -263,4 +267,26 @@ void* jl_buf_realloc(void* p, size_t n) {
         return NULL;
     g->size = n;
     return (char*)g + JL_HDR;
+}
+
+size_t jl_pread(int fd, void* buf, size_t n, int64_t offset, int* err) {
+    size_t got = 0;
+    *err = 0;
+#if defined(_WIN32)
+    (void)fd; (void)buf; (void)n; (void)offset;
+    *err = ENOSYS;
+#else
+    while (got < n) {
+        ssize_t r = pread(fd, (char*)buf + got, n - got, (off_t)(offset + (int64_t)got));
+        if (r > 0)
+            got += (size_t)r;
+        else if (r == 0)
+            break;
+        else if (errno != EINTR) {
+            *err = errno;
+            break;
+        }
+    }
+#endif
+    return got;
 }

@@ -14,3 +14,4 @@ cdef extern from "_buffers.h":
     size_t jl_pool_bytes() noexcept nogil
     int64_t jl_live_maps() noexcept nogil
     size_t JL_BIG
+    size_t jl_pread(int fd, void* buf, size_t n, int64_t offset, int* err) noexcept nogil

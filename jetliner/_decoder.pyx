@@ -26,17 +26,19 @@ record.  Only the cursor (all of it inline, and shared with the block framing)
 and the plan format are ``.pxd`` files.
 """
 
-from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport (
+    PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_FillInfo, PyBuffer_Release, PyObject_GetBuffer,
+)
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
 from libc.math cimport isinf, isnan
 from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdio cimport snprintf
 from libc.stdlib cimport calloc, free, malloc, realloc, strtod
-from libc.string cimport memcpy, memmove, memset
+from libc.string cimport memcpy, memmove, memset, strerror
 
 from jetliner._buffers cimport (
-    JL_BIG, buf_alloc, buf_free, buf_realloc, jl_live_maps, jl_pool_bytes, jl_set_pool_limit,
-    jl_set_refuse_maps, jl_trim,
+    JL_BIG, buf_alloc, buf_free, buf_realloc, jl_live_maps, jl_pool_bytes, jl_pread,
+    jl_set_pool_limit, jl_set_refuse_maps, jl_trim,
 )
 from jetliner._cursor cimport (
     Cur, jl_ctz64, need, read_int, read_len, read_long, read_span, read_varint, skip_long,
@@ -128,6 +130,51 @@ cdef class ArrowBatch:
         ac = PyCapsule_New(self.array, "arrow_array", capsule_array_destructor)
         self.array = NULL
         return sc, ac
+
+
+cdef class FileBytes:
+    """Bytes read from a file into a buffer of the pool (buffer protocol, read-only).
+
+    A local read fetches the file in chunks of a few MiB.  Each chunk as a fresh
+    ``bytes`` object was a fresh mapping whose every page faulted in while the kernel
+    copied into it (half of a one-column read's time); from the pool, a chunk
+    reuses the pages of a chunk freed before it.
+    """
+
+    cdef uint8_t* data
+    cdef Py_ssize_t size
+
+    def __dealloc__(self):
+        buf_free(self.data)
+
+    def __len__(self):
+        return self.size
+
+    def __getbuffer__(self, Py_buffer* view, int flags):
+        PyBuffer_FillInfo(view, self, self.data, self.size, 1, flags)
+
+
+def pread_pooled(int fd, Py_ssize_t n, int64_t offset):
+    """Read up to `n` bytes of file descriptor `fd` from `offset` (fewer only at the
+    end of the file) into a `FileBytes`, without the GIL.
+
+    Raises
+    ------
+    OSError
+        From the system call (interrupted calls are retried; ``ENOSYS`` on Windows).
+    """
+    cdef FileBytes out = FileBytes.__new__(FileBytes)
+    cdef int err = 0
+    if n < 0 or offset < 0:
+        raise ValueError(f"bad read: {n} bytes at {offset}")
+    out.data = <uint8_t*>buf_alloc(<size_t>n if n > 0 else 1, 0)
+    if out.data == NULL:
+        raise MemoryError()
+    with nogil:
+        out.size = <Py_ssize_t>jl_pread(fd, out.data, <size_t>n, offset, &err)
+    if err:
+        raise OSError(err, strerror(err))
+    return out
 
 
 # ---------------------------------------------------------------- limits

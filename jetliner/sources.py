@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
+from jetliner._decoder import pread_pooled
 from jetliner.exceptions import AccessDeniedError, SourceError, SourceNotFoundError
 
 __all__ = ["HIDDEN_PREFIXES", "BytesSource", "FileObjectSource", "LocalSource", "RangeFile",
@@ -100,6 +101,17 @@ class Source:
         return f"{type(self).__name__}({self.path!r})"
 
 
+def _pread(fd: int, n: int, offset: int) -> bytes | memoryview:
+    """Read `n` bytes of `fd` from `offset` (fewer at the end of the file).
+
+    Into a pooled buffer whose pages an earlier chunk already faulted in (POSIX),
+    else with ``os.pread``.
+    """
+    if os.name == "posix":
+        return memoryview(pread_pooled(fd, n, offset))
+    return os.pread(fd, n, offset)
+
+
 class _LocalFile:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -113,10 +125,10 @@ class _LocalFile:
             os.close(self.fd)
             raise translate_os_error(exc, path) from exc
 
-    def read_range(self, start: int, end: int) -> bytes:
+    def read_range(self, start: int, end: int) -> bytes | memoryview:
         end = min(end, self.size)
         try:
-            data = os.pread(self.fd, max(0, end - start), start)
+            data = _pread(self.fd, max(0, end - start), start)
         except OSError as exc:
             raise translate_os_error(exc, self.path) from exc
         if len(data) < end - start:

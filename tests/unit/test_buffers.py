@@ -4,8 +4,10 @@ buffer came from: a reused buffer is dirty, and bitmaps must still start at zero
 
 from __future__ import annotations
 
+import errno
 import gc
 import io
+import os
 import random
 import sys
 import time
@@ -191,3 +193,54 @@ def test_buffers_fall_back_to_the_heap_when_no_mapping_can_be_had(pool_limit: No
     finally:
         _decoder._refuse_mappings(False)
     assert got.equals(want)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pooled reads use pread (POSIX)")
+def test_pooled_reads_return_the_files_bytes(tmp_path, pool_limit: None) -> None:
+    rng = random.Random(5)
+    path = tmp_path / "f"
+    content = rng.randbytes(5 << 20)
+    path.write_bytes(content)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        # a dirty buffer back from the pool holds only what the next read put in it
+        big = _decoder.pread_pooled(fd, 4 << 20, 0)
+        assert bytes(memoryview(big)) == content[: 4 << 20]
+        del big
+        for n, offset in [(4 << 20, 1 << 20), (3 << 20, 3), (1, len(content) - 1),
+                          (4 << 20, len(content) - 10), (100, len(content)), (0, 7)]:
+            got = _decoder.pread_pooled(fd, n, offset)
+            assert len(got) == len(content[offset:offset + n])
+            assert bytes(memoryview(got)) == content[offset:offset + n]
+            assert memoryview(got).readonly
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pooled reads use pread (POSIX)")
+def test_a_failed_pooled_read_raises_the_system_error(tmp_path) -> None:
+    fd = os.open(tmp_path, os.O_RDONLY)  # a folder: pread fails with EISDIR
+    try:
+        with pytest.raises(OSError) as info:
+            _decoder.pread_pooled(fd, 100, 0)
+        assert info.value.errno == errno.EISDIR
+    finally:
+        os.close(fd)
+    with pytest.raises(ValueError, match="bad read"):
+        _decoder.pread_pooled(0, -1, 0)
+
+
+@linux_only
+def test_a_local_files_chunks_go_back_to_the_pool(tmp_path, pool_limit: None) -> None:
+    _decoder._set_buffer_pool_limit(0)
+    gc.collect()
+    before = _decoder._buffer_pool_stats()[1]
+    data = avro(records(200_000, seed=4, nulls=True))
+    assert len(data) > 4 << 20  # more than one chunk of the local reader
+    path = tmp_path / "f.avro"
+    path.write_bytes(data)
+    df = jetliner.read_avro(path)
+    assert df.equals(jetliner.read_avro(data))
+    del df
+    gc.collect()
+    assert _decoder._buffer_pool_stats() == (0, before)
