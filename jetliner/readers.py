@@ -99,19 +99,22 @@ class _Task:
 _DECODERS = threading.local()
 
 
-def _decoder(plan: Plan, options: ReadOptions) -> Decoder:
+def _decoder(plan: Plan, options: ReadOptions, picked: bool = False) -> Decoder:
     """Return this thread's decoder for `plan` (made on first use).
 
     A decoder is reused from batch to batch: each batch then starts with the
     buffer sizes the previous one needed, instead of growing its buffers from
-    scratch (and the plan is loaded once per thread, not once per batch).
+    scratch (and the plan is loaded once per thread, not once per batch).  With
+    `picked` (the second pass of late materialisation, which decodes the few rows
+    a filter kept), a decoder of its own: the sizes of full batches would make a
+    small result hold batch-sized buffers.
     """
-    cache: dict[tuple[int, int, int, str], tuple[Plan, Decoder]] | None = getattr(
+    cache: dict[tuple[int, int, int, str, bool], tuple[Plan, Decoder]] | None = getattr(
         _DECODERS, "cache", None)
     if cache is None:
         cache = _DECODERS.cache = {}
     key = (id(plan), options.max_nesting_depth, options.max_zero_byte_values,
-           options.invalid_utf8)
+           options.invalid_utf8, picked)
     hit = cache.pop(key, None)
     if hit is not None and hit[0] is plan:
         cache[key] = hit  # most recently used last
@@ -307,13 +310,10 @@ class FileJob:
         """
         filt = self.filter
         if filt is not None and filt.late is not None and task_late:
-            late = filt.late
-            first = _decoder(late.first, self.options)
-            second = _decoder(late.second, self.options)
+            first = _decoder(filt.late.first, self.options)
+            second = _decoder(self.plan, self.options, picked=True)
             try:
-                return self._decode_late(first, second, late, filt, slices)
-            except _NotLate:
-                filt.late = None  # this filter cannot be late: from now on, one pass
+                return self._decode_late(first, second, filt.late, filt, slices)
             finally:
                 first.discard()  # nothing is left after a finished batch
                 second.discard()
@@ -330,12 +330,13 @@ class FileJob:
 
     def _decode_late(self, first: Decoder, second: Decoder, late: LatePlans, filt: Filter,
                      slices: list[_Slice]) -> list[Batch]:
-        """Decode a batch late: the filter's columns first, the others where it passes.
+        """Decode a batch late: the filter's columns first, every column where it passes.
 
         The first pass decodes the filter's columns of every record (skipping the
         others) and notes where each record starts; the filter is evaluated; the
-        second pass decodes the other columns of the records that passed, each at
-        its own offset.  Rejected records are never decoded twice.
+        second pass decodes the read's columns of the records that passed, each at
+        its own offset, into buffers of their own (the batch's are freed).  Rejected
+        records are never decoded twice.
         """
         info = self.info
         out: list[Batch] = []
@@ -347,10 +348,12 @@ class FileJob:
         def flush() -> None:
             rows = first.rows
             head = late.first_frames.build(first.finish(late.first.export), rows)
-            mask = head.select(filt.predicate.alias("__jetliner_keep")).to_series()
-            if mask.len() != rows or mask.dtype != pl.Boolean:
-                raise _NotLate  # a filter of another shape: the plain path filters it
-            picks = mask.arg_true().to_list()
+            name = "__jetliner_row"
+            while name in head.columns:
+                name += "_"
+            # Polars' filter semantics (nulls dropped, a scalar broadcast), row numbers out
+            picks = (head.with_row_index(name).filter(filt.predicate)
+                     .get_column(name).to_list())
             for data, starts, row0, rec0, block in pieces:
                 lo = bisect.bisect_left(picks, row0)
                 hi = bisect.bisect_left(picks, row0 + (len(starts) // 8 - 1))
@@ -362,9 +365,7 @@ class FileJob:
                 except DecodeFailure as f:
                     raise _record_error(f, info.path, block, rec0 + chosen[f.record]) from None
             pieces.clear()
-            tail = late.second_frames.build(second.finish(late.second.export), len(picks))
-            kept = compact(head.filter(mask), rows)
-            frame = pl.concat([kept, tail], how="horizontal").select(late.order)
+            frame = self.frames.build(second.finish(self.plan.export), len(picks))
             if self.select is not None:  # the partition columns
                 frame = frame.select(self.select)
             out.append((frame, len(picks)))
@@ -483,10 +484,6 @@ class FileJob:
                               0, block.offset) from None
 
 
-class _NotLate(Exception):
-    """The filter's result cannot drive late materialisation (not one flag per row)."""
-
-
 # Late materialisation while the filter keeps fewer than this fraction of the rows it
 # sees (the last task handed on, in file order); above it, one pass over every column
 # and a filter after cost less than two passes.  Measured on the benchmark files
@@ -497,23 +494,18 @@ LATE_BELOW = 0.15
 
 @dataclass(frozen=True)
 class LatePlans:
-    """The two passes of late materialisation over one file.
+    """The first pass of late materialisation over one file.
+
+    The second pass decodes the read's own plan, for the rows that pass.
 
     Attributes
     ----------
     first, first_frames
         The filter's columns (the rest skipped), and their frames.
-    second, second_frames
-        The other columns the read returns, decoded for the rows that pass.
-    order
-        The columns of a batch, in the read's order.
     """
 
     first: Plan
     first_frames: FrameBuilder
-    second: Plan
-    second_frames: FrameBuilder
-    order: list[str]
 
 
 @dataclass
@@ -1059,13 +1051,10 @@ class MultiAvroReader:
         if named is None or not set(named) <= set(order):
             return None
         roots = set(named)
-        second = [c for c in order if c not in roots]
-        if not second:
+        if roots >= set(order):
             return None  # the filter's columns are all there is: one pass
         first_plan = self._compile(info, tuple(c for c in order if c in roots))
-        second_plan = self._compile(info, tuple(second))
-        return LatePlans(first_plan, FrameBuilder(first_plan.schema), second_plan,
-                         FrameBuilder(second_plan.schema), order)
+        return LatePlans(first_plan, FrameBuilder(first_plan.schema))
 
     def _generate(self) -> Iterator[pl.DataFrame]:
         opts = self._options
