@@ -42,7 +42,7 @@ from jetliner.storage import (
 )
 from jetliner.stream import FIRST_CHUNK
 
-__all__ = ["FsspecSource", "open_for_writing", "resolve_remote"]
+__all__ = ["FsspecSource", "open_for_writing", "remove_object", "resolve_remote"]
 
 
 def _etag(info: dict[str, Any]) -> str | None:
@@ -440,3 +440,13 @@ def open_for_writing(url: str, storage_options: dict[str, Any] | None
             f.closed = True  # closing would complete what was discarded
 
     return Out(), done
+
+
+def remove_object(url: str, storage_options: dict[str, Any] | None) -> None:
+    """Remove object `url` (a partitioned write that failed removes what it completed)."""
+    protocol = url.split("://", 1)[0].lower()
+    fs, _ = _filesystem(protocol, url, storage_options)
+    try:
+        fs.rm(fs._strip_protocol(url))
+    except Exception as exc:  # noqa: BLE001 - classified into a typed error
+        raise typed_error(exc, url, "removing", 1) from exc

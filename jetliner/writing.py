@@ -10,13 +10,15 @@ adds blocks to an existing local file instead (see `jetliner.appending`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import IO, Any
 
 import polars as pl
@@ -31,6 +33,7 @@ from jetliner.exceptions import (
     RenamedFieldsWarning,
     SchemaError,
 )
+from jetliner.partitioned import check_partition_keys, write_partitioned
 from jetliner.sources import is_url
 from jetliner.threads import DECODE_THREADS
 
@@ -281,49 +284,42 @@ def _destination(dest: Any, mode: str) -> str | None:
     return None
 
 
-def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str | None,
-           compression_level: int | None, block_size: int,
-           metadata: dict[str, str | bytes] | None, record_name: str,
-           namespace: str | None, storage_options: dict[str, Any] | None,
-           schema: Any = None, mode: str = "write") -> None:
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
-        msg = f"block_size must be a positive number of bytes, got {block_size!r}"
-        raise ConfigurationError(msg)
-    path = _destination(dest, mode)
-    if mode == "write" or codec is not None:
-        get_compressor(codec or DEFAULT_CODEC, compression_level)  # options checked first
-    first = next(frames, None)
-    if first is None:
-        msg = "nothing to write: the iterable gave no DataFrame (its schema is unknown)"
-        raise ConfigurationError(msg)
-    conform = None
-    if schema is not None:
-        derived, conform = _given_schema(schema, first.schema, storage_options, str(dest))
-    else:
-        derived = derive_schema(first.schema, record_name, namespace)
-    if derived.renamed:
-        listed = ", ".join(f"{k!r} -> {v!r}" for k, v in derived.renamed.items())
-        warnings.warn(RenamedFieldsWarning(
-            f"names that are not valid Avro names were written sanitised: {listed}",
-            derived.renamed), stacklevel=3)
-    local = path[7:] if path is not None and path.startswith("file://") else path
-    appender = None
-    if mode == "append" and local is not None:
-        appender = open_for_append(local, derived.avro, codec, metadata)
-    header = b""
-    if appender is not None:
-        sync = appender.sync
+@dataclass(frozen=True)
+class _Format:
+    """What every file of one write shares: the plan, the codec, the header's metadata."""
+
+    derived: Derived
+    schema: pl.Schema  # of the frames handed to the files
+    conform: Callable[[pl.DataFrame, int], pl.DataFrame] | None
+    codec: str
+    compression_level: int | None
+    metadata: dict[str, str | bytes] | None
+    block_size: int
+
+
+class _File:
+    """One container file being written: header, blocks, and its ending."""
+
+    def __init__(self, out: IO[bytes], done: Callable[[bool], None], name: str, fmt: _Format,
+                 compress: Callable[[bytes], bytes], sync: bytes, header: bytes) -> None:
+        self.done = done
+        self.name = name
+        self.writer = _BlockWriter(out, fmt.derived, fmt.schema, compress, sync,
+                                   fmt.block_size, name, fmt.conform)
+        self.ended = False
         try:
-            compress = get_compressor(appender.codec, compression_level)
+            out.write(header)
         except BaseException:
-            appender.done(False)
+            self.end(False)
             raise
-        out, done = appender.out, appender.done
-    else:
-        codec = codec or DEFAULT_CODEC
-        compress = get_compressor(codec, compression_level)
+
+    @classmethod
+    def new(cls, dest: Any, path: str | None, fmt: _Format,
+            storage_options: dict[str, Any] | None) -> _File:
+        """Start a new file at `path` (a local path or a URL), or on file object `dest`."""
+        compress = get_compressor(fmt.codec, fmt.compression_level)
         sync = os.urandom(16)
-        header = _header(derived.avro, codec, metadata, sync)
+        header = _header(fmt.derived.avro, fmt.codec, fmt.metadata, sync)
         if path is None:
             out, done = dest, (lambda ok: None)
         elif is_url(path) and not path.startswith("file://"):
@@ -331,22 +327,126 @@ def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str | None,
 
             out, done = open_for_writing(path, storage_options)
         else:
-            out, done = _open_local(local or path)
-    name = path if path is not None else getattr(dest, "name", "<file object>")
-    writer = _BlockWriter(out, derived, first.schema, compress, sync, block_size, str(name),
-                          conform)
+            out, done = _open_local(_local(path))
+        name = path if path is not None else getattr(dest, "name", "<file object>")
+        return cls(out, done, str(name), fmt, compress, sync, header)
+
+    def write(self, frame: pl.DataFrame) -> None:
+        self.writer.write(frame)
+
+    def end(self, ok: bool) -> None:
+        """Complete the file (`ok`: its last blocks written, then published) or abandon it."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if ok:
+                self.writer.finish()
+        except BaseException:
+            ok = False
+            raise
+        finally:
+            if not ok:
+                self.writer.cancel()
+            self.done(ok)
+
+
+def _local(path: str) -> str:
+    return path[7:] if path.startswith("file://") else path
+
+
+def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str | None,
+           compression_level: int | None, block_size: int,
+           metadata: dict[str, str | bytes] | None, record_name: str,
+           namespace: str | None, storage_options: dict[str, Any] | None,
+           schema: Any = None, mode: str = "write",
+           partition_by: str | Sequence[str] | None = None, include_key: bool = True) -> None:
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+        msg = f"block_size must be a positive number of bytes, got {block_size!r}"
+        raise ConfigurationError(msg)
+    path = _destination(dest, mode)
+    keys = _partition_columns(partition_by, path, mode)
+    if mode == "write" or codec is not None:
+        get_compressor(codec or DEFAULT_CODEC, compression_level)  # options checked first
+    first = next(frames, None)
+    if first is None:
+        msg = "nothing to write: the iterable gave no DataFrame (its schema is unknown)"
+        raise ConfigurationError(msg)
+    written = first.schema
+    if keys:
+        check_partition_keys(keys, first.schema)
+        if not include_key:
+            written = pl.Schema({k: v for k, v in first.schema.items() if k not in keys})
+            if not written:
+                msg = (f"include_key=False with every column a partition key "
+                       f"({', '.join(keys)}) leaves the files no column to hold")
+                raise ConfigurationError(msg)
+    conform = None
+    if schema is not None:
+        derived, conform = _given_schema(schema, written, storage_options, str(dest))
+    else:
+        derived = derive_schema(written, record_name, namespace)
+    if derived.renamed:
+        listed = ", ".join(f"{k!r} -> {v!r}" for k, v in derived.renamed.items())
+        warnings.warn(RenamedFieldsWarning(
+            f"names that are not valid Avro names were written sanitised: {listed}",
+            derived.renamed), stacklevel=3)
+    fmt = _Format(derived, written, conform, codec or DEFAULT_CODEC, compression_level,
+                  metadata, block_size)
+    if keys:
+        assert path is not None
+        write_partitioned(itertools.chain([first], frames), path, keys, include_key,
+                          lambda at: _File.new(None, at, fmt, storage_options),
+                          storage_options)
+        return
+    if mode == "append" and path is not None:
+        file = _appending(_local(path), fmt, codec, compression_level, metadata)
+    else:
+        file = _File.new(dest, path, fmt, storage_options)
     ok = False
     try:
-        out.write(header)
-        writer.write(first)
+        file.write(first)
         for frame in frames:
-            writer.write(frame)
-        writer.finish()
+            file.write(frame)
         ok = True
     finally:
-        if not ok:
-            writer.cancel()
-        done(ok)
+        file.end(ok)
+
+
+def _appending(path: str, fmt: _Format, codec: str | None, compression_level: int | None,
+               metadata: dict[str, str | bytes] | None) -> _File:
+    """Open the local Avro file at `path` to add blocks (a new file if missing or empty)."""
+    appender = open_for_append(path, fmt.derived.avro, codec, metadata)
+    if appender is None:
+        return _File.new(None, path, fmt, None)
+    try:
+        compress = get_compressor(appender.codec, compression_level)
+    except BaseException:
+        appender.done(False)
+        raise
+    return _File(appender.out, appender.done, path, fmt, compress, appender.sync, b"")
+
+
+def _partition_columns(partition_by: str | Sequence[str] | None, path: str | None,
+                       mode: str) -> list[str]:
+    """Return the partition keys asked for (none: one file), checked against `path`."""
+    if partition_by is None:
+        return []
+    keys = [partition_by] if isinstance(partition_by, str) else partition_by
+    if (not isinstance(keys, Sequence) or not keys
+            or not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys)):
+        msg = (f"partition_by must be a column name or a list of distinct column names, "
+               f"got {partition_by!r}")
+        raise ConfigurationError(msg)
+    if path is None:
+        msg = ("partition_by writes a folder of files: dest must be a folder's path or "
+               "URL, not a file object")
+        raise ConfigurationError(msg)
+    if mode == "append":
+        msg = ("partition_by writes new files (mode='write'); appending to a partitioned "
+               "folder is not built yet")
+        raise ConfigurationError(msg)
+    return list(keys)
 
 
 def write_avro(
@@ -362,6 +462,8 @@ def write_avro(
     record_name: str = "Record",
     namespace: str | None = None,
     storage_options: dict[str, Any] | None = None,
+    partition_by: str | Sequence[str] | None = None,
+    include_key: bool = True,
 ) -> None:
     """Write a DataFrame (or several of one schema, in order) as an Avro file.
 
@@ -407,17 +509,34 @@ def write_avro(
     storage_options
         Options of the store a URL names (the keys reads take, see the storage
         options reference).
+    partition_by
+        Columns to partition by: `dest` is then a folder, and the rows of each
+        combination of their values go to ``dest/key=value/.../part-00000.avro``
+        (the Hive layout, which `scan_avro` reads back as columns).  Values are
+        written as Polars renders them as text, percent-encoded; a null as
+        ``__HIVE_DEFAULT_PARTITION__``.  At most 16 files are open at once: past
+        that, the least recently written one is completed, and later rows of its
+        partition go to ``part-00001.avro``.  Files of the same names are replaced;
+        other files in the folder are left alone.  A failed write removes the
+        files it completed.
+    include_key
+        With `partition_by`: keep the partition columns in the files too (the
+        default, as Polars' partitioned writes do: read back, a column keeps its
+        exact type).  False leaves them in the folder names only, as Hive tables
+        expect.
 
     Raises
     ------
     SchemaError
         A column of a type no Avro type holds (nothing is written); when appending,
-        an Avro schema that differs from the file's (the file is untouched).
+        an Avro schema that differs from the file's (the file is untouched); a
+        partition key that is not a column, or is nested or binary.
     EncodeError
         A value its Avro type cannot hold (an unsigned integer beyond the long range,
         a time with a nanosecond part); the destination is left as it was.
     ConfigurationError
-        An invalid option; ``mode="append"`` with a file object or a URL.
+        An invalid option; ``mode="append"`` with a file object or a URL, or with
+        `partition_by`; `partition_by` with a file object.
     ParseError
         When appending, a file that is not Avro, or that ends in a partial block.
 
@@ -432,7 +551,7 @@ def write_avro(
     _write(_frames(df), dest, codec=codec, compression_level=compression_level,
            block_size=block_size, metadata=metadata, record_name=record_name,
            namespace=namespace, storage_options=storage_options, schema=schema,
-           mode=mode)
+           mode=mode, partition_by=partition_by, include_key=include_key)
 
 
 def sink_avro(
@@ -448,11 +567,14 @@ def sink_avro(
     record_name: str = "Record",
     namespace: str | None = None,
     storage_options: dict[str, Any] | None = None,
+    partition_by: str | Sequence[str] | None = None,
+    include_key: bool = True,
 ) -> None:
     """Write a LazyFrame as an Avro file as it streams, in bounded memory.
 
     The query runs on Polars' streaming engine; its batches are written as they
-    come.  Parameters as in `write_avro` (``mode="append"`` included).
+    come.  Parameters as in `write_avro` (``mode="append"`` and `partition_by`
+    included).
     """
     if not isinstance(lf, pl.LazyFrame):
         msg = f"sink_avro takes a LazyFrame, got {type(lf).__name__}; use write_avro"
@@ -471,5 +593,5 @@ def sink_avro(
     _write(frames(), dest, codec=codec, compression_level=compression_level,
            block_size=block_size, metadata=metadata, record_name=record_name,
            namespace=namespace, storage_options=storage_options, schema=schema,
-           mode=mode)
+           mode=mode, partition_by=partition_by, include_key=include_key)
 

@@ -75,3 +75,29 @@ def test_a_failed_write_leaves_no_object_and_no_upload(s3_server, s3_client, buc
     listed = s3_client.list_objects_v2(Bucket=bucket, Prefix="failed").get("Contents", [])
     assert listed == []
     assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_partitioned_write_to_s3_reads_back(s3_server, s3_client, bucket) -> None:
+    df = big_frame(3_000).with_columns((pl.col("i") % 3).alias("k"))
+    root = f"s3://{bucket}/parts"
+    jetliner.write_avro(df, root, partition_by="k", storage_options=options(s3_server))
+    keys = sorted(o["Key"] for o in
+                  s3_client.list_objects_v2(Bucket=bucket, Prefix="parts/")["Contents"])
+    assert keys == [f"parts/k={k}/part-00000.avro" for k in range(3)]
+    back = jetliner.scan_avro(root + "/", storage_options=options(s3_server)).collect()
+    assert_frame_equal(back.select(df.columns).sort("i"), df)
+
+
+def test_a_failed_partitioned_write_removes_its_objects(s3_server, s3_client, bucket,
+                                                        monkeypatch) -> None:
+    from jetliner import partitioned
+
+    monkeypatch.setattr(partitioned, "MAX_OPEN_FILES", 1)  # objects completed before the error
+    good = pl.DataFrame({"k": [1, 2], "u": [1, 2]}, schema={"k": pl.Int64, "u": pl.UInt64})
+    bad = pl.DataFrame({"k": [3], "u": [2**64 - 1]}, schema=good.schema)
+    with pytest.raises(jetliner.EncodeError):
+        jetliner.write_avro([good, bad], f"s3://{bucket}/failed-parts", partition_by="k",
+                            storage_options=options(s3_server))
+    listed = s3_client.list_objects_v2(Bucket=bucket, Prefix="failed-parts").get("Contents", [])
+    assert listed == []
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
