@@ -409,12 +409,21 @@ def open_for_writing(url: str, storage_options: dict[str, Any] | None
     S3 multipart upload is aborted): no object and no orphan upload is left.
     """
     protocol = url.split("://", 1)[0].lower()
-    fs, _ = _filesystem(protocol, url, storage_options)
+    fs, policy = _filesystem(protocol, url, storage_options)
     path = fs._strip_protocol(url)
     try:
         f = fs.open(path, "wb", block_size=UPLOAD_PART)
     except Exception as exc:  # noqa: BLE001 - classified into a typed error
         raise typed_error(exc, url, "opening for writing", 1) from exc
+    request = getattr(f, "_call_s3", None)
+    if callable(request):
+        # s3fs: each request of the upload (start, part, completion, one-shot PUT,
+        # abort) is retried as reads are; a part sent again replaces itself
+        def retried(method: str, *args: Any, **kwargs: Any) -> Any:
+            return call_with_retries(lambda: request(method, *args, **kwargs), policy, url,
+                                     f"writing ({method})")
+
+        f._call_s3 = retried
 
     class Out:
         """The object's writes, their failures as typed errors."""

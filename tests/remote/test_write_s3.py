@@ -101,3 +101,55 @@ def test_a_failed_partitioned_write_removes_its_objects(s3_server, s3_client, bu
     listed = s3_client.list_objects_v2(Bucket=bucket, Prefix="failed-parts").get("Contents", [])
     assert listed == []
     assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def _put(method: str, path: str, rng: str | None) -> bool:
+    return method == "PUT"
+
+
+def _part(method: str, path: str, rng: str | None) -> bool:
+    return method == "PUT" and "partNumber=" in path
+
+
+def _complete(method: str, path: str, rng: str | None) -> bool:
+    return method == "POST" and "uploadId=" in path
+
+
+@pytest.mark.parametrize(("rows", "match", "status"), [
+    (10, _put, 503),            # the one-shot PUT of a small object
+    (900_000, _part, 500),      # a part of a multipart upload
+    (900_000, _complete, 503),  # the completion of the upload
+])
+def test_a_transient_write_failure_is_retried(s3_server, s3_client, bucket, sleeps, rows,
+                                              match, status) -> None:
+    from faultproxy import FaultProxy
+
+    df = big_frame(rows)
+    with FaultProxy(s3_server[1]) as proxy:
+        opts = {**options(s3_server), "endpoint": proxy.url}
+        proxy.add("status", status, match=match)
+        url = f"s3://{bucket}/retried-{rows}-{status}.avro"
+        jetliner.write_avro(df, url, codec="null", storage_options=opts)
+        faults = [r for r in proxy.requests(None) if r[3] == "status"]
+    assert len(faults) == 1  # the fault was met, and the request made again
+    assert sleeps == [1.0]
+    assert_frame_equal(jetliner.read_avro(url, storage_options=options(s3_server)), df)
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_write_failing_past_its_retries_leaves_nothing(s3_server, s3_client, bucket,
+                                                          sleeps) -> None:
+    from faultproxy import FaultProxy
+
+    df = big_frame(900_000)
+    with FaultProxy(s3_server[1]) as proxy:
+        opts = {**options(s3_server), "endpoint": proxy.url, "max_retries": 2}
+        proxy.add("status", 500, match=_part, times=3)
+        with pytest.raises(jetliner.SourceError, match="upload_part.* after 3 attempt"):
+            jetliner.write_avro(df, f"s3://{bucket}/given-up.avro", codec="null",
+                                storage_options=opts)
+        assert len([r for r in proxy.requests(None) if _part(*r[:3])]) == 3
+    assert sleeps == [1.0, 2.0]
+    listed = s3_client.list_objects_v2(Bucket=bucket, Prefix="given-up").get("Contents", [])
+    assert listed == []
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
