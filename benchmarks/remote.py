@@ -39,11 +39,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
+# moto's server, every request answered `latency` seconds late (a network round trip
+# that loopback does not have; the sleep takes no CPU from the machine's readers)
+_DELAYED_SERVER = """
+import sys, time
+import moto.server as server
+
+class Delayed(server.DomainDispatcherApplication):
+    def __call__(self, environ, start_response):
+        time.sleep(float(sys.argv[1]))
+        return super().__call__(environ, start_response)
+
+server.DomainDispatcherApplication = Delayed
+server.main(sys.argv[2:])
+"""
+
+
+def start_server(latency: float = 0.0) -> tuple[subprocess.Popen, str]:
+    """Start moto's S3 server on a free loopback port; each request `latency` s late."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    address = ["-H", "127.0.0.1", "-p", str(port)]
+    command = ([sys.executable, "-c", _DELAYED_SERVER, str(latency), *address] if latency
+               else [sys.executable, "-m", "moto.server", *address])
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=env)
     deadline = time.monotonic() + 60
     while True:

@@ -39,6 +39,8 @@ __all__ = ["ReadCancelled", "RetryPolicy", "call_with_retries", "classify",
 T = TypeVar("T")
 
 DEFAULT_MAX_RETRIES = 2
+# Connections per S3 client: more than the requests a read keeps in flight.
+MAX_POOL_CONNECTIONS = 32
 # Seconds before the first retry; each further retry waits twice as long.
 BACKOFF_BASE = 1.0
 # Default socket timeouts for S3 (seconds): a stalled response is a transient
@@ -499,6 +501,9 @@ def _s3_options(options: dict[str, Any]) -> dict[str, Any]:
     client_kwargs = dict(passthrough.pop("client_kwargs", None) or {})
     config_kwargs = dict(passthrough.pop("config_kwargs", None) or {})
     config_kwargs.setdefault("retries", {"total_max_attempts": 1, "mode": "standard"})
+    # botocore's default of 10 connections would cap the 16 objects a glob opens ahead
+    # (and a large object's prefetched ranges): requests past it wait for a connection
+    config_kwargs.setdefault("max_pool_connections", MAX_POOL_CONNECTIONS)
     config_kwargs.setdefault("connect_timeout", _as_seconds(
         "connect_timeout", canon.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)))
     config_kwargs.setdefault("read_timeout", _as_seconds(

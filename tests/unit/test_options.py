@@ -34,3 +34,13 @@ def test_bad_values(name: str, value: object) -> None:
 def test_configuration_error_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         jetliner.read_avro(jetliner.sample_path(), batch_size=-1)
+
+
+def test_s3_clients_get_more_connections_than_a_read_keeps_in_flight() -> None:
+    from jetliner.opening import MAX_OPENS_AHEAD
+    from jetliner.storage import filesystem_options
+
+    kwargs, _ = filesystem_options("s3", {"endpoint": "http://127.0.0.1:9"})
+    assert kwargs["config_kwargs"]["max_pool_connections"] > MAX_OPENS_AHEAD
+    kwargs, _ = filesystem_options("s3", {"config_kwargs": {"max_pool_connections": 4}})
+    assert kwargs["config_kwargs"]["max_pool_connections"] == 4  # the user's value wins
