@@ -1,7 +1,7 @@
 """Type stubs of the compiled encoder (`jetliner/_encoder.pyx`)."""
 
 from enum import IntEnum
-from typing import Any
+from typing import Any, overload
 
 class EncodeOp(IntEnum):
     EO_NULL = 0
@@ -20,7 +20,16 @@ class EncodeOp(IntEnum):
 
 ENCODE_ERRORS: dict[int, str]
 
+class EncodeBuffer:
+    def __len__(self) -> int: ...
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+
 class Encoder:
     rows: int
     def __init__(self, plan: list[tuple[Any, ...]], kids: list[int], frame: Any) -> None: ...
-    def encode(self, start: int = 0, stop: int = -1, size_hint: int = 0) -> bytes: ...
+    @overload
+    def encode(self, start: int = 0, stop: int = -1, size_hint: int = 0,
+               into: None = None) -> bytes: ...
+    @overload
+    def encode(self, start: int = 0, stop: int = -1, size_hint: int = 0, *,
+               into: EncodeBuffer) -> int: ...

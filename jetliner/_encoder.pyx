@@ -24,6 +24,7 @@ Plan nodes are tuples ``(op, nullable, kid0, nkids, div, symbols, name)``:
 - ``name``: the field path, for errors.
 """
 
+from cpython.buffer cimport PyBuffer_FillInfo
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from libc.stdint cimport INT64_MAX, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -385,6 +386,34 @@ cdef inline int64_t dict_index(Node* n, int64_t j) noexcept nogil:
     return (<const int64_t*>n.data)[j]
 
 
+cdef class EncodeBuffer:
+    """Memory an `Encoder` writes blocks into, reused from block to block.
+
+    A fresh buffer per block of a megabyte was a fresh mapping with every page
+    faulted in (the C library maps blocks that large, until a larger one it freed
+    makes it keep them): a third of a write's time.  Its buffer protocol shows the
+    last encoding (read-only); it cannot be written into while viewed.
+    """
+
+    cdef uint8_t* p
+    cdef int64_t cap
+    cdef int64_t length
+    cdef int exports
+
+    def __dealloc__(self):
+        free(self.p)
+
+    def __len__(self):
+        return self.length
+
+    def __getbuffer__(self, Py_buffer* view, int flags):
+        PyBuffer_FillInfo(view, self, self.p, self.length, 1, flags)
+        self.exports += 1
+
+    def __releasebuffer__(self, Py_buffer* view):
+        self.exports -= 1
+
+
 cdef class Encoder:
     """A plan bound to one record batch (a DataFrame slice's Arrow stream).
 
@@ -564,11 +593,13 @@ cdef class Encoder:
                       &s, &m)
             n.remap[d] = symbols.get((<char*>s)[:m].decode("utf-8"), -1)
 
-    def encode(self, int64_t start=0, int64_t stop=-1, int64_t size_hint=0):
+    def encode(self, int64_t start=0, int64_t stop=-1, int64_t size_hint=0,
+               EncodeBuffer into=None):
         """Return the Avro encoding of rows ``[start, stop)`` (all by default).
 
         `size_hint`, the expected size in bytes, sizes the buffer at once (it grows
-        by doubling past it).
+        by doubling past it).  With `into`, the encoding is written there (its
+        memory reused, grown if need be) and its length is returned instead.
 
         Raises
         ------
@@ -586,7 +617,16 @@ cdef class Encoder:
             stop = self.rows
         o.p = NULL
         o.len = o.cap = 0
+        if into is not None:
+            if into.exports:
+                raise BufferError("the encode buffer is still viewed")
+            o.p = into.p
+            o.cap = into.cap
+            into.p = NULL  # o owns the memory until it is handed back
+            into.cap = into.length = 0
         if size_hint > 0 and grow(&o, size_hint + size_hint // 8) < 0:
+            if into is not None:
+                into.p, into.cap = o.p, o.cap
             raise MemoryError()
         o.err = X_OK
         o.err_node = 0
@@ -600,11 +640,18 @@ cdef class Encoder:
                         break
                 if r < 0:
                     break
+        if into is not None:
+            into.p, into.cap = o.p, o.cap
+            if r == 0:
+                into.length = o.len
         if r < 0:
-            free(o.p)
+            if into is None:
+                free(o.p)
             if o.err == X_NOMEM:
                 raise MemoryError()
             raise ValueError(ENCODE_ERRORS[o.err], self.names[o.err_node][0], i)
+        if into is not None:
+            return into.length
         try:
             return PyBytes_FromStringAndSize(<char*>o.p, o.len)
         finally:

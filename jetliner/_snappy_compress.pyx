@@ -16,7 +16,7 @@ without a match, so incompressible data passes through at little more than the c
 of copying it.
 """
 
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -264,4 +264,40 @@ def compress_raw(data):
         return PyBytes_FromStringAndSize(<char*>out, written)
     finally:
         free(out)
+        PyBuffer_Release(&view)
+
+
+def compress_into(data, bytearray out):
+    """Compress `data` to raw snappy (as `compress_raw`) into `out`, from its start.
+
+    `out` grows to `max_compressed_length` bytes if it is shorter (it is not
+    shrunk: a writer reuses it from block to block, so that its pages stay
+    mapped).  Returns the number of bytes written.
+
+    Raises
+    ------
+    ValueError
+        As `compress_raw`.
+    BufferError
+        When `out` must grow while a view of it is held.
+    """
+    cdef Py_buffer view
+    cdef Py_buffer dst
+    cdef Py_ssize_t n, written
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        n = view.len
+        if <uint64_t>n > MAX_INPUT:
+            raise ValueError(f"snappy compresses at most {MAX_INPUT} bytes at once, "
+                             f"found {n}: compress smaller blocks")
+        if len(out) < 32 + n + n // 6:
+            out.extend(bytes(32 + n + n // 6 - len(out)))
+        PyObject_GetBuffer(out, &dst, PyBUF_WRITABLE)  # held: no resize meanwhile
+        try:
+            with nogil:
+                written = compress_all(<const uint8_t*>view.buf, n, <uint8_t*>dst.buf)
+        finally:
+            PyBuffer_Release(&dst)
+        return written
+    finally:
         PyBuffer_Release(&view)

@@ -182,10 +182,14 @@ CODEC_LEVELS: dict[str, tuple[int, int] | None] = {
 }
 
 
-def get_compressor(codec: str, level: int | None = None) -> Callable[[bytes], bytes]:
+def get_compressor(codec: str, level: int | None = None) -> Callable[[Buffer, bytearray], Buffer]:
     """Return the compressor of an Avro codec, at `level` (None: the codec's default).
 
-    Snappy blocks get their CRC32 trailer (big-endian) here, as the format wants.
+    The compressor takes a block's bytes and a scratch `bytearray` of the caller's,
+    which it may compress into (snappy does, and returns a view of it: the caller
+    reuses the scratch for a later block only once that view is released), and
+    returns the compressed block.  Snappy blocks get their CRC32 trailer
+    (big-endian) here, as the format wants.
 
     Raises
     ------
@@ -206,19 +210,23 @@ def get_compressor(codec: str, level: int | None = None) -> Callable[[bytes], by
                    f"to {bounds[1]}, got {level!r}")
             raise ConfigurationError(msg)
     if codec == "null":
-        return lambda data: data
+        return lambda data, scratch: data
     if codec == "deflate":
-        def deflate(data: bytes) -> bytes:
+        def deflate(data: Buffer, scratch: bytearray) -> Buffer:
             c = zlib.compressobj(-1 if level is None else level, zlib.DEFLATED, -15)
             return c.compress(data) + c.flush()
         return deflate
     if codec == "snappy":
-        def snappy(data: bytes) -> bytes:
-            return _snappy_out.compress_raw(data) + zlib.crc32(data).to_bytes(4, "big")
+        def snappy(data: Buffer, scratch: bytearray) -> Buffer:
+            n = _snappy_out.compress_into(data, scratch)
+            if len(scratch) < n + 4:
+                scratch.extend(bytes(n + 4 - len(scratch)))
+            scratch[n:n + 4] = _snappy_raw.crc32(data).to_bytes(4, "big")
+            return memoryview(scratch)[:n + 4]
         return snappy
     if codec == "zstandard":
         options = {} if level is None else {"level": level}
-        return lambda data: bytes(_zstdlib.compress(data, **options))
+        return lambda data, scratch: bytes(_zstdlib.compress(data, **options))
     if codec == "bzip2":
-        return lambda data: bz2.compress(data, 9 if level is None else level)
-    return lambda data: lzma.compress(data, preset=6 if level is None else level)
+        return lambda data, scratch: bz2.compress(data, 9 if level is None else level)
+    return lambda data, scratch: lzma.compress(data, preset=6 if level is None else level)

@@ -23,10 +23,10 @@ from typing import IO, Any
 
 import polars as pl
 
-from jetliner._encoder import Encoder
+from jetliner._encoder import EncodeBuffer, Encoder
 from jetliner.appending import open_for_append
 from jetliner.avro_schema import Derived, derive_schema
-from jetliner.codecs import get_compressor
+from jetliner.codecs import Buffer, get_compressor
 from jetliner.exceptions import (
     ConfigurationError,
     EncodeError,
@@ -82,13 +82,32 @@ def _header(schema: dict[str, Any], codec: str, metadata: dict[str, str | bytes]
     return bytes(out)
 
 
+class _Scratch:
+    """The memory one block in flight is encoded and compressed into.
+
+    Reused by later blocks once it is written: fresh megabyte buffers per block
+    cost a page fault per page.
+    """
+
+    __slots__ = ("compressed", "encoded")
+
+    def __init__(self) -> None:
+        self.encoded = EncodeBuffer()
+        self.compressed = bytearray()
+
+
 class _BlockWriter:
-    """Encodes frames into blocks on the decoding threads and writes them in order."""
+    """Encodes frames into blocks on the decoding threads and writes them in order.
+
+    `copy`: hand `out` copies of the blocks (a file object of the user's may keep
+    what it is given; jetliner's own outputs copy it as they write).
+    """
 
     def __init__(self, out: IO[bytes], derived: Derived, schema: pl.Schema,
-                 compress: Callable[[bytes], bytes], sync: bytes, block_size: int,
-                 dest: str,
-                 conform: Callable[[pl.DataFrame, int], pl.DataFrame] | None = None) -> None:
+                 compress: Callable[[Buffer, bytearray], Buffer], sync: bytes,
+                 block_size: int, dest: str,
+                 conform: Callable[[pl.DataFrame, int], pl.DataFrame] | None = None,
+                 copy: bool = False) -> None:
         self.out = out
         self.conform = conform
         self.derived = derived
@@ -97,31 +116,42 @@ class _BlockWriter:
         self.sync = sync
         self.block_size = block_size
         self.dest = dest
+        self.copy = copy
         self.rows = 0  # rows written before the frame being written
-        self.pending: deque[Future[tuple[int, bytes]]] = deque()
+        self.pending: deque[Future[tuple[int, Buffer, _Scratch]]] = deque()
+        self.free: list[_Scratch] = []
         self.limit = 2 * (os.cpu_count() or 2)
         self.hint = block_size  # the encoded size of a block, learnt from the last one
 
-    def _encode(self, frame: pl.DataFrame, base: int) -> tuple[int, bytes]:
+    def _encode(self, frame: pl.DataFrame, base: int,
+                scratch: _Scratch) -> tuple[int, Buffer, _Scratch]:
         try:
             encoder = Encoder(self.derived.plan, self.derived.kids, frame)
         except ValueError as exc:
             raise SchemaError(f"cannot write the frame: {exc}", path=self.dest) from None
         try:
-            data = encoder.encode(size_hint=self.hint)
+            size = encoder.encode(size_hint=self.hint, into=scratch.encoded)
         except ValueError as exc:
             message, column, row = exc.args
             raise EncodeError(message, path=self.dest, column=column,
                               row=base + row) from None
-        self.hint = max(self.hint, len(data))
-        return encoder.rows, self.compress(data)
+        self.hint = max(self.hint, size)
+        encoded = memoryview(scratch.encoded)
+        data = self.compress(encoded, scratch.compressed)
+        if data is not encoded:
+            encoded.release()
+        return encoder.rows, data, scratch
 
     def _drain(self, keep: int) -> None:
         while len(self.pending) > keep:
-            count, data = self.pending.popleft().result()
+            count, data, scratch = self.pending.popleft().result()
             self.out.write(_long(count) + _long(len(data)))
-            self.out.write(data)
+            self.out.write(bytes(data) if self.copy else data)
             self.out.write(self.sync)
+            if isinstance(data, memoryview):
+                data.release()
+            del data
+            self.free.append(scratch)
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.schema != self.schema:
@@ -138,7 +168,8 @@ class _BlockWriter:
         pool = DECODE_THREADS.get()
         for start in range(0, frame.height, step):
             piece = frame.slice(start, step)
-            self.pending.append(pool.submit(self._encode, piece, self.rows + start))
+            scratch = self.free.pop() if self.free else _Scratch()
+            self.pending.append(pool.submit(self._encode, piece, self.rows + start, scratch))
             self._drain(self.limit)
         self.rows += frame.height
 
@@ -301,11 +332,12 @@ class _File:
     """One container file being written: header, blocks, and its ending."""
 
     def __init__(self, out: IO[bytes], done: Callable[[bool], None], name: str, fmt: _Format,
-                 compress: Callable[[bytes], bytes], sync: bytes, header: bytes) -> None:
+                 compress: Callable[[Buffer, bytearray], Buffer], sync: bytes, header: bytes,
+                 theirs: bool = False) -> None:
         self.done = done
         self.name = name
         self.writer = _BlockWriter(out, fmt.derived, fmt.schema, compress, sync,
-                                   fmt.block_size, name, fmt.conform)
+                                   fmt.block_size, name, fmt.conform, copy=theirs)
         self.ended = False
         try:
             out.write(header)
@@ -329,7 +361,7 @@ class _File:
         else:
             out, done = _open_local(_local(path))
         name = path if path is not None else getattr(dest, "name", "<file object>")
-        return cls(out, done, str(name), fmt, compress, sync, header)
+        return cls(out, done, str(name), fmt, compress, sync, header, theirs=path is None)
 
     def write(self, frame: pl.DataFrame) -> None:
         self.writer.write(frame)

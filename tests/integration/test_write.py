@@ -207,3 +207,41 @@ def test_dtype_classes_in_a_schema_are_their_instances() -> None:
     derived = derive_schema(pl.Schema({"s": pl.Struct({"x": pl.String, "n": pl.Int64})}))
     fields = derived.avro["fields"][0]["type"][1]["fields"]
     assert [f["type"] for f in fields] == [["null", "string"], ["null", "long"]]
+
+
+@pytest.mark.parametrize("codec", ["null", "snappy", "deflate"])
+def test_a_file_object_that_keeps_what_it_is_given_gets_its_own_bytes(codec: str) -> None:
+    """Blocks are encoded into memory reused from block to block: a file object of the
+    user's that keeps the objects it is handed (not their bytes) must still hold the
+    file as written."""
+    class Keeper:
+        def __init__(self) -> None:
+            self.chunks: list[object] = []
+
+        def write(self, data: object) -> int:
+            self.chunks.append(data)
+            return len(data)  # type: ignore[arg-type]
+
+    df = pl.DataFrame({"i": range(20_000), "s": [f"row {i}" * 3 for i in range(20_000)]})
+    keeper = Keeper()
+    write_avro(df, keeper, codec=codec, block_size=4096)  # type: ignore[arg-type]
+    data = b"".join(bytes(c) for c in keeper.chunks)  # type: ignore[call-overload]
+    assert_frame_equal(jetliner.read_avro(data), df)
+    assert [r["i"] for r in fastavro.reader(io.BytesIO(data))] == list(range(20_000))
+
+
+def test_an_encode_buffer_is_not_written_while_viewed() -> None:
+    from jetliner._encoder import EncodeBuffer, Encoder
+    from jetliner.avro_schema import derive_schema
+
+    df = pl.DataFrame({"i": [1, 2, 3]})
+    derived = derive_schema(df.schema, "Record", None)
+    buffer = EncodeBuffer()
+    size = Encoder(derived.plan, derived.kids, df).encode(into=buffer)
+    view = memoryview(buffer)
+    assert len(view) == size == len(Encoder(derived.plan, derived.kids, df).encode())
+    with pytest.raises(BufferError):
+        Encoder(derived.plan, derived.kids, df).encode(into=buffer)
+    assert bytes(view) == Encoder(derived.plan, derived.kids, df).encode()  # untouched
+    view.release()
+    assert Encoder(derived.plan, derived.kids, df.reverse()).encode(into=buffer) == size
