@@ -17,9 +17,7 @@ of copying it.
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 
@@ -242,29 +240,10 @@ def compress_raw(data):
         When `data` holds more than 4 GiB - 1 bytes (the most that snappy's length
         preamble can state).
     """
-    cdef Py_buffer view
-    cdef uint8_t* out = NULL
-    cdef Py_ssize_t n, written
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-    try:
-        n = view.len
-        if <uint64_t>n > MAX_INPUT:
-            raise ValueError(f"snappy compresses at most {MAX_INPUT} bytes at once, "
-                             f"found {n}: compress smaller blocks")
-        # Written into a scratch buffer of the worst-case size, then copied into a
-        # bytes object of the exact size.  (A bytes object of the worst-case size
-        # shrunk in place would save the copy, but then malloc keeps mapping fresh
-        # pages, slower to touch than the copy, for every input above its mmap
-        # threshold: the shrunken block it frees is smaller than the next request.)
-        out = <uint8_t*>malloc(32 + n + n // 6)
-        if out == NULL:
-            raise MemoryError()
-        with nogil:
-            written = compress_all(<const uint8_t*>view.buf, n, out)
-        return PyBytes_FromStringAndSize(<char*>out, written)
-    finally:
-        free(out)
-        PyBuffer_Release(&view)
+    cdef bytearray out = bytearray()
+    cdef Py_ssize_t written = compress_into(data, out)
+    del out[written:]
+    return bytes(out)
 
 
 def compress_into(data, bytearray out):
