@@ -370,6 +370,73 @@ cdef inline int prim_bool(State* d, Node* n, Cur* c) noexcept nogil:
     return 0
 
 
+cdef int dec_record(State* d, Node* n, Cur* c) noexcept nogil:
+    """Decode a record: its fields in order, runs of unprojected primitive fields
+    skipped in one loop.  Called by `dec`, and by the batch loops for the root record
+    (one call less per row)."""
+    cdef Col* col
+    cdef int r
+    cdef int32_t k, br
+    cdef Node* kn
+    cdef Node* tn
+    cdef const int32_t* kidp
+    cdef int kop
+    if n.col >= 0:
+        col = &d.cols[n.col]
+        if col_reserve(col) < 0:
+            return fail(d, E_NOMEM, c)
+        col_mark_valid(col)
+        col.length += 1
+    kidp = d.kids + n.kid0
+    k = 0
+    while k < n.nkids:
+        br = d.skiprun[n.kid0 + k]
+        if br > 0:
+            # unprojected fields of primitive types, one after the other
+            if br > n.nkids - k:
+                br = n.nkids - k
+            if skip_run(d, d.skipcode + n.kid0 + k, kidp + k, br, c) < 0:
+                return -1
+            k += br
+            continue
+        kn = d.nodes + kidp[k]
+        kop = kn.op
+        if kop == OP_LONG:
+            r = prim_long(d, kn, c)
+        elif kop == OP_INT:
+            r = prim_int(d, kn, c)
+        elif kop == OP_STRING:
+            r = prim_string(d, kn, c, True)
+        elif kop == OP_DOUBLE:
+            r = prim_fixed_width(d, kn, c, 8)
+        elif kop == OP_FLOAT:
+            r = prim_fixed_width(d, kn, c, 4)
+        elif kop == OP_BOOL:
+            r = prim_bool(d, kn, c)
+        elif kop == OP_SKIP:
+            tn = d.nodes + d.kids[kn.kid0]
+            if tn.op <= OP_ENUM:
+                r = skip_prim(d, tn, c)
+            elif tn.op == OP_UNION:
+                r = skip_union(d, tn, c)
+            else:
+                r = dec(d, kidp[k], c)
+        else:
+            r = dec(d, kidp[k], c)
+        if r < 0:
+            return -1
+        k += 1
+    return 0
+
+
+cdef inline int dec_root(State* d, int32_t ni, Cur* c) noexcept nogil:
+    """Decode one row of the plan rooted at `ni`: a record (nearly always) directly."""
+    cdef Node* n = &d.nodes[ni]
+    if n.op == OP_RECORD:
+        return dec_record(d, n, c)
+    return dec(d, ni, c)
+
+
 cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
     cdef Node* n = &d.nodes[ni]
     cdef Col* col
@@ -400,52 +467,7 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
     elif op == OP_BOOL:
         return prim_bool(d, n, c)
     elif op == OP_RECORD:
-        if n.col >= 0:
-            col = &d.cols[n.col]
-            if col_reserve(col) < 0:
-                return fail(d, E_NOMEM, c)
-            col_mark_valid(col)
-            col.length += 1
-        kidp = d.kids + n.kid0
-        k = 0
-        while k < n.nkids:
-            br = d.skiprun[n.kid0 + k]
-            if br > 0:
-                # unprojected fields of primitive types, one after the other
-                if br > n.nkids - k:
-                    br = n.nkids - k
-                if skip_run(d, d.skipcode + n.kid0 + k, kidp + k, br, c) < 0:
-                    return -1
-                k += br
-                continue
-            kn = d.nodes + kidp[k]
-            kop = kn.op
-            if kop == OP_LONG:
-                r = prim_long(d, kn, c)
-            elif kop == OP_INT:
-                r = prim_int(d, kn, c)
-            elif kop == OP_STRING:
-                r = prim_string(d, kn, c, True)
-            elif kop == OP_DOUBLE:
-                r = prim_fixed_width(d, kn, c, 8)
-            elif kop == OP_FLOAT:
-                r = prim_fixed_width(d, kn, c, 4)
-            elif kop == OP_BOOL:
-                r = prim_bool(d, kn, c)
-            elif kop == OP_SKIP:
-                tn = d.nodes + d.kids[kn.kid0]
-                if tn.op <= OP_ENUM:
-                    r = skip_prim(d, tn, c)
-                elif tn.op == OP_UNION:
-                    r = skip_union(d, tn, c)
-                else:
-                    r = dec(d, kidp[k], c)
-            else:
-                r = dec(d, kidp[k], c)
-            if r < 0:
-                return -1
-            k += 1
-        return 0
+        return dec_record(d, n, c)
     elif op == OP_UNION_NULLABLE:
         r = read_long(c, &v)
         if r:
@@ -988,7 +1010,7 @@ cdef class Decoder:
                     rc = -1
                 else:
                     while i < count:
-                        if dec(&self.st, self.root, &c) < 0:
+                        if dec_root(&self.st, self.root, &c) < 0:
                             rc = -1
                             break
                         i += 1
@@ -1033,7 +1055,7 @@ cdef class Decoder:
                     else:
                         while i < count:
                             out[i] = c.p - c.start
-                            if dec(&self.st, self.root, &c) < 0:
+                            if dec_root(&self.st, self.root, &c) < 0:
                                 rc = -1
                                 break
                             i += 1
@@ -1090,7 +1112,7 @@ cdef class Decoder:
                             hi = at[pick[i] + 1]
                             c.p = c.start + lo
                             c.end = c.start + hi
-                            if dec(&self.st, self.root, &c) < 0:
+                            if dec_root(&self.st, self.root, &c) < 0:
                                 rc = -1
                                 break
                             if c.p != c.end:
