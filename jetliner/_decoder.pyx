@@ -1069,14 +1069,15 @@ cdef class Decoder:
         finally:
             PyBuffer_Release(&view)
 
-    def decode_at(self, data, starts, rows):
+    def decode_at(self, data, starts, rows, int64_t base=0):
         """Decode the records `rows` of `data`: the second pass of late materialisation.
 
         `starts` holds where each record starts, and where the last one ends, as
         `decode_marked` wrote them (int64); `rows` the indices of the records to
-        decode, into `starts` (int64, in any order).  Each record is decoded within
-        its own bytes: one that does not end where the next starts is corrupt.
-        Raises `DecodeFailure` whose ``record`` is the position in `rows`.
+        decode, into `starts` once `base` is taken from them (int64, in any order).
+        Each record is decoded within its own bytes: one that does not end where the
+        next starts is corrupt.  Raises `DecodeFailure` whose ``record`` is the
+        position in `rows`.
         """
         cdef Py_buffer view
         cdef Py_buffer marks
@@ -1098,7 +1099,7 @@ cdef class Decoder:
                     pick = <const int64_t*>picks.buf
                     n = picks.len // sizeof(int64_t)
                     for i in range(n):  # checked with the GIL: they come from Python
-                        r = pick[i]
+                        r = pick[i] - base
                         if r < 0 or r >= nstarts - 1:
                             raise ValueError(f"record {r} is not in starts")
                         if not 0 <= at[r] <= at[r + 1] <= view.len:
@@ -1108,8 +1109,9 @@ cdef class Decoder:
                     i = 0
                     with nogil:
                         while i < n:
-                            lo = at[pick[i]]
-                            hi = at[pick[i] + 1]
+                            r = pick[i] - base
+                            lo = at[r]
+                            hi = at[r + 1]
                             c.p = c.start + lo
                             c.end = c.start + hi
                             if dec_root(&self.st, self.root, &c) < 0:

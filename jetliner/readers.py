@@ -348,22 +348,18 @@ class FileJob:
         def flush() -> None:
             rows = first.rows
             head = late.first_frames.build(first.finish(late.first.export), rows)
-            name = "__jetliner_row"
-            while name in head.columns:
-                name += "_"
-            # Polars' filter semantics (nulls dropped, a scalar broadcast), row numbers out
-            picks = (head.with_row_index(name).filter(filt.predicate)
-                     .get_column(name).to_list())
+            picks = _passing(head, filt.predicate)
             for data, starts, row0, rec0, block in pieces:
                 lo = bisect.bisect_left(picks, row0)
                 hi = bisect.bisect_left(picks, row0 + (len(starts) // 8 - 1))
                 if lo == hi:
                     continue
-                chosen = array("q", (p - row0 for p in picks[lo:hi]))
+                chosen = array("q", picks[lo:hi])
                 try:
-                    second.decode_at(data, starts, chosen)
+                    second.decode_at(data, starts, chosen, row0)
                 except DecodeFailure as f:
-                    raise _record_error(f, info.path, block, rec0 + chosen[f.record]) from None
+                    raise _record_error(f, info.path, block,
+                                        rec0 + chosen[f.record] - row0) from None
             pieces.clear()
             frame = self.frames.build(second.finish(self.plan.export), len(picks))
             if self.select is not None:  # the partition columns
@@ -526,6 +522,19 @@ class Filter:
     predicate: pl.Expr
     late: LatePlans | None
     kept: float = 0.0
+
+
+def _passing(frame: pl.DataFrame, predicate: pl.Expr) -> list[int]:
+    """Return the rows of `frame` that `predicate` keeps, as Polars' filter would."""
+    mask = frame.select(predicate.alias("__jetliner_keep")).to_series()
+    if mask.dtype == pl.Boolean and mask.len() == frame.height:
+        return mask.arg_true().to_list()  # (a null keeps no row)
+    # anything else (one value for all rows, say): Polars' filter decides, and raises
+    # what it raises
+    name = "__jetliner_row"
+    while name in frame.columns:
+        name += "_"
+    return frame.with_row_index(name).filter(predicate).get_column(name).to_list()
 
 
 def _record_error(failure: DecodeFailure, path: str, block: Block, record: int) -> DecodeError:
