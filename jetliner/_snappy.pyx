@@ -36,14 +36,87 @@ cdef enum:
     CRC_NOGIL_MIN = 16384
 
 
+# ---------------------------------------------------------------- block buffers
+#
+# Late materialisation holds a batch's decompressed blocks until its filter is
+# evaluated (a batch of a wide file: tens of MB), then frees them together; the C
+# heap gave that memory back to the system at once, and the next batch faulted
+# every page in again: half of a selective query's time on a wide file.  Freed
+# block buffers are kept for reuse instead, by power-of-two size class, up to
+# `POOL_LIMIT` bytes; `release_pool` gives them back (when no reader has been open
+# for a while).  The pool is only touched with the GIL held.
+
+cdef enum:
+    MIN_CLASS = 12  # 4 KiB
+    NCLASS = 40     # classes up to 512 GiB; larger buffers are not pooled
+
+cdef void* _pool_head[NCLASS]  # free buffers of each class, linked through their first bytes
+cdef size_t _pool_bytes = 0
+cdef size_t POOL_LIMIT = 64 << 20
+
+
+cdef int _class_for(int64_t n) noexcept:
+    cdef int k = MIN_CLASS
+    while k < NCLASS and (<int64_t>1 << k) < n:
+        k += 1
+    return k if k < NCLASS else -1
+
+
+cdef uint8_t* _pool_alloc(int64_t n, int* cls) noexcept:
+    """`n` bytes (at least one), from the pool when it has a buffer of their class."""
+    global _pool_bytes
+    cdef int k = _class_for(n if n > 0 else 1)
+    cdef void* p
+    cls[0] = k
+    if k < 0:
+        return <uint8_t*>malloc(n)
+    p = _pool_head[k]
+    if p != NULL:
+        _pool_head[k] = (<void**>p)[0]
+        _pool_bytes -= <size_t>1 << k
+        return <uint8_t*>p
+    return <uint8_t*>malloc(<size_t>1 << k)
+
+
+cdef void _pool_free(uint8_t* p, int cls) noexcept:
+    global _pool_bytes
+    if p == NULL:
+        return
+    if cls < 0 or _pool_bytes + (<size_t>1 << cls) > POOL_LIMIT:
+        free(p)
+        return
+    (<void**>p)[0] = _pool_head[cls]
+    _pool_head[cls] = p
+    _pool_bytes += <size_t>1 << cls
+
+
+def release_pool():
+    """Free the block buffers kept for reuse."""
+    global _pool_bytes
+    cdef int k
+    cdef void* p
+    for k in range(NCLASS):
+        while _pool_head[k] != NULL:
+            p = _pool_head[k]
+            _pool_head[k] = (<void**>p)[0]
+            free(p)
+    _pool_bytes = 0
+
+
+def _pool_stats():
+    """Bytes of block buffers kept for reuse (tests)."""
+    return _pool_bytes
+
+
 cdef class OwnedBuffer:
-    """A read-only buffer over memory this object owns (freed with it)."""
+    """A read-only buffer over memory this object owns (back to the pool with it)."""
 
     cdef uint8_t* data
     cdef Py_ssize_t size
+    cdef int cls  # its size class in the pool (-1: not pooled)
 
     def __dealloc__(self):
-        free(self.data)
+        _pool_free(self.data, self.cls)
 
     def __len__(self):
         return self.size
@@ -143,7 +216,7 @@ cdef OwnedBuffer decompress_into(data, int64_t max_size, bint crc, uint32_t* val
             raise ValueError("invalid snappy data: bad length preamble")
         if dlen > max_size:
             raise ValueError("too big")
-        out.data = <uint8_t*>malloc(dlen if dlen > 0 else 1)
+        out.data = _pool_alloc(dlen, &out.cls)
         if out.data == NULL:
             raise MemoryError()
         out.size = dlen

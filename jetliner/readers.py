@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import polars as pl
 
 from jetliner._decoder import DecodeFailure, Decoder, release_memory
+from jetliner._snappy import release_pool as release_snappy_pool
 from jetliner._plan import DECODE_ERROR_MESSAGES, DECODE_ERROR_VARIANTS
 from jetliner.codecs import get_codec
 from jetliner.container import Block, iter_blocks
@@ -754,6 +755,7 @@ class _IdleTrim:
                     continue
                 self._due = None
             release_memory()
+            release_snappy_pool()
 
 
 _IDLE_TRIM = _IdleTrim()

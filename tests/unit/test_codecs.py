@@ -93,3 +93,26 @@ def test_zstandard_bomb_is_refused_without_inflating_it() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 16 << 20  # the output stopped near 1 MB, far from the 64 MiB claimed
+
+
+def test_snappy_block_buffers_are_reused_and_read_right() -> None:
+    """Freed decompressed blocks go back to a pool: a reused (dirty) buffer holds only
+    the next block's bytes, the pool stays under its limit, and release empties it."""
+    import random
+
+    import cramjam
+
+    from jetliner import _snappy
+
+    _snappy.release_pool()
+    rng = random.Random(7)
+    payloads = [rng.randbytes(rng.randrange(1, 200_000)) * rng.randrange(1, 3)
+                for _ in range(60)]
+    compressed = [bytes(cramjam.snappy.compress_raw(p)) for p in payloads]
+    for _ in range(3):
+        held = [_snappy.decompress_raw(c, 1 << 30) for c in compressed]
+        assert [bytes(memoryview(h)) for h in held] == payloads
+        del held
+        assert 0 < _snappy._pool_stats() <= 64 << 20
+    _snappy.release_pool()
+    assert _snappy._pool_stats() == 0
