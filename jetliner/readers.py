@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import polars as pl
 
 from jetliner._decoder import DecodeFailure, Decoder, release_memory
-from jetliner._snappy import release_pool as release_snappy_pool
 from jetliner._plan import DECODE_ERROR_MESSAGES, DECODE_ERROR_VARIANTS
+from jetliner._snappy import release_pool as release_snappy_pool
 from jetliner.codecs import get_codec
 from jetliner.container import Block, iter_blocks
 from jetliner.evolution import (
@@ -754,8 +754,8 @@ class _IdleTrim:
                     self._cond.wait(wait)
                     continue
                 self._due = None
+            release_snappy_pool()  # (first: the trim below gives its memory back too)
             release_memory()
-            release_snappy_pool()
 
 
 _IDLE_TRIM = _IdleTrim()

@@ -244,3 +244,18 @@ def test_a_local_files_chunks_go_back_to_the_pool(tmp_path, pool_limit: None) ->
     del df
     gc.collect()
     assert _decoder._buffer_pool_stats() == (0, before)
+
+
+def test_the_snappy_block_pool_is_given_back_once_reads_are_idle() -> None:
+    from jetliner import _snappy
+
+    buf = io.BytesIO()
+    fastavro.writer(buf, SCHEMA, records(20_000, seed=6, nulls=True), codec="snappy")
+    df = jetliner.read_avro(buf.getvalue())
+    assert df.height == 20_000
+    del df
+    gc.collect()
+    deadline = time.monotonic() + readers.TRIM_AFTER + 10
+    while _snappy._pool_stats() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _snappy._pool_stats() == 0
