@@ -443,10 +443,6 @@ cdef int dec(State* d, int32_t ni, Cur* c) noexcept nogil:
     cdef int64_t v, count, blen, i
     cdef int r
     cdef int32_t k, br
-    cdef Node* kn
-    cdef Node* tn
-    cdef const int32_t* kidp
-    cdef int kop
     cdef uint8_t b
     cdef const uint8_t* s
     cdef uint8_t tmp16[16]
