@@ -34,7 +34,7 @@ from jetliner.exceptions import SchemaError
 from jetliner.options import ReadOptions
 
 __all__ = ["Dataset", "FileColumns", "FileRead", "avro_defaults", "file_read",
-           "widen"]
+           "widen", "with_partitions"]
 
 # Avro's promotions (schema resolution: a value written as the first type may be read
 # as the second), in the Polars types jetliner gives those Avro types.  String and
@@ -328,6 +328,24 @@ def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
             "union_by_name=True reads the union of all files' columns"
         )
         raise SchemaError(msg, "IncompatibleSchemas", file.path)
+
+
+def with_partitions(read: FileRead, columns: Sequence[str], dataset: Dataset,
+                    partitions: dict[str, Any] | None) -> FileRead:
+    """Return `read` (of the read's columns bar the partitions) with the partitions'.
+
+    Each partition column is the file's value (from its path) on every row, in its
+    place among `columns`.
+    """
+    if not any(c in dataset.partitions for c in columns):
+        return read
+    values = partitions or {}
+    given = dict(zip([c for c in columns if c not in dataset.partitions],
+                     read.select or [], strict=False))
+    exprs = [pl.repeat(pl.lit(values.get(name), dataset.schema[name]), pl.len()).alias(name)
+             if name in dataset.partitions else given.get(name, pl.col(name))
+             for name in columns]
+    return FileRead(read.decode, exprs, read.as_decoded)
 
 
 def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],

@@ -34,6 +34,7 @@ from jetliner.evolution import (
     FileRead,
     avro_defaults,
     file_read,
+    with_partitions,
 )
 from jetliner.exceptions import (
     BadBlockError,
@@ -839,12 +840,10 @@ class MultiAvroReader:
                 self._dataset, self._partitions = known
             elif self._reader is not None:
                 self._dataset = Dataset(self._reader.schema, {}, self._first.path)
-                self._partitions = None
-                if hive and partitions_of(sources, self._dataset.schema, options) is not None:
-                    msg = ("reader_schema is not combined with Hive partitions yet: pass "
-                           "hive_partitioning=False to read the files without their "
-                           "partition columns")
-                    raise ConfigurationError(msg)
+                self._partitions = (partitions_of(sources, self._dataset.schema, options)
+                                    if hive else None)
+                if self._partitions is not None:
+                    self._dataset = self._dataset.with_partitions(self._partitions.schema)
             else:
                 self._dataset, self._partitions = _dataset(first, sources, options, hive)
             self._file_schema = self._dataset.schema
@@ -1014,10 +1013,14 @@ class MultiAvroReader:
     def _file_read(self, info: FileInfo, described: FileColumns | None, i: int) -> FileRead:
         """Return how the read's columns are read from file `i` (`described`: its columns)."""
         if self._reader is not None:
+            parts = self._dataset.partitions
             try:
-                return reader_read(info.header.schema_json, self._reader, self._columns)
+                read = reader_read(info.header.schema_json, self._reader,
+                                   tuple(c for c in self._columns if c not in parts))
             except SchemaError as exc:
                 raise SchemaError(exc.message, exc.variant, info.path) from exc
+            return with_partitions(read, self._columns, self._dataset,
+                                   self._partition_values(i))
         return file_read(self._dataset, described or self._describe(info), self._columns,
                          self._options, self._partition_values(i))
 

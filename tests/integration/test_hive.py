@@ -379,13 +379,39 @@ def test_filters_decoded_late_with_partitions(tmp_path: Path, monkeypatch: pytes
     assert bool(calls) == (late and can_be_late)
 
 
-def test_a_reader_schema_over_partitions_is_a_typed_error_until_combined(
-        tmp_path: Path) -> None:
-    avro, _ = write_both(tmp_path, DAYS)
+def test_a_reader_schema_reads_partitioned_files_with_their_partitions(
+        tmp_path: Path, opened: list[str]) -> None:
+    """Files of two writer schemas under Hive folders, read through one reader schema:
+    the reader's columns (a default where a file lacks one, a promotion), then the
+    partitions, as Polars reads the same rows from Parquet; filters on partitions prune,
+    filters on columns may be decoded late."""
+    old = {**SCHEMA, "fields": [{"name": "x", "type": "int"}, SCHEMA["fields"][1]]}
+    new = {**SCHEMA, "fields": [*SCHEMA["fields"], {"name": "n", "type": "int"}]}
+    for i, (folder, rows) in enumerate(DAYS):
+        (tmp_path / "avro" / folder).mkdir(parents=True)
+        (tmp_path / "pq" / folder).mkdir(parents=True)
+        schema = old if i % 2 == 0 else new
+        recs = rows if i % 2 == 0 else [{**r, "n": r["x"] * 10} for r in rows]
+        (tmp_path / "avro" / folder / "part.avro").write_bytes(write_avro(schema, recs))
+        pl.DataFrame([{**r, "n": r["x"] * 10 if i % 2 else 7} for r in rows],
+                     schema={**POLARS, "n": pl.Int32}).write_parquet(
+            tmp_path / "pq" / folder / "part.parquet")
     reader = {**SCHEMA, "fields": [*SCHEMA["fields"],
                                    {"name": "n", "type": "int", "default": 7}]}
-    with pytest.raises(jetliner.ConfigurationError, match="hive_partitioning=False"):
-        jetliner.read_avro(avro, reader_schema=reader)
-    df = jetliner.read_avro(avro, reader_schema=reader, hive_partitioning=False)
-    assert df.columns == ["x", "s", "n"] and df["n"].to_list() == [7] * 7
-    assert df["x"].to_list() == list(range(1, 8))
+    avro, pq = tmp_path / "avro", tmp_path / "pq"
+    for query in (lambda lf: lf,
+                  lambda lf: lf.filter(pl.col("month") == 2),
+                  lambda lf: lf.filter(pl.col("x") > 3).select("n", "day", "s"),
+                  lambda lf: lf.filter((pl.col("n") == 7) & (pl.col("day") > 1))):
+        expected = query(pl.scan_parquet(pq)).collect()
+        for engine in ("in-memory", "streaming"):
+            got = query(jetliner.scan_avro(avro, reader_schema=reader)).collect(engine=engine)
+            assert_frame_equal(got, expected)
+    lf = jetliner.scan_avro(avro, reader_schema=reader)
+    opened.clear()  # the scan read the first header; count the query's opens
+    assert lf.filter(pl.col("month") == 2).collect().height == 3
+    assert [p.split("year=2024/")[1].rsplit("/", 1)[0] for p in opened] == [
+        "month=02/day=01", "month=02/day=22"]
+    assert jetliner.read_avro_schema(avro, reader_schema=reader) == pl.Schema(
+        {"x": pl.Int64, "s": pl.String, "n": pl.Int32, "year": pl.Int64, "month": pl.Int64,
+         "day": pl.Int64})
