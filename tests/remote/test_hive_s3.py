@@ -168,3 +168,19 @@ def test_a_filter_on_day_reads_only_that_days_objects(
     proxy.clear()
     assert lf.filter(pl.col("month") == 3).collect(engine=engine).height == 0
     assert not proxy.requests(None)
+
+
+@pytest.mark.parametrize("engine", ["in-memory", "streaming"])
+def test_a_reader_schema_reads_every_version_with_the_partitions(
+        lake: dict[str, Any], proxy: FaultProxy, engine: Any) -> None:
+    url = f"s3://{lake['bucket']}/{TOPIC}/"
+    reader = {**V1, "fields": [*V1["fields"], V3["fields"][2]]}  # channel and note
+    lf = jetliner.scan_avro(url, reader_schema=reader, storage_options=_options(proxy))
+    expected = _expected(lake, UNION, {"channel": "web"})
+    assert lf.collect_schema() == expected.schema
+    assert_frame_equal(lf.collect(engine=engine), expected)
+    proxy.clear()
+    query = (pl.col("day") == 21) & (pl.col("amount") > 1)
+    assert_frame_equal(lf.filter(query).collect(engine=engine), expected.filter(query))
+    day21 = [key for key, _, parts in lake["objects"] if parts["day"] == 21]
+    assert sorted(_object_gets(proxy)) == sorted(day21)  # pruned: that day's objects only
