@@ -58,6 +58,18 @@ def _etag(info: dict[str, Any]) -> str | None:
 OPEN_BYTES = FIRST_CHUNK
 
 
+_PREFIX_HINT = ("{url!r} is a directory or prefix, not an object (end it with '/' to read "
+                "every object under it, or use a glob such as '{url}/*.avro')")
+
+
+def _is_prefix(fs: Any, path: str) -> bool:
+    """Tell whether objects exist under ``path/`` (False when that cannot be known)."""
+    try:
+        return bool(fs.isdir(path))
+    except Exception:  # noqa: BLE001 - only a hint: the not-found error is raised anyway
+        return False
+
+
 class _FsspecFile:
     """An open object: pinned size (and ETag), ranged reads with retries.
 
@@ -79,17 +91,20 @@ class _FsspecFile:
         # set by close(): a prefetch still running then makes no further request
         self.closed = False
         if self.is_s3:
-            first = call_with_retries(self._s3_open, source.policy, self.url, "opening",
-                                      cancelled=self._stopped)
+            try:
+                first = call_with_retries(self._s3_open, source.policy, self.url, "opening",
+                                          cancelled=self._stopped)
+            except SourceNotFoundError as exc:
+                if _is_prefix(fs, source.fs_path):  # one listing, on this failure only
+                    raise SourceNotFoundError(_PREFIX_HINT.format(url=self.url),
+                                              path=self.url) from exc
+                raise
             if first is not None:
                 return
         info = call_with_retries(lambda: fs.info(source.fs_path), source.policy, self.url,
                                  "opening", cancelled=self._stopped)
         if info.get("type") == "directory":
-            raise SourceNotFoundError(
-                f"{self.url!r} is a directory or prefix, not an object (end it with '/' to "
-                f"read every object under it, or use a glob such as "
-                f"'{self.url.rstrip('/')}/*.avro')", path=self.url)
+            raise SourceNotFoundError(_PREFIX_HINT.format(url=self.url), path=self.url)
         size = info.get("size")
         if size is None:
             size = call_with_retries(lambda: fs.size(source.fs_path), source.policy, self.url,

@@ -86,6 +86,11 @@ def test_a_partitioned_write_to_s3_reads_back(s3_server, s3_client, bucket) -> N
     assert keys == [f"parts/k={k}/part-00000.avro" for k in range(3)]
     back = jetliner.scan_avro(root + "/", storage_options=options(s3_server)).collect()
     assert_frame_equal(back.select(df.columns).sort("i"), df)
+    # without its '/', the folder's URL names an object that does not exist: say so
+    with pytest.raises(jetliner.SourceNotFoundError, match="end it with '/'"):
+        jetliner.read_avro(root, storage_options=options(s3_server))
+    with pytest.raises(jetliner.SourceNotFoundError, match="check the bucket and key"):
+        jetliner.read_avro(root + "-nope", storage_options=options(s3_server))
 
 
 def test_a_failed_partitioned_write_removes_its_objects(s3_server, s3_client, bucket,
