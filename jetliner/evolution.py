@@ -330,6 +330,11 @@ def _check(dataset: Dataset, file: FileColumns, options: ReadOptions) -> None:
         raise SchemaError(msg, "IncompatibleSchemas", file.path)
 
 
+def _partition_column(name: str, value: Any, dtype: pl.DataType) -> pl.Expr:
+    """Return the file's partition value (its path's) as a column of a batch's height."""
+    return pl.repeat(pl.lit(value, dtype), pl.len()).alias(name)
+
+
 def with_partitions(read: FileRead, columns: Sequence[str], dataset: Dataset,
                     partitions: dict[str, Any] | None) -> FileRead:
     """Return `read` (of the read's columns bar the partitions) with the partitions'.
@@ -342,7 +347,7 @@ def with_partitions(read: FileRead, columns: Sequence[str], dataset: Dataset,
     values = partitions or {}
     given = dict(zip([c for c in columns if c not in dataset.partitions],
                      read.select or [], strict=False))
-    exprs = [pl.repeat(pl.lit(values.get(name), dataset.schema[name]), pl.len()).alias(name)
+    exprs = [_partition_column(name, values.get(name), dataset.schema[name])
              if name in dataset.partitions else given.get(name, pl.col(name))
              for name in columns]
     return FileRead(read.decode, exprs, read.as_decoded)
@@ -385,7 +390,7 @@ def file_read(dataset: Dataset, file: FileColumns, columns: Sequence[str],
     for name in columns:
         dtype = dataset.schema[name]
         if name in dataset.partitions:
-            exprs.append(pl.repeat(pl.lit(values.get(name), dtype), pl.len()).alias(name))
+            exprs.append(_partition_column(name, values.get(name), dtype))
         elif name not in file.schema:
             value = dataset.defaults.get(name)
             lit = pl.lit(None, dtype) if value is None else pl.lit(value).cast(dtype)
