@@ -7,7 +7,8 @@
 
 the layout `scan_avro` (and Hive, Spark, ``pl.scan_parquet``) reads back as columns.
 A value is written as Polars renders it as text (``cast(pl.String)``, which
-Polars' reading of a Hive path parses back), percent-encoded; a null is
+Polars' reading of a Hive path parses back; times with their fraction of a second),
+percent-encoded; a null is
 ``__HIVE_DEFAULT_PARTITION__``, and an empty string is an empty value, which
 readers take for a null (as Hive and Polars do).
 
@@ -60,11 +61,23 @@ def check_partition_keys(keys: Sequence[str], schema: pl.Schema) -> None:
             msg = f"partition_by names {key!r}, which is not a column of the frame"
             raise SchemaError(msg, schema_context=key)
         dtype = schema[key]
-        if dtype.is_nested() or isinstance(dtype, (pl.Binary, pl.Object)):
+        if dtype.is_nested() or isinstance(dtype, (pl.Binary, pl.Object, pl.Duration)):
             msg = (f"cannot partition by {key!r}: its type {dtype} has no text form for a "
-                   f"folder name; partition by a column of numbers, text, booleans, "
-                   f"dates or times")
+                   f"folder name that reads back as it; partition by a column of numbers, "
+                   f"text, booleans, dates or times")
             raise SchemaError(msg, schema_context=key)
+
+
+def _as_text(key: str, dtype: pl.DataType) -> pl.Expr:
+    """The values of partition key `key` as the text of their folder names.
+
+    As Polars renders them (``cast(pl.String)``), which its reading of a Hive path
+    parses back, but times with their fraction of a second (the cast drops it, and
+    two times would share a folder).
+    """
+    if isinstance(dtype, pl.Time):
+        return pl.col(key).dt.to_string("%H:%M:%S%.f")
+    return pl.col(key).cast(pl.String)
 
 
 def partition_path(root: str, keys: Sequence[str], values: Sequence[str | None],
@@ -103,7 +116,7 @@ def write_partitioned(frames: Iterable[pl.DataFrame], root: str, keys: Sequence[
             if not frame.height:
                 continue
             labelled = frame.with_columns(
-                pl.col(k).cast(pl.String).alias(t) for k, t in zip(keys, texts, strict=True))
+                _as_text(k, frame.schema[k]).alias(t) for k, t in zip(keys, texts, strict=True))
             groups = labelled.partition_by(texts, as_dict=True, maintain_order=True,
                                            include_key=False)
             for values, rows in groups.items():

@@ -545,7 +545,8 @@ def write_avro(
         Columns to partition by: `dest` is then a folder, and the rows of each
         combination of their values go to ``dest/key=value/.../part-00000.avro``
         (the Hive layout, which `scan_avro` reads back as columns).  Values are
-        written as Polars renders them as text, percent-encoded; a null as
+        written as Polars renders them as text (times with their fraction of a
+        second), percent-encoded; a null as
         ``__HIVE_DEFAULT_PARTITION__``.  At most 16 files are open at once: past
         that, the least recently written one is completed, and later rows of its
         partition go to ``part-00001.avro``.  Files of the same names are replaced;
@@ -562,7 +563,7 @@ def write_avro(
     SchemaError
         A column of a type no Avro type holds (nothing is written); when appending,
         an Avro schema that differs from the file's (the file is untouched); a
-        partition key that is not a column, or is nested or binary.
+        partition key that is not a column, or is nested, binary or a duration.
     EncodeError
         A value its Avro type cannot hold (an unsigned integer beyond the long range,
         a time with a nanosecond part); the destination is left as it was.
