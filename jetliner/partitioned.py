@@ -69,7 +69,7 @@ def check_partition_keys(keys: Sequence[str], schema: pl.Schema) -> None:
 
 
 def _as_text(key: str, dtype: pl.DataType) -> pl.Expr:
-    """The values of partition key `key` as the text of their folder names.
+    """Return the values of partition key `key` as the text of their folder names.
 
     As Polars renders them (``cast(pl.String)``), which its reading of a Hive path
     parses back, but times with their fraction of a second (the cast drops it, and
