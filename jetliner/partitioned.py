@@ -31,7 +31,7 @@ import polars as pl
 
 from jetliner.exceptions import ConfigurationError, SchemaError
 from jetliner.hive import DEFAULT_PARTITION
-from jetliner.sources import is_url
+from jetliner.sources import local_path
 
 __all__ = ["MAX_OPEN_FILES", "check_partition_keys", "partition_path", "write_partitioned"]
 
@@ -86,7 +86,7 @@ def partition_path(root: str, keys: Sequence[str], values: Sequence[str | None],
     folders = [f"{quote(k, safe='')}={DEFAULT_PARTITION if v is None else quote(v, safe='')}"
                for k, v in zip(keys, values, strict=True)]
     name = f"part-{part:05d}.avro"
-    if is_url(root) and not root.startswith("file://"):
+    if local_path(root) is None:
         return "/".join([root.rstrip("/"), *folders, name])
     return os.path.join(root, *folders, name)
 
@@ -99,9 +99,9 @@ def write_partitioned(frames: Iterable[pl.DataFrame], root: str, keys: Sequence[
     `open_file(path)` starts a file; partition keys are dropped from the rows
     unless `include_key`.
     """
-    local = not is_url(root) or root.startswith("file://")
-    if local:
-        root = root[7:] if root.startswith("file://") else root
+    local = local_path(root)
+    if local is not None:
+        root = local
         if os.path.exists(root) and not os.path.isdir(root):
             msg = f"partition_by writes a folder of files, but {root!r} is a file"
             raise ConfigurationError(msg)
@@ -132,7 +132,7 @@ def write_partitioned(frames: Iterable[pl.DataFrame], root: str, keys: Sequence[
                     part = parts.get(value_key, 0)
                     parts[value_key] = part + 1
                     path = partition_path(root, keys, value_key, part)
-                    if local:
+                    if local is not None:
                         os.makedirs(os.path.dirname(path), exist_ok=True)
                     entry = (open_file(path), path)
                 opened[value_key] = entry  # most recently written last
@@ -156,11 +156,12 @@ def _remove(paths: list[str], storage_options: dict[str, Any] | None) -> None:
     """Remove the files a failed write completed (best effort: the write's error is raised)."""
     for path in paths:
         try:
-            if is_url(path) and not path.startswith("file://"):
+            local = local_path(path)
+            if local is None:
                 from jetliner.remote import remove_object
 
                 remove_object(path, storage_options)
             else:
-                os.unlink(path[7:] if path.startswith("file://") else path)
+                os.unlink(local)
         except Exception:  # noqa: BLE001, S112 - the write's own error matters
             continue

@@ -40,7 +40,7 @@ from jetliner.options import ReadOptions
 from jetliner.query import columns_to_decode, run_query
 from jetliner.readers import check_same_schema
 from jetliner.resolve import is_folder, plan_splits
-from jetliner.sources import is_url
+from jetliner.sources import local_path
 from jetliner.splits import DEFAULT_SPLIT_SIZE, Split
 
 if TYPE_CHECKING:
@@ -175,9 +175,9 @@ def _refuse_partitioned_folder(paths: Any, splits: list[Split]) -> None:
     if not is_folder(paths):
         return
     folder = os.fspath(paths[0] if isinstance(paths, (list, tuple)) else paths)
-    if not is_url(folder) or folder.startswith("file://"):
-        local = os.path.expanduser(folder.removeprefix("file://"))
-        folder = os.path.join(os.path.abspath(local), "")
+    local = local_path(folder)
+    if local is not None:
+        folder = os.path.join(os.path.abspath(os.path.expanduser(local)), "")
     if any(path_partitions(s.path, folder) for s in splits):
         msg = f"{folder!r} holds Hive partitions (key=value folders): hive partitioning is not " \
               f"supported by jetliner.ray.read_avro{_NO_HIVE}"

@@ -22,9 +22,9 @@ from jetliner.sources import (
     Source,
     empty_folder_message,
     has_glob,
-    is_url,
     local_folder,
     local_glob,
+    local_path,
 )
 from jetliner.splits import DEFAULT_SPLIT_SIZE, Split, SplitSource
 
@@ -89,14 +89,14 @@ def resolve_sources(
             f"{type(source).__name__}"
         )
         raise ArgumentTypeError(msg)
-    if is_url(source) and not source.startswith("file://"):
+    path = local_path(source)
+    if path is None:
         # imported on the first URL: remote reads need fsspec, storage options and the
         # retry machinery, which local reads (and `import jetliner`) should not pay for
         from jetliner.remote import resolve_remote
 
         return resolve_remote(source, glob=glob, storage_options=storage_options,
                               hidden_file_prefix=hidden_file_prefix)
-    path = source[len("file://"):] if source.startswith("file://") else source
     path = os.path.expanduser(path)
     if glob and has_glob(path):
         matches = local_glob(path, hidden_file_prefix or ())
@@ -118,9 +118,9 @@ def is_folder(source: Any) -> bool:
         source = os.fspath(source)
     if not isinstance(source, str):
         return False
-    if is_url(source) and not source.startswith("file://"):
+    path = local_path(source)
+    if path is None:
         return source.endswith("/")
-    path = source[len("file://"):] if source.startswith("file://") else source
     return os.path.isdir(os.path.expanduser(path))
 
 

@@ -24,7 +24,7 @@ from jetliner.exceptions import AccessDeniedError, SourceError, SourceNotFoundEr
 
 __all__ = ["HIDDEN_PREFIXES", "BytesSource", "FileObjectSource", "LocalSource", "RangeFile",
            "Source", "empty_folder_message", "expand_braces", "has_glob", "is_hidden", "is_url",
-           "local_folder", "local_glob", "translate_os_error"]
+           "local_folder", "local_glob", "local_path", "translate_os_error"]
 
 # Names a folder's listing skips unless told otherwise (hidden_file_prefix): writers'
 # markers and side files, such as Spark's _SUCCESS and _temporary/ and Hadoop's .crc
@@ -371,3 +371,13 @@ def _raise(exc: OSError) -> None:
 def is_url(path: str) -> bool:
     """Return whether `path` starts with a URL scheme (``s3://``, ``file://``, ...)."""
     return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", path) is not None
+
+
+def local_path(path: str) -> str | None:
+    """Return the local path `path` names, or None for the URL of a remote store.
+
+    A ``file://`` URL names the path after its scheme.
+    """
+    if path.startswith("file://"):
+        return path[len("file://"):]
+    return None if is_url(path) else path

@@ -34,7 +34,7 @@ from jetliner.exceptions import (
     SchemaError,
 )
 from jetliner.partitioned import check_partition_keys, write_partitioned
-from jetliner.sources import is_url
+from jetliner.sources import local_path
 from jetliner.threads import DECODE_THREADS
 
 __all__ = ["DEFAULT_BLOCK_SIZE", "publish", "sink_avro", "write_avro"]
@@ -299,7 +299,7 @@ def _destination(dest: Any, mode: str) -> str | None:
         raise ConfigurationError(msg)
     if isinstance(dest, (str, os.PathLike)):
         path = os.fspath(dest)
-        if mode == "append" and is_url(path) and not path.startswith("file://"):
+        if mode == "append" and local_path(path) is None:
             msg = (f"mode='append' takes a local path, got the URL {path!r}; appending "
                    f"to objects in a store is not built yet: write a new object "
                    f"(mode='write') or append to a local file")
@@ -352,14 +352,15 @@ class _File:
         compress = get_compressor(fmt.codec, fmt.compression_level)
         sync = os.urandom(16)
         header = _header(fmt.derived.avro, fmt.codec, fmt.metadata, sync)
+        local = None if path is None else local_path(path)
         if path is None:
             out, done = dest, (lambda ok: None)
-        elif is_url(path) and not path.startswith("file://"):
+        elif local is None:
             from jetliner.remote import open_for_writing
 
             out, done = open_for_writing(path, storage_options)
         else:
-            out, done = _open_local(_local(path))
+            out, done = _open_local(local)
         name = path if path is not None else getattr(dest, "name", "<file object>")
         return cls(out, done, str(name), fmt, compress, sync, header, theirs=path is None)
 
@@ -381,10 +382,6 @@ class _File:
             if not ok:
                 self.writer.cancel()
             self.done(ok)
-
-
-def _local(path: str) -> str:
-    return path[7:] if path.startswith("file://") else path
 
 
 def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str | None,
@@ -432,7 +429,7 @@ def _write(frames: Iterator[pl.DataFrame], dest: Any, *, codec: str | None,
                           storage_options)
         return
     if mode == "append" and path is not None:
-        file = _appending(_local(path), fmt, codec, compression_level, metadata)
+        file = _appending(local_path(path) or path, fmt, codec, compression_level, metadata)
     else:
         file = _File.new(dest, path, fmt, storage_options)
     ok = False
