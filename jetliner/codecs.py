@@ -218,9 +218,7 @@ def get_compressor(codec: str, level: int | None = None) -> Callable[[Buffer, by
         return deflate
     if codec == "snappy":
         def snappy(data: Buffer, scratch: bytearray) -> Buffer:
-            n = _snappy_out.compress_into(data, scratch)
-            if len(scratch) < n + 4:
-                scratch.extend(bytes(n + 4 - len(scratch)))
+            n = _snappy_out.compress_into(data, scratch)  # (leaves 32 bytes spare at least)
             scratch[n:n + 4] = _snappy_raw.crc32(data).to_bytes(4, "big")
             return memoryview(scratch)[:n + 4]
         return snappy
