@@ -1,12 +1,16 @@
-/* What the compiled modules assume of the machine, and the one bit trick they need
-   that C does not spell portably.  Avro's fixed-size values (float, double, the
-   bytes of a varint read eight at a time) are little-endian and are read in place. */
+/* What the compiled modules assume of the machine, and the bit tricks they need that
+   C does not spell portably.  Avro's fixed-size values (float, double, the bytes of a
+   varint read eight at a time) are little-endian and are read in place. */
 
 #ifndef JETLINER_BITS_H
 #define JETLINER_BITS_H
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "jetliner's decoder reads Avro's little-endian values in place: little-endian machines only"
+#endif
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
 #endif
 
 /* The number of trailing zero bits of x (x != 0). */
@@ -18,6 +22,39 @@ static inline int jl_ctz64(unsigned long long x) {
     while (!(x & 1)) { x >>= 1; n++; }
     return n;
 #endif
+}
+
+/* Step over the first of `m` (at most 16) varints that follow each other at p, where
+   16 bytes are readable; bit j of `ints` is set when the j-th is an int.  Stores in
+   *k how many it stepped over and returns the bytes they take.  It stops at the end
+   of the 16 bytes and before a varint that may be invalid (an int of five bytes
+   whose last is 0x10 or more, or longer; a long of ten bytes or more): the caller
+   checks that one the general way.  The ends of the varints are found together (the
+   bytes without a continuation bit, from one 16-byte load), not one after another. */
+static inline int jl_skip_varints(const unsigned char* p, int m, unsigned ints, int* k) {
+    unsigned term;
+#if defined(__SSE2__)
+    term = ~(unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i*)p)) & 0xFFFFu;
+#else
+    term = 0;
+    for (int i = 0; i < 16; i++)
+        term |= (unsigned)(p[i] < 0x80) << i;
+#endif
+    int start = 0, j = 0;
+    for (; j < m && term; j++) {
+        int end = jl_ctz64(term) + 1;
+        int len = end - start;
+        if ((ints >> j) & 1) {
+            if (len > 5 || (len == 5 && p[end - 1] >= 0x10))
+                break;
+        } else if (len > 9) {
+            break;
+        }
+        term &= term - 1;
+        start = end;
+    }
+    *k = j;
+    return start;
 }
 
 #endif

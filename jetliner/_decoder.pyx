@@ -14,7 +14,8 @@ with an explicit, bounded stack, never the C stack.
 
 This file holds value decoding (the plan walker)
 and the `Decoder` class.  The rest of the module is split by concern into files
-included below: ``_arrow.pxi`` (the Arrow C Data Interface), ``_columns.pxi``
+included below: ``_arrow.pxi`` (the Arrow C Data Interface), ``_memory.pxi``
+(buffer memory seen from Python, file reads into it), ``_columns.pxi``
 (column buffers), ``_utf8.pxi`` (UTF-8 validation), ``_text.pxi`` (text
 rendering: JSON, decimals), ``_walk.pxi`` (skipping and JSON rendering of values
 walked with the explicit stack) and ``_export.pxi`` (Arrow export).  They are
@@ -41,66 +42,13 @@ from jetliner._buffers cimport (
     jl_set_pool_limit, jl_set_refuse_maps, jl_trim,
 )
 from jetliner._cursor cimport (
-    Cur, jl_ctz64, need, read_int, read_len, read_long, read_span, read_varint, skip_long,
+    Cur, jl_ctz64, jl_skip_varints, need, read_int, read_len, read_long, read_span, read_varint,
+    skip_long,
 )
 from jetliner._plan cimport *
 
 include "_arrow.pxi"  # the Arrow C Data Interface
-
-
-# ---------------------------------------------------------------- buffer memory (tests)
-
-def _refuse_mappings(bint on):
-    """Make the allocator act as if the system refused every new mapping (tests)."""
-    jl_set_refuse_maps(on)
-
-
-def _mapped_threshold():
-    """Usable bytes from which a buffer gets its own mapping on Linux (tests)."""
-    return JL_BIG
-
-
-def _buffer_pool_stats():
-    """``(pooled_bytes, live_mappings)`` of the buffer allocator (tests, benchmarks)."""
-    return jl_pool_bytes(), jl_live_maps()
-
-
-def _check_zeroed_reuse(size_t n):
-    """Fill a buffer of `n` bytes, free it, ask for `n` zeroed bytes (tests).
-
-    Returns ``(reused, zeroed)``: whether the second buffer is the first one
-    (from the pool) and whether it reads as all zeros.
-    """
-    cdef uint8_t* p = <uint8_t*>buf_alloc(n, 0)
-    cdef uint8_t* q
-    cdef size_t i
-    cdef bint zeroed = True
-    if p == NULL:
-        raise MemoryError()
-    memset(p, 0xFF, n)
-    buf_free(p)
-    q = <uint8_t*>buf_alloc(n, 1)
-    if q == NULL:
-        raise MemoryError()
-    for i in range(n):
-        if q[i] != 0:
-            zeroed = False
-            break
-    reused = q == p
-    buf_free(q)
-    return reused, zeroed
-
-
-def release_memory():
-    """Give back the memory kept for reuse between batches: pooled buffers, and the C
-    heap's free memory (glibc).  Called when the last open reader closes."""
-    with nogil:
-        jl_trim()
-
-
-def _set_buffer_pool_limit(size_t n):
-    """Keep at most `n` bytes of freed mapped buffers for reuse (0: unmap at once)."""
-    jl_set_pool_limit(n)
+include "_memory.pxi"  # buffer memory: the pool's test hooks, file reads into it
 
 
 cdef class ArrowBatch:
@@ -132,51 +80,6 @@ cdef class ArrowBatch:
         return sc, ac
 
 
-cdef class FileBytes:
-    """Bytes read from a file into a buffer of the pool (buffer protocol, read-only).
-
-    A local read fetches the file in chunks of a few MiB.  Each chunk as a fresh
-    ``bytes`` object was a fresh mapping whose every page faulted in while the kernel
-    copied into it (half of a one-column read's time); from the pool, a chunk
-    reuses the pages of a chunk freed before it.
-    """
-
-    cdef uint8_t* data
-    cdef Py_ssize_t size
-
-    def __dealloc__(self):
-        buf_free(self.data)
-
-    def __len__(self):
-        return self.size
-
-    def __getbuffer__(self, Py_buffer* view, int flags):
-        PyBuffer_FillInfo(view, self, self.data, self.size, 1, flags)
-
-
-def pread_pooled(int fd, Py_ssize_t n, int64_t offset):
-    """Read up to `n` bytes of file descriptor `fd` from `offset` (fewer only at the
-    end of the file) into a `FileBytes`, without the GIL.
-
-    Raises
-    ------
-    OSError
-        From the system call (interrupted calls are retried; ``ENOSYS`` on Windows).
-    """
-    cdef FileBytes out = FileBytes.__new__(FileBytes)
-    cdef int err = 0
-    if n < 0 or offset < 0:
-        raise ValueError(f"bad read: {n} bytes at {offset}")
-    out.data = <uint8_t*>buf_alloc(<size_t>n if n > 0 else 1, 0)
-    if out.data == NULL:
-        raise MemoryError()
-    with nogil:
-        out.size = <Py_ssize_t>jl_pread(fd, out.data, <size_t>n, offset, &err)
-    if err:
-        raise OSError(err, strerror(err))
-    return out
-
-
 # ---------------------------------------------------------------- limits
 
 cdef enum:
@@ -187,6 +90,17 @@ cdef enum:
 
 
 include "_columns.pxi"  # column buffers
+
+
+cdef struct SkipOp:
+    uint8_t kind     # SO_*
+    uint8_t n        # SO_VARINTS: how many varints
+    uint32_t ints    # SO_VARINTS: bit j set if the j-th varint is an int
+    int32_t pre      # bytes of fixed-size fields before (doubles, floats, booleans)
+    uint64_t bools   # bit j set if byte j of those is a boolean
+    int32_t field    # the step's first field, counted in its run
+    int32_t nfixed   # how many of its fields are the fixed-size ones before
+    int32_t nfields  # how many fields it covers
 
 
 cdef struct Frame:
@@ -219,6 +133,8 @@ cdef struct State:
     uint32_t* scratch
     uint8_t* skipcode    # per entry of kids: how to skip that record field (SK_*), 0: not simply
     int32_t* skiprun     # per entry of kids: simply-skipped fields from it on (see skip_run)
+    int32_t* skipop      # per entry of kids where a run starts: its first SkipOp, or -1
+    SkipOp* ops          # the runs' steps (see plan_skip_ops), each run's ending in SO_END
     int err
     int64_t err_pos
 
@@ -395,7 +311,8 @@ cdef int dec_record(State* d, Node* n, Cur* c) noexcept nogil:
             # unprojected fields of primitive types, one after the other
             if br > n.nkids - k:
                 br = n.nkids - k
-            if skip_run(d, d.skipcode + n.kid0 + k, kidp + k, br, c) < 0:
+            if skip_ops(d, d.ops + d.skipop[n.kid0 + k], d.skipcode + n.kid0 + k, kidp + k,
+                        c) < 0:
                 return -1
             k += br
             continue
@@ -927,9 +844,14 @@ cdef class Decoder:
             self.st.kid_names[i] = kid_names[i]
         self.st.skipcode = <uint8_t*>calloc(self.nkids + 1, sizeof(uint8_t))
         self.st.skiprun = <int32_t*>calloc(self.nkids + 1, sizeof(int32_t))
-        if self.st.skipcode == NULL or self.st.skiprun == NULL:
+        self.st.skipop = <int32_t*>malloc((self.nkids + 1) * sizeof(int32_t))
+        # a run of f fields has at most f steps and its end
+        self.st.ops = <SkipOp*>calloc(2 * self.nkids + 1, sizeof(SkipOp))
+        if (self.st.skipcode == NULL or self.st.skiprun == NULL or self.st.skipop == NULL
+                or self.st.ops == NULL):
             raise MemoryError()
         plan_skip_runs(&self.st, self.nnodes, self.nkids)
+        plan_skip_ops(&self.st, self.nnodes, self.nkids)
         for i, layout in enumerate(cols):
             self.st.cols[i].kind = layout.kind
             self.st.cols[i].elem = layout.elem
@@ -959,6 +881,8 @@ cdef class Decoder:
         free(self.st.kid_names)
         free(self.st.skipcode)
         free(self.st.skiprun)
+        free(self.st.skipop)
+        free(self.st.ops)
         free(self.st.cols)
         free(self.st.stroffs)
         free(self.st.scratch)
@@ -1063,6 +987,76 @@ cdef class Decoder:
             finally:
                 PyBuffer_Release(&marks)
         finally:
+            PyBuffer_Release(&view)
+
+    def decode_blocks_marked(self, data, offsets, counts, starts):
+        """`decode_marked` over several blocks at once, in one GIL-free stretch.
+
+        Block i is ``data[offsets[i]:offsets[i + 1]]`` and holds ``counts[i]``
+        records (both int64 buffers); `starts` (int64, at least ``sum(counts) + 1``
+        values) gets where each record starts in `data` and, last, where the last
+        block ends.  Each block must hold its records exactly, as the one-block
+        path checks.  Returns -1 when every block did; otherwise the index of the
+        first block that did not (or claims more records than bytes, which the
+        caller accounts for), and this decoder's rows are then to be discarded:
+        the caller decodes block by block, which names the damage.
+        """
+        cdef Py_buffer view
+        cdef Py_buffer offs
+        cdef Py_buffer cnts
+        cdef Py_buffer marks
+        cdef Cur c
+        cdef int64_t b = 0, i, j = 0, nblocks, total = 0, count
+        cdef int64_t bad = -1
+        cdef int64_t minsz = self.st.nodes[self.root].minsz
+        cdef const int64_t* off
+        cdef const int64_t* cnt
+        cdef int64_t* out
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        PyObject_GetBuffer(offsets, &offs, PyBUF_SIMPLE)
+        PyObject_GetBuffer(counts, &cnts, PyBUF_SIMPLE)
+        PyObject_GetBuffer(starts, &marks, PyBUF_WRITABLE)
+        try:
+            off = <const int64_t*>offs.buf
+            cnt = <const int64_t*>cnts.buf
+            nblocks = cnts.len // <Py_ssize_t>sizeof(int64_t)
+            if offs.len // <Py_ssize_t>sizeof(int64_t) != nblocks + 1:
+                raise ValueError("offsets must hold one more value than counts")
+            for b in range(nblocks):  # checked with the GIL: they come from Python
+                if not 0 <= off[b] <= off[b + 1] <= view.len or cnt[b] < 0:
+                    raise ValueError(f"block {b} is outside the buffer")
+                total += cnt[b]
+            if total > marks.len // <Py_ssize_t>sizeof(int64_t) - 1:
+                raise ValueError("starts holds fewer than sum(counts) + 1 int64 values")
+            out = <int64_t*>marks.buf
+            c.start = <const uint8_t*>view.buf
+            self.st.err = 0
+            with nogil:
+                for b in range(nblocks):
+                    c.p = c.start + off[b]
+                    c.end = c.start + off[b + 1]
+                    count = cnt[b]
+                    if count > c.end - c.p or check_count(&self.st, count, minsz, &c) < 0:
+                        bad = b
+                        break
+                    for i in range(count):
+                        out[j] = c.p - c.start
+                        if dec_root(&self.st, self.root, &c) < 0:
+                            bad = b
+                            break
+                        j += 1
+                    if bad >= 0:
+                        break
+                    if c.p != c.end:
+                        bad = b
+                        break
+                out[j] = c.p - c.start
+            self.rows += j
+            return bad
+        finally:
+            PyBuffer_Release(&marks)
+            PyBuffer_Release(&cnts)
+            PyBuffer_Release(&offs)
             PyBuffer_Release(&view)
 
     def decode_at(self, data, starts, rows, int64_t base=0):

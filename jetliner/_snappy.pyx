@@ -232,6 +232,73 @@ cdef OwnedBuffer decompress_into(data, int64_t max_size, bint crc, uint32_t* val
         PyBuffer_Release(&view)
 
 
+def decompress_blocks(blocks, int64_t max_size, offsets):
+    """Decompress Avro snappy blocks (raw snappy and a big-endian CRC32 each) into one
+    buffer, one after the other, in one GIL-free stretch.
+
+    The blocks' decompressed sizes, each at most `max_size`, go into `offsets` (an
+    ``array("q")``, emptied first) as the running total: block i is
+    ``out[offsets[i]:offsets[i + 1]]``.  Returns the buffer, or None if a block is
+    damaged in any way (too short, a bad preamble or element, too big, a CRC that
+    does not match): its caller then decompresses block by block, which names the
+    damage.
+    """
+    cdef Py_ssize_t n = len(blocks), i
+    cdef Py_buffer* views = <Py_buffer*>malloc(max(n, 1) * sizeof(Py_buffer))
+    cdef int64_t* ends = <int64_t*>malloc((n + 1) * sizeof(int64_t))
+    cdef int64_t* used = <int64_t*>malloc(max(n, 1) * sizeof(int64_t))
+    cdef Py_ssize_t held = 0
+    cdef int64_t total = 0, dlen
+    cdef const uint8_t* src
+    cdef uint32_t want
+    cdef int bad = 0
+    cdef OwnedBuffer out
+    try:
+        if views == NULL or ends == NULL or used == NULL:
+            raise MemoryError()
+        ends[0] = 0
+        for i in range(n):
+            PyObject_GetBuffer(blocks[i], &views[i], PyBUF_SIMPLE)
+            held += 1
+            if views[i].len < 4:
+                return None
+            dlen = uncompressed_length(<const uint8_t*>views[i].buf, views[i].len - 4, &used[i])
+            if dlen < 0 or dlen > max_size:
+                return None
+            total += dlen
+            ends[i + 1] = total
+        out = OwnedBuffer.__new__(OwnedBuffer)
+        out.data = _pool_alloc(total, &out.cls)
+        if out.data == NULL:
+            raise MemoryError()
+        out.size = total
+        with nogil:
+            for i in range(n):
+                src = <const uint8_t*>views[i].buf
+                if snappy_raw(src + used[i], views[i].len - 4 - used[i], out.data + ends[i],
+                              ends[i + 1] - ends[i]) != 0:
+                    bad = 1
+                    break
+                want = ((<uint32_t>src[views[i].len - 4] << 24)
+                        | (<uint32_t>src[views[i].len - 3] << 16)
+                        | (<uint32_t>src[views[i].len - 2] << 8) | src[views[i].len - 1])
+                if jl_crc32(0, out.data + ends[i], <size_t>(ends[i + 1] - ends[i])) != want:
+                    bad = 1
+                    break
+        if bad:
+            return None
+        del offsets[:]
+        for i in range(n + 1):
+            offsets.append(ends[i])
+        return out
+    finally:
+        for i in range(held):
+            PyBuffer_Release(&views[i])
+        free(views)
+        free(ends)
+        free(used)
+
+
 def decompress_raw(data, int64_t max_size):
     """Decompress raw snappy `data`; the output may not exceed `max_size` bytes.
 

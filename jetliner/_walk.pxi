@@ -408,3 +408,158 @@ cdef int skip_run(State* d, const uint8_t* codes, const int32_t* kidp, int32_t c
         p = c.p
     c.p = p
     return 0
+
+
+# ---------------------------------------------------------------- steps over a run
+#
+# `skip_run` still pays a dispatch per field.  When the decoder is built, each run
+# of coded fields within a record is also compiled into steps (`plan_skip_ops`), each
+# ending at a field of variable size: the fixed-size fields before it (doubles,
+# floats, booleans) become a byte count, and consecutive varints are stepped over
+# together (`jl_skip_varints`).  Wide rows then take a few steps, not a dispatch
+# per field.  A step whose values leave the fast path (too few bytes left, a
+# boolean byte other than 0 or 1, a long varint, a length off the fast path) is
+# handed to `skip_run` from its first field, which checks everything and raises
+# the same errors.
+
+cdef enum:
+    SO_END = 0      # the run is over
+    SO_FIXED = 1    # only fixed-size fields
+    SO_VARINTS = 2  # fixed-size fields, then `n` varints
+    SO_LEN = 3      # fixed-size fields, then a length and its bytes
+    SO_FIELD = 4    # one field `skip_run` steps over (a union of null and a primitive)
+    SO_MAX_PRE = 48      # fixed-size bytes one step covers at most
+    SO_MAX_VARINTS = 8   # varints one step covers at most
+
+
+cdef void plan_skip_ops(State* d, int32_t nnodes, int32_t nkids) noexcept nogil:
+    """Compile each run of coded fields of a record into steps (`d.ops`), and point
+    `d.skipop` of the run's first kid at its first step (else -1)."""
+    cdef int32_t i, k, start, stop, f, nops = 0, size
+    cdef Node* n
+    cdef SkipOp* op
+    cdef uint8_t code
+    for k in range(nkids + 1):
+        d.skipop[k] = -1
+    for i in range(nnodes):
+        n = &d.nodes[i]
+        if n.op != OP_RECORD:
+            continue
+        k = n.kid0
+        while k < n.kid0 + n.nkids:
+            if not d.skipcode[k]:
+                k += 1
+                continue
+            start = k
+            stop = min(k + d.skiprun[k], n.kid0 + n.nkids)
+            d.skipop[start] = nops
+            op = &d.ops[nops]
+            op.field = 0
+            f = 0
+            while f < stop - start:
+                code = d.skipcode[start + f]
+                size = 8 if code == SK_F8 else 4 if code == SK_F4 else 1 if code == SK_BOOL else 0
+                if size and op.pre + size <= SO_MAX_PRE:
+                    if code == SK_BOOL:
+                        op.bools |= 1ULL << op.pre
+                    op.pre += size
+                    op.nfixed += 1
+                    op.nfields += 1
+                    f += 1
+                    continue
+                if size or code & (SK_NULL0 | SK_NULL1):
+                    if op.nfields:  # the fixed-size fields so far: a step of their own
+                        op.kind = SO_FIXED
+                        nops += 1
+                        op = &d.ops[nops]
+                        op.field = f
+                    if size:
+                        continue  # (a fresh step takes it)
+                    op.kind = SO_FIELD
+                    op.nfields = 1
+                    f += 1
+                elif code == SK_LEN:
+                    op.kind = SO_LEN
+                    op.nfields += 1
+                    f += 1
+                else:  # a long or an int, and the varints after it
+                    op.kind = SO_VARINTS
+                    while (f < stop - start and op.n < SO_MAX_VARINTS
+                           and (d.skipcode[start + f] == SK_LONG
+                                or d.skipcode[start + f] == SK_INT)):
+                        if d.skipcode[start + f] == SK_INT:
+                            op.ints |= 1 << op.n
+                        op.n += 1
+                        op.nfields += 1
+                        f += 1
+                nops += 1
+                op = &d.ops[nops]
+                op.field = f
+            if op.nfields:
+                op.kind = SO_FIXED
+                nops += 1
+                op = &d.ops[nops]
+            op.kind = SO_END
+            nops += 1
+            k = stop
+
+
+cdef int skip_ops(State* d, const SkipOp* op, const uint8_t* codes, const int32_t* kidp,
+                  Cur* c) noexcept nogil:
+    """Step over a run of coded fields by its steps `op` (`codes`, `kidp`: the run's)."""
+    cdef const uint8_t* p = c.p
+    cdef const uint8_t* q
+    cdef const uint8_t* end = c.end
+    cdef uint64_t bools
+    cdef int k, span, nbytes, rest
+    cdef int64_t v
+    cdef uint8_t b
+    while op.kind != SO_END:
+        if op.kind == SO_FIELD or end - p < op.pre + 16:
+            rest = 0  # the whole step the general way
+        else:
+            bools = op.bools
+            while bools:
+                if p[jl_ctz64(bools)] > 1:
+                    break
+                bools &= bools - 1
+            if bools:
+                rest = 0
+            else:
+                q = p + op.pre
+                if op.kind == SO_VARINTS:
+                    span = jl_skip_varints(q, op.n, op.ints, &k)
+                    if k == op.n:
+                        p = q + span
+                        op += 1
+                        continue
+                    p = q + span  # the varints stepped over; the rest the general way
+                    rest = op.nfixed + k
+                elif op.kind == SO_LEN:
+                    b = q[0]
+                    if b < 0x80:
+                        v = b
+                        nbytes = 1
+                    elif q[1] < 0x80:
+                        v = (b & 0x7F) | (<int64_t>q[1] << 7)
+                        nbytes = 2
+                    else:
+                        v = 1  # longer: read_len decides
+                        nbytes = 0
+                    if not (v & 1) and (v >> 1) <= end - q - nbytes:
+                        p = q + nbytes + (v >> 1)
+                        op += 1
+                        continue
+                    rest = 0
+                else:
+                    p = q
+                    op += 1
+                    continue
+        c.p = p
+        if skip_run(d, codes + op.field + rest, kidp + op.field + rest, op.nfields - rest,
+                    c) < 0:
+            return -1
+        p = c.p
+        op += 1
+    c.p = p
+    return 0

@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import threading
-import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -23,9 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
 
-from jetliner._decoder import DecodeFailure, Decoder, release_memory
+from jetliner._decoder import DecodeFailure, Decoder
 from jetliner._plan import DECODE_ERROR_MESSAGES, DECODE_ERROR_VARIANTS
-from jetliner._snappy import release_pool as release_snappy_pool
+from jetliner._snappy import decompress_blocks
 from jetliner.codecs import get_codec
 from jetliner.container import Block, iter_blocks
 from jetliner.evolution import (
@@ -54,7 +53,7 @@ from jetliner.resolution import ReaderSchema, load_reader_schema, reader_read, r
 from jetliner.resolve import resolve_sources
 from jetliner.schema import Plan, plan_for
 from jetliner.sources import BytesSource, LocalSource, Source
-from jetliner.threads import DECODE_THREADS
+from jetliner.threads import DECODE_THREADS, IDLE_TRIM
 
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):
@@ -315,6 +314,11 @@ class FileJob:
             first = _decoder(filt.late.first, self.options)
             second = _decoder(self.plan, self.options, picked=True)
             try:
+                done = self._late_at_once(first, second, filt.late, filt, slices)
+                if done is not None:
+                    return done
+                first.discard()  # (what it decoded of a damaged task)
+                second.discard()
                 return self._decode_late(first, second, filt.late, filt, slices)
             finally:
                 first.discard()  # nothing is left after a finished batch
@@ -329,6 +333,44 @@ class FileJob:
             return batches
         return [(compact(kept, rows), kept.height)
                 for kept, rows in ((df.filter(filt.predicate), rows) for df, rows in batches)]
+
+    def _late_at_once(self, first: Decoder, second: Decoder, late: LatePlans, filt: Filter,
+                      slices: list[_Slice]) -> list[Batch] | None:
+        """Decode a task of whole snappy blocks late in a few calls, not a few per block.
+
+        Files written with Java's default sync interval have blocks of 64 KB: the
+        Python around each block cost as much as decoding it.  Here the task's
+        blocks are decompressed into one buffer and their first pass decoded in one
+        call each, then the rows that pass in one more.  Returns None when that
+        does not apply (another codec, a partial or damaged block, more rows than
+        a batch) or a block fails any check: `_decode_late` then goes block by
+        block, which raises the error it names.
+        """
+        if (self.info.header.codec != "snappy"
+                or any(s.damaged or s.keep != s.block.count for s in slices)):
+            return None
+        counts = array("q", [s.keep for s in slices])
+        rows = sum(counts)
+        if rows > self.options.batch_size:
+            return None
+        offsets = array("q")
+        data = decompress_blocks([s.block.data for s in slices],
+                                 self.options.block_size_limit, offsets)
+        if data is None:
+            return None
+        starts = array("q", bytes(8 * (rows + 1)))
+        if first.decode_blocks_marked(data, offsets, counts, starts) >= 0:
+            return None
+        head = late.first_frames.build(first.finish(late.first.export), rows)
+        picks = _passing(head, filt.predicate)
+        try:
+            second.decode_at(data, starts, array("q", picks))
+        except DecodeFailure:
+            return None
+        frame = self.frames.build(second.finish(self.plan.export), len(picks))
+        if self.select is not None:  # the partition columns
+            frame = frame.select(self.select)
+        return [(frame, len(picks))]
 
     def _decode_late(self, first: Decoder, second: Decoder, late: LatePlans, filt: Filter,
                      slices: list[_Slice]) -> list[Batch]:
@@ -698,70 +740,6 @@ def _dataset(first: FileColumns, sources: Sequence[Source], options: ReadOptions
     return dataset, partitions
 
 
-# Seconds without an open reader after which the memory kept for reuse between batches
-# (pooled buffers, the C heap's free memory) is given back.  Giving it back at once cost
-# a short read 0.15-0.2 ms and a next read its page faults; reads in a row keep it.
-TRIM_AFTER = 1.0
-
-
-class _IdleTrim:
-    """Give back the memory kept for reuse once no reader has been open for a while.
-
-    One daemon thread per process waits for the moment; a reader opening meanwhile
-    puts it off.  A forked child starts its own thread.
-    """
-
-    def __init__(self) -> None:
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
-        self._cond = threading.Condition()
-        self._open = 0
-        self._due: float | None = None
-        self._pid = 0
-        self._parked = False  # the thread waits with no moment to wait for
-        self._until = 0.0  # the moment the thread waits for
-
-    def opened(self) -> None:
-        with self._cond:
-            self._open += 1
-            self._due = None
-
-    def closed(self) -> None:
-        with self._cond:
-            self._open -= 1
-            if self._open > 0:
-                return
-            self._due = time.monotonic() + TRIM_AFTER
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                threading.Thread(target=self._run, name="jetliner-trim", daemon=True).start()
-            elif self._parked or self._due < self._until:
-                # (a thread waiting for an earlier moment wakes then and waits for this
-                # one: reads in a row cost no thread switch each)
-                self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                self._parked = True
-                while self._due is None:
-                    self._cond.wait()
-                self._parked = False
-                wait = self._due - time.monotonic()
-                if wait > 0:
-                    self._until = self._due
-                    self._cond.wait(wait)
-                    continue
-                self._due = None
-            release_snappy_pool()  # (first: the trim below gives its memory back too)
-            release_memory()
-
-
-_IDLE_TRIM = _IdleTrim()
-
-
 class MultiAvroReader:
     """Iterate DataFrame batches over several Avro files, in order.
 
@@ -833,7 +811,7 @@ class MultiAvroReader:
         self._closed = False
         # the other sources, opened a few ahead once the read reaches the second
         self._opener = Opener(sources, options, 1, opens_ahead(sources, options))
-        _IDLE_TRIM.opened()
+        IDLE_TRIM.opened()
         try:
             first = self._describe(self._first)
             if known is not None:
@@ -984,7 +962,7 @@ class MultiAvroReader:
             return
         self._closed = True
         self._finished = True
-        _IDLE_TRIM.closed()
+        IDLE_TRIM.closed()
         if self._current is not None:
             self._current.stream.close()
             self._current = None

@@ -58,12 +58,14 @@ def rows(n: int, seed: int = 5) -> list[dict]:
     return out
 
 
-@pytest.fixture(scope="module")
-def data_file(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=["deflate", "snappy"])
+def data_file(request, tmp_path_factory) -> Path:
+    # snappy tasks of whole blocks are decoded in a few calls (`_late_at_once`),
+    # other codecs block by block
     from conftest import write_avro
 
-    path = tmp_path_factory.mktemp("late") / "mixed.avro"
-    path.write_bytes(write_avro(SCHEMA, rows(5000), codec="deflate", sync_interval=3000))
+    path = tmp_path_factory.mktemp("late") / f"mixed-{request.param}.avro"
+    path.write_bytes(write_avro(SCHEMA, rows(5000), codec=request.param, sync_interval=3000))
     return path
 
 
@@ -115,15 +117,87 @@ def test_filters_match_polars_without_pushdown(data_file: Path, path_taken: str,
 
 def test_the_late_path_is_taken_for_a_selective_filter(data_file: Path, monkeypatch) -> None:
     calls = []
-    real = readers.FileJob._decode_late
+    real = readers.FileJob._late_at_once  # (every late task tries it first)
 
     def counting(self, *args):
         calls.append(1)
         return real(self, *args)
 
-    monkeypatch.setattr(readers.FileJob, "_decode_late", counting)
+    monkeypatch.setattr(readers.FileJob, "_late_at_once", counting)
     jetliner.scan_avro(data_file).filter(pl.col("id") == 3).collect()
     assert calls
+
+
+def test_snappy_tasks_are_decoded_at_once(data_file: Path, monkeypatch) -> None:
+    results = []
+    real = readers.FileJob._late_at_once
+
+    def recording(self, *args):
+        results.append(real(self, *args))
+        return results[-1]
+
+    monkeypatch.setattr(readers.FileJob, "_late_at_once", recording)
+    monkeypatch.setattr(readers, "LATE_BELOW", 2.0)
+    got = jetliner.scan_avro(data_file).filter(pl.col("id") % 100 == 3).collect()
+    assert got["id"].to_list() == list(range(3, 5000, 100))
+    assert results
+    at_once = [r is not None for r in results]
+    assert all(at_once) if "snappy" in data_file.name else not any(at_once)
+
+
+def snappy_block(payload: bytes) -> bytes:
+    """A block's data as Avro's snappy codec has it (cramjam's compressor, then the CRC)."""
+    import zlib
+
+    import cramjam
+
+    return bytes(cramjam.snappy.compress_raw(payload)) + zlib.crc32(payload).to_bytes(4, "big")
+
+
+def _damaged_blocks(kind: str) -> list[tuple[int, bytes]]:
+    """Three snappy blocks of (id, s) records, the second damaged as `kind` says."""
+    def payload(lo: int, hi: int, bad: int | None = None) -> bytes:
+        return b"".join(zigzag(i) + avro_bytes(b"\xff" if i == bad else b"ok")
+                        for i in range(lo, hi))
+
+    blocks = [(10, snappy_block(payload(0, 10))), None, (10, snappy_block(payload(20, 30)))]
+    if kind == "invalid value":  # in a row that passes
+        blocks[1] = (10, snappy_block(payload(10, 20, bad=14)))
+    elif kind == "crc":
+        data = snappy_block(payload(10, 20))
+        blocks[1] = (10, data[:-1] + bytes([data[-1] ^ 1]))
+    elif kind == "bytes after the records":
+        blocks[1] = (10, snappy_block(payload(10, 20) + b"\x00"))
+    elif kind == "more records than bytes":
+        blocks[1] = (1000, snappy_block(payload(10, 20)))
+    elif kind == "bad element":
+        blocks[1] = (10, b"\x14\x03" + b"ab" * 8)
+    return blocks
+
+
+DAMAGE = ["invalid value", "crc", "bytes after the records", "more records than bytes",
+          "bad element"]
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_damage_in_a_snappy_task_fails_as_in_one_pass(tmp_path: Path, monkeypatch,
+                                                      kind: str) -> None:
+    # the at-once path gives up on the task and the block-by-block path names the damage
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "id", "type": "long"}, {"name": "s", "type": "string"}]}
+    path = tmp_path / "bad.avro"
+    path.write_bytes(container(schema, _damaged_blocks(kind), codec="snappy"))
+    query = jetliner.scan_avro(path).filter(pl.col("id") % 2 == 0)
+    errors = []
+    for late in (2.0, -1.0):
+        monkeypatch.setattr(readers, "LATE_BELOW", late)
+        with pytest.raises(jetliner.JetlinerError) as info:
+            query.collect()
+        e = info.value
+        errors.append((type(e), e.variant, e.block_index, getattr(e, "record_index", None),
+                       e.message))
+    assert errors[0] == errors[1]
+    assert errors[0][2] == 1  # the second block
 
 
 def test_a_damaged_value_in_a_row_that_passes_fails_as_in_one_pass(tmp_path: Path,

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 import jetliner
-from jetliner import _decoder, readers
+from jetliner import _decoder, threads
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="mapped buffers are Linux-only (elsewhere the C heap)")
@@ -68,7 +68,7 @@ def pool_limit() -> Iterator[None]:
 @linux_only
 def test_dirty_reused_buffers_read_correctly(pool_limit: None, monkeypatch) -> None:
     # the pool is not given back while this test looks at it
-    monkeypatch.setattr(readers, "TRIM_AFTER", 3600.0)
+    monkeypatch.setattr(threads, "TRIM_AFTER", 3600.0)
     # 1) a file of all-true, never-null values leaves buffers full of set bits
     ones = avro([{"i": -1, "flag": True, "maybe": 1.0, "s": "y" * 20, "xs": [7, 7]}] * 150_000)
     _decoder._set_buffer_pool_limit(1 << 30)
@@ -96,7 +96,7 @@ def test_a_pooled_buffer_is_zeroed_when_zeros_are_asked_for(pool_limit: None, si
 
 @linux_only
 def test_zeroed_bitmap_from_a_dirty_buffer(pool_limit: None, monkeypatch) -> None:
-    monkeypatch.setattr(readers, "TRIM_AFTER", 3600.0)  # (the pool is looked at below)
+    monkeypatch.setattr(threads, "TRIM_AFTER", 3600.0)  # (the pool is looked at below)
     # A validity bitmap is allocated zeroed when the first null arrives; past 512k
     # rows it is mapped, and a pooled mapping comes back dirty (several are pooled:
     # the int column's growth takes one too).
@@ -156,7 +156,7 @@ def test_pool_stays_under_its_limit(pool_limit: None) -> None:
     assert 0 < max(pooled) <= limit  # earlier batches' buffers, kept for the next ones
     assert emptied
     # once no reader has been open for TRIM_AFTER seconds, the pool is given back
-    deadline = time.monotonic() + readers.TRIM_AFTER + 10
+    deadline = time.monotonic() + threads.TRIM_AFTER + 10
     while _decoder._buffer_pool_stats()[0] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _decoder._buffer_pool_stats()[0] == 0
@@ -173,7 +173,7 @@ def test_values_across_the_mapping_threshold() -> None:
 @linux_only
 def test_buffers_fall_back_to_the_heap_when_no_mapping_can_be_had(pool_limit: None,
                                                                   monkeypatch) -> None:
-    monkeypatch.setattr(readers, "TRIM_AFTER", 3600.0)  # (the pool is looked at below)
+    monkeypatch.setattr(threads, "TRIM_AFTER", 3600.0)  # (the pool is looked at below)
     # A process can run out of mappings (vm.max_map_count) long before memory.
     # With every new mmap and mremap refused, buffers come from pooled mappings
     # while they last, grow out of them by a copy to the heap, and start on the
@@ -255,7 +255,7 @@ def test_the_snappy_block_pool_is_given_back_once_reads_are_idle() -> None:
     assert df.height == 20_000
     del df
     gc.collect()
-    deadline = time.monotonic() + readers.TRIM_AFTER + 10
+    deadline = time.monotonic() + threads.TRIM_AFTER + 10
     while _snappy._pool_stats() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _snappy._pool_stats() == 0
