@@ -504,7 +504,7 @@ cdef void plan_skip_ops(State* d, int32_t nnodes, int32_t nkids) noexcept nogil:
             k = stop
 
 
-cdef int skip_ops(State* d, const SkipOp* op, const uint8_t* codes, const int32_t* kidp,
+cdef inline int skip_ops(State* d, const SkipOp* op, const uint8_t* codes, const int32_t* kidp,
                   Cur* c) noexcept nogil:
     """Step over a run of coded fields by its steps `op` (`codes`, `kidp`: the run's)."""
     cdef const uint8_t* p = c.p
