@@ -145,8 +145,8 @@ def run_queries(args: argparse.Namespace, results: dict[str, Any]) -> None:
     target_bytes = int(args.query_gb * 10**9)
     print(f"\nselective queries on {args.query_gb} GB files (jetliner; MB): peak and held "
           "are over the RSS before the query")
-    print(f"{'query':24} {'rows':>8} {'result':>7} {'peak':>6} {'held':>6} {'15 s':>5}  "
-          "targets (held: 15 s later)")
+    print(f"{'query':24} {'rows':>8} {'result':>7} {'peak':>6} {'held':>6} {'15 s':>5} "
+          f"{'again':>6}  targets (held: 15 s later, and of the query run again)")
     for query in args.queries:
         dataset, kind = QUERIES[query]
         source = ensure_dataset(default_params(dataset, args.codec), quiet=True).path
@@ -167,11 +167,14 @@ def run_queries(args: argparse.Namespace, results: dict[str, Any]) -> None:
         if kind == "sink_avro":
             checks.append(f"peak <= 300: {'yes' if peak <= 300 * MB else 'NO'}")
         later = reply.get("held_later", reply["held"])
+        again = reply.get("held_repeat", later)
         if query.startswith("filter"):
-            ok = later <= 2 * result + MB
-            checks.append(f"held <= 2 x result + 1: {'yes' if ok else 'NO'}")
+            for what, held in (("held", later), ("again", again)):
+                ok = held <= 2 * result + MB
+                checks.append(f"{what} <= 2 x result + 1: {'yes' if ok else 'NO'}")
         print(f"{query:24} {reply['rows']:>8,} {result / MB:>7.2f} {peak / MB:>6.0f} "
-              f"{reply['held'] / MB:>6.0f} {later / MB:>5.0f}  {'; '.join(checks)}", flush=True)
+              f"{reply['held'] / MB:>6.0f} {later / MB:>5.1f} {again / MB:>6.1f}  "
+              f"{'; '.join(checks)}", flush=True)
 
 
 def _mb(n: float) -> str:

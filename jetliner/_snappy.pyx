@@ -17,6 +17,7 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_FillInfo, PyBuffer_Release, P
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
+from posix.mman cimport MAP_ANONYMOUS, MAP_FAILED, MAP_PRIVATE, PROT_READ, PROT_WRITE, mmap, munmap
 
 
 cdef extern from "_crc32.h":
@@ -49,6 +50,10 @@ cdef enum:
 cdef enum:
     MIN_CLASS = 12  # 4 KiB
     NCLASS = 40     # classes up to 512 GiB; larger buffers are not pooled
+    # From this class on a buffer is its own mapping, not the C heap's: freed from a
+    # decoding thread's heap, large buffers stayed resident after the idle trim
+    # (malloc_trim gives back only the main heap's top), megabytes a query
+    MAP_CLASS = 16  # 64 KiB
 
 cdef void* _pool_head[NCLASS]  # free buffers of each class, linked through their first bytes
 cdef size_t _pool_bytes = 0
@@ -60,6 +65,23 @@ cdef int _class_for(int64_t n) noexcept:
     while k < NCLASS and (<int64_t>1 << k) < n:
         k += 1
     return k if k < NCLASS else -1
+
+
+cdef uint8_t* _fresh(int k) noexcept:
+    """A new buffer of class `k` (NULL if out of memory)."""
+    cdef void* p
+    if k < MAP_CLASS:
+        return <uint8_t*>malloc(<size_t>1 << k)
+    p = mmap(NULL, <size_t>1 << k, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    return NULL if p == MAP_FAILED else <uint8_t*>p
+
+
+cdef void _unmap(void* p, int k) noexcept:
+    """Give back a buffer of class `k`."""
+    if k < MAP_CLASS:
+        free(p)
+    else:
+        munmap(p, <size_t>1 << k)
 
 
 cdef uint8_t* _pool_alloc(int64_t n, int* cls) noexcept:
@@ -75,15 +97,18 @@ cdef uint8_t* _pool_alloc(int64_t n, int* cls) noexcept:
         _pool_head[k] = (<void**>p)[0]
         _pool_bytes -= <size_t>1 << k
         return <uint8_t*>p
-    return <uint8_t*>malloc(<size_t>1 << k)
+    return _fresh(k)
 
 
 cdef void _pool_free(uint8_t* p, int cls) noexcept:
     global _pool_bytes
     if p == NULL:
         return
-    if cls < 0 or _pool_bytes + (<size_t>1 << cls) > POOL_LIMIT:
+    if cls < 0:
         free(p)
+        return
+    if _pool_bytes + (<size_t>1 << cls) > POOL_LIMIT:
+        _unmap(p, cls)
         return
     (<void**>p)[0] = _pool_head[cls]
     _pool_head[cls] = p
@@ -99,7 +124,7 @@ def release_pool():
         while _pool_head[k] != NULL:
             p = _pool_head[k]
             _pool_head[k] = (<void**>p)[0]
-            free(p)
+            _unmap(p, k)
     _pool_bytes = 0
 
 

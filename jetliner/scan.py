@@ -22,7 +22,7 @@ from polars.io.plugins import register_io_source
 from jetliner.exceptions import BadBlockError, SkippedDataWarning
 from jetliner.hive import Partitions, hive_enabled, prune
 from jetliner.options import ReadOptions
-from jetliner.query import columns_to_decode, projection, run_query
+from jetliner.query import columns_to_decode, joined, projection, run_query
 from jetliner.readers import AvroReader, MultiAvroReader
 from jetliner.resolve import resolve_sources
 from jetliner.sources import Source
@@ -98,7 +98,8 @@ def _read(reader: MultiAvroReader, predicate: pl.Expr | None, wanted: list[str] 
     Skips of ``ignore_errors=True`` are reported in one warning once the read ends.
     """
     with reader:
-        yield from run_query(reader, predicate, wanted, limit)
+        # (what a selective query keeps, in few frames: each becomes a chunk)
+        yield from joined(run_query(reader, predicate, wanted, limit))
     _warn_skipped(reader.errors, stacklevel=4)
 
 

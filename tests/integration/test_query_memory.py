@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 
 import jetliner
 from jetliner import _decoder, query, readers
+from jetliner.frames import empty_frame
 from jetliner.threads import DECODE_THREADS
 
 SCHEMA = {"type": "record", "name": "R", "fields": [
@@ -105,3 +106,40 @@ def test_owned_copies_every_kind_of_column(big: Path) -> None:
     copy = query.owned(part)
     assert_frame_equal(copy, part)
     assert_frame_equal(query.owned(batch.head(3)), batch.head(3))
+
+
+@pytest.mark.parametrize("late", [True, False])
+@pytest.mark.parametrize("engine", ["in-memory", "streaming"])
+def test_a_selective_filter_result_is_one_chunk_not_one_per_batch(big: Path, late: bool,
+                                                                  engine: str,
+                                                                  monkeypatch) -> None:
+    # each frame handed to Polars becomes a chunk of the result, with its bookkeeping
+    # (about 700 bytes a column): a few rows from each of many batches are joined first
+    monkeypatch.setattr(readers, "LATE_BELOW", 2.0 if late else -1.0)
+    lf = jetliner.scan_avro(big, batch_size=1000)
+    df = lf.filter(pl.col("id") % 1000 == 3).collect(engine=engine)
+    assert df.height == 60
+    if engine == "in-memory":
+        assert df.n_chunks("all") == [1] * df.width
+    assert_frame_equal(df, lf.collect().filter(pl.col("id") % 1000 == 3))
+
+
+def test_full_batches_reach_polars_as_they_are(big: Path) -> None:
+    # batches large enough are neither joined nor copied: one chunk each
+    with jetliner.open(big, batch_size=20_000) as reader:
+        batches = sum(1 for _ in reader)
+    assert batches > 1
+    df = jetliner.scan_avro(big, batch_size=20_000).collect()
+    assert df.n_chunks("all") == [batches] * df.width
+
+
+def test_joined_keeps_order_and_rows() -> None:
+    small = [pl.DataFrame({"a": [i], "s": [f"v{i}"]}) for i in range(10)]
+    large = pl.DataFrame({"a": list(range(100, 2100)), "s": ["x" * 20] * 2000})
+    frames = small[:4] + [large] + small[4:]
+    out = list(query.joined(frames, per_column=1024))
+    assert [f.height for f in out] == [4, 2000, 6]  # the small ones before and after
+    assert_frame_equal(pl.concat(out), pl.concat(frames))
+    assert all(n == 1 for f in out for n in f.n_chunks("all"))
+    # frames without columns keep their heights
+    assert [f.height for f in query.joined([empty_frame(2), empty_frame(3)])] == [5]
