@@ -40,6 +40,18 @@ static inline int jl_skip_varints(const unsigned char* p, int m, unsigned ints, 
     for (int i = 0; i < 16; i++)
         term |= (unsigned)(p[i] < 0x80) << i;
 #endif
+    if (m == 2 && (term & (term - 1))) {
+        /* the common pair (a long and an int, say), without the loop: both ends at once */
+        int e1 = jl_ctz64(term) + 1;
+        int e2 = jl_ctz64(term & (term - 1)) + 1;
+        int ok1 = (ints & 1) ? (e1 < 5 || (e1 == 5 && p[4] < 0x10)) : e1 <= 9;
+        int l2 = e2 - e1;
+        int ok2 = (ints & 2) ? (l2 < 5 || (l2 == 5 && p[e2 - 1] < 0x10)) : l2 <= 9;
+        if (ok1 && ok2) {
+            *k = 2;
+            return e2;
+        }
+    }
     int start = 0, j = 0;
     for (; j < m && term; j++) {
         int end = jl_ctz64(term) + 1;
