@@ -367,10 +367,7 @@ class FileJob:
             second.decode_at(data, starts, array("q", picks))
         except DecodeFailure:
             return None
-        frame = self.frames.build(second.finish(self.plan.export), len(picks))
-        if self.select is not None:  # the partition columns
-            frame = frame.select(self.select)
-        return [(frame, len(picks))]
+        return [(self._frame(second, len(picks)), len(picks))]
 
     def _decode_late(self, first: Decoder, second: Decoder, late: LatePlans, filt: Filter,
                      slices: list[_Slice]) -> list[Batch]:
@@ -405,10 +402,7 @@ class FileJob:
                     raise _record_error(f, info.path, block,
                                         rec0 + chosen[f.record] - row0) from None
             pieces.clear()
-            frame = self.frames.build(second.finish(self.plan.export), len(picks))
-            if self.select is not None:  # the partition columns
-                frame = frame.select(self.select)
-            out.append((frame, len(picks)))
+            out.append((self._frame(second, len(picks)), len(picks)))
 
         def decode(piece: _Slice, data: Any, offset: int, done: int, take: int) -> int:
             starts = bytearray(8 * (take + 1))
@@ -423,16 +417,20 @@ class FileJob:
         self._each_chunk(slices, first, decode, flush)
         return out
 
+    def _frame(self, decoder: Decoder, rows: int) -> pl.DataFrame:
+        """Hand on the `rows` rows `decoder` holds as a frame of the read's columns."""
+        frame = self.frames.build(decoder.finish(self.plan.export), rows)
+        if self.select is not None:  # the partition columns
+            frame = frame.select(self.select)
+        return frame
+
     def _decode_with(self, decoder: Decoder, slices: list[_Slice]) -> list[Batch]:
         info = self.info
         out: list[Batch] = []
 
         def flush() -> None:
             rows = decoder.rows
-            df = self.frames.build(decoder.finish(self.plan.export), rows)
-            if self.select is not None:
-                df = df.select(self.select)
-            out.append((df, rows))
+            out.append((self._frame(decoder, rows), rows))
 
         def decode(piece: _Slice, data: Any, offset: int, done: int, take: int) -> int:
             try:
