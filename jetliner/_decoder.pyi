@@ -8,7 +8,10 @@ class DecodeFailure(Exception):
     code: int
     offset: int
     record: int
-    def __init__(self, code: int, offset: int, record: int) -> None: ...
+    node: int
+    value: int
+    def __init__(self, code: int, offset: int, record: int, node: int = -1,
+                 value: int = -1) -> None: ...
 
 class ArrowBatch:
     @property

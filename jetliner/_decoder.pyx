@@ -137,6 +137,8 @@ cdef struct State:
     SkipOp* ops          # the runs' steps (see plan_skip_ops), each run's ending in SO_END
     int err
     int64_t err_pos
+    int32_t err_node     # the node that failed, for the failures that name it (else -1)
+    int64_t err_value    # and the writer's index it met there (a symbol, a branch)
 
 # ---------------------------------------------------------------- decoding functions
 
@@ -649,6 +651,8 @@ cdef int dec_resolved(State* d, int32_t ni, Node* n, Cur* c) noexcept nogil:
             return fail(d, E_ENUM, c)
         m = table_at(d, n.param2, v)
         if m < 0:
+            d.err_node = ni
+            d.err_value = v
             return fail(d, E_ENUM_UNRESOLVED, c)
         if push_i32(&d.cols[n.col], m) < 0:
             return fail(d, E_NOMEM, c)
@@ -675,6 +679,8 @@ cdef int dec_resolved(State* d, int32_t ni, Node* n, Cur* c) noexcept nogil:
         if k >= 0:
             return dec(d, k, c)
         if k == NO_MATCH:
+            d.err_node = ni
+            d.err_value = v
             return fail(d, E_UNION_UNRESOLVED, c)
         if null_node(d, ni) < 0:
             return fail(d, E_NOMEM, c)
@@ -687,6 +693,8 @@ cdef int dec_resolved(State* d, int32_t ni, Node* n, Cur* c) noexcept nogil:
             return fail(d, E_UNION, c)
         k = d.kids[n.kid0 + v]
         if k == NO_MATCH:
+            d.err_node = ni
+            d.err_value = v
             return fail(d, E_UNION_UNRESOLVED, c)
         if k < 0:  # the null branch
             if null_node(d, ni) < 0:
@@ -749,13 +757,20 @@ include "_walk.pxi"  # skipping and JSON rendering: walk, skip_prim, walk_prim
 
 
 class DecodeFailure(Exception):
-    """Raised by `Decoder.decode`; `jetliner.readers` turns it into a typed error."""
+    """Raised by `Decoder.decode`; `jetliner.readers` turns it into a typed error.
 
-    def __init__(self, code, offset, record):
+    ``node`` is the plan node that failed, for the failures that name one (a writer's
+    enum symbol or union branch the reader schema cannot read), with ``value`` the
+    writer's index met there; else -1.
+    """
+
+    def __init__(self, code, offset, record, node=-1, value=-1):
         super().__init__(code, offset, record)
         self.code = code
         self.offset = offset
         self.record = record
+        self.node = node
+        self.value = value
 
 
 cdef class Decoder:
@@ -925,6 +940,7 @@ cdef class Decoder:
             c.p = c.start + offset
             c.end = c.p + block_size
             self.st.err = 0
+            self.st.err_node = -1
             with nogil:
                 if check_count(&self.st, count, minsz, &c) < 0:
                     rc = -1
@@ -936,7 +952,8 @@ cdef class Decoder:
                         i += 1
             self.rows += i
             if rc < 0:
-                raise DecodeFailure(self.st.err, self.st.err_pos, i)
+                raise DecodeFailure(self.st.err, self.st.err_pos, i, self.st.err_node,
+                                   self.st.err_value)
             return c.p - c.start
         finally:
             PyBuffer_Release(&view)
@@ -969,6 +986,7 @@ cdef class Decoder:
                 c.p = c.start + offset
                 c.end = c.start + view.len
                 self.st.err = 0
+                self.st.err_node = -1
                 with nogil:
                     if check_count(&self.st, count, minsz, &c) < 0:
                         rc = -1
@@ -982,7 +1000,8 @@ cdef class Decoder:
                         out[i] = c.p - c.start
                 self.rows += i
                 if rc < 0:
-                    raise DecodeFailure(self.st.err, self.st.err_pos, i)
+                    raise DecodeFailure(self.st.err, self.st.err_pos, i, self.st.err_node,
+                                       self.st.err_value)
                 return c.p - c.start
             finally:
                 PyBuffer_Release(&marks)
@@ -1031,6 +1050,7 @@ cdef class Decoder:
             out = <int64_t*>marks.buf
             c.start = <const uint8_t*>view.buf
             self.st.err = 0
+            self.st.err_node = -1
             with nogil:
                 for b in range(nblocks):
                     c.p = c.start + off[b]
@@ -1096,6 +1116,7 @@ cdef class Decoder:
                             raise ValueError(f"starts of record {r} are outside the buffer")
                     c.start = <const uint8_t*>view.buf
                     self.st.err = 0
+                    self.st.err_node = -1
                     i = 0
                     with nogil:
                         while i < n:
@@ -1115,7 +1136,8 @@ cdef class Decoder:
                             i += 1
                     self.rows += i
                     if rc < 0:
-                        raise DecodeFailure(self.st.err, self.st.err_pos, i)
+                        raise DecodeFailure(self.st.err, self.st.err_pos, i, self.st.err_node,
+                                           self.st.err_value)
                     return i
                 finally:
                     PyBuffer_Release(&picks)

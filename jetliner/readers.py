@@ -399,8 +399,8 @@ class FileJob:
                 try:
                     second.decode_at(data, starts, chosen, row0)
                 except DecodeFailure as f:
-                    raise _record_error(f, info.path, block,
-                                        rec0 + chosen[f.record] - row0) from None
+                    raise _record_error(f, info.path, block, rec0 + chosen[f.record] - row0,
+                                        self.plan) from None
             pieces.clear()
             out.append((self._frame(second, len(picks)), len(picks)))
 
@@ -410,7 +410,8 @@ class FileJob:
             try:
                 end = first.decode_marked(data, offset, take, starts)
             except DecodeFailure as f:
-                raise _record_error(f, info.path, piece.block, done + f.record) from None
+                raise _record_error(f, info.path, piece.block, done + f.record,
+                                    late.first) from None
             pieces.append((data, starts, row0, done, piece.block))
             return int(end)
 
@@ -436,7 +437,8 @@ class FileJob:
             try:
                 return int(decoder.decode(data, offset, take))
             except DecodeFailure as f:
-                raise _record_error(f, info.path, piece.block, done + f.record) from None
+                raise _record_error(f, info.path, piece.block, done + f.record,
+                                    self.plan) from None
 
         self._each_chunk(slices, decoder, decode, flush)
         return out
@@ -579,9 +581,19 @@ def _passing(frame: pl.DataFrame, predicate: pl.Expr) -> list[int]:
     return frame.with_row_index(name).filter(predicate).get_column(name).to_list()
 
 
-def _record_error(failure: DecodeFailure, path: str, block: Block, record: int) -> DecodeError:
-    """Return the typed error of a record the decoder could not decode (`record`: in its block)."""
+def _record_error(failure: DecodeFailure, path: str, block: Block, record: int,
+                  plan: Plan | None = None) -> DecodeError:
+    """Return the typed error of a record the decoder could not decode.
+
+    `record` counts in its block; `plan` is the decoder's, which names the field of a
+    failed resolution.
+    """
     msg = DECODE_ERROR_MESSAGES.get(failure.code, f"decoder error {failure.code}")
+    where = plan.unresolved.get(failure.node) if plan is not None else None
+    if where is not None:
+        field_path, kind, names = where
+        met = names[failure.value] if 0 <= failure.value < len(names) else failure.value
+        msg += f"; field {field_path or '(the top-level value)'!r}, the writer's {kind} {met!r}"
     return DecodeError(msg, DECODE_ERROR_VARIANTS.get(failure.code), path, block.index, record,
                        block.offset, failure.offset)
 

@@ -388,6 +388,8 @@ class _Resolver(_Compiler):
     def __init__(self) -> None:
         super().__init__()
         self.replaying: list[Iterator[int]] = []
+        # the nodes that fail on a writer's symbol or branch the reader cannot read
+        self.unresolved: dict[int, tuple[str, str, tuple[str, ...]]] = {}
 
     def col(self, kind: int, elem: int = 0) -> int:
         if self.replaying:  # a reader type's columns, laid out once already
@@ -443,6 +445,13 @@ class _Resolver(_Compiler):
         start = len(self.cols)
         got = build()
         return got, range(start, len(self.cols))
+
+    def branches_of(self, node: int, kids: list[int], wbranches: list[AvroType],
+                    path: str) -> int:
+        """Note union `node`'s writer branches for its error if the reader reads not all."""
+        if int(BranchKid.NO_MATCH) in kids:
+            self.unresolved[node] = (path, "branch", tuple(_describe(b) for b in wbranches))
+        return node
 
     def reject(self, w: AvroType, r: AvroType, path: str, rule: str) -> SchemaError:
         where = f"field {path!r}" if path else "the top-level value"
@@ -505,6 +514,8 @@ class _Resolver(_Compiler):
                             for s in w.symbols))
         self.nodes[k] = self.nodes[k]._replace(op=Op.OP_ENUM_MAP, param=len(w.symbols),
                                                param2=self.string(table.tobytes()))
+        if -1 in table:
+            self.unresolved[k] = (path, "symbol", tuple(w.symbols))
         return k, dtype, spec
 
     def res_list(self, w: AvroType, r: AvroType, name: str, path: str,
@@ -616,7 +627,7 @@ class _Resolver(_Compiler):
                             for t in target))
         node = self.node(Op.OP_UNION_BRANCHES, c, wkids + reps, param=len(wbranches),
                          param2=self.string(table.tobytes()), minsz=1)
-        return node, pl.Struct(dtypes), spec
+        return self.branches_of(node, wkids, wbranches, path), pl.Struct(dtypes), spec
 
     def res_to_nullable(self, w: AvroType, r: AvroType, wbranches: list[AvroType],
                         target: list[int | None], name: str, path: str,
@@ -631,7 +642,8 @@ class _Resolver(_Compiler):
                 return self.default_node(k, _varint(nulls[0]), 1), dtype, spec
             kids = [int(BranchKid.NULL_BRANCH) if t is not None else int(BranchKid.NO_MATCH)
                     for t in target]
-            return self.node(Op.OP_UNION_DISPATCH, -1, kids, param=rep, minsz=1), dtype, spec
+            node = self.node(Op.OP_UNION_DISPATCH, -1, kids, param=rep, minsz=1)
+            return self.branches_of(node, kids, wbranches, path), dtype, spec
         rb = r.branches[others[0]]
         if w.kind != "union":
             if w.kind == "null":  # always null
@@ -655,7 +667,8 @@ class _Resolver(_Compiler):
                                                     kids)
         else:
             rep, dtype, spec = self.out_field(rb, name, stack)
-        return (self.node(Op.OP_UNION_DISPATCH, -1, kids, param=rep, minsz=1), dtype,
+        node = self.node(Op.OP_UNION_DISPATCH, -1, kids, param=rep, minsz=1)
+        return (self.branches_of(node, kids, wbranches, path), dtype,
                 spec._replace(nullable=bool(nulls)))
 
     def res_from_union(self, w: AvroType, r: AvroType, name: str, path: str,
@@ -673,7 +686,8 @@ class _Resolver(_Compiler):
         for j in mine[1:]:
             kids[j] = self.replay(cols, functools.partial(
                 self.res, w.branches[j], r, name, path, stack))[0]
-        return self.node(Op.OP_UNION_DISPATCH, -1, kids, param=rep, minsz=1), dtype, spec
+        node = self.node(Op.OP_UNION_DISPATCH, -1, kids, param=rep, minsz=1)
+        return self.branches_of(node, kids, w.branches, path), dtype, spec
 
 
 def checked_default(r: AvroType, attrs: dict[str, Any], path: str) -> tuple[bytes, int]:
@@ -832,7 +846,8 @@ def _resolved_plan(writer_text: str, reader_text: str,
     return Plan(nodes=comp.nodes, kids=comp.kids, kid_names=comp.kid_names, cols=comp.cols,
                 strings=comp.strings, root=root,
                 export=[compiled[c][2] for c in present],
-                schema=pl.Schema({c: compiled[c][1] for c in present}))
+                schema=pl.Schema({c: compiled[c][1] for c in present}),
+                unresolved=comp.unresolved)
 
 
 def reader_read(writer_text: str, reader: ReaderSchema, columns: tuple[str, ...]) -> FileRead:

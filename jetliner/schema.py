@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 import polars as pl
@@ -330,6 +330,10 @@ class Plan:
         Export specs of the output columns, in output order.
     schema
         The Polars schema of the output columns, in output order.
+    unresolved
+        Through a reader schema: per node that fails on a writer's enum symbol or union
+        branch the reader cannot read, the field's path, what it meets ("symbol",
+        "branch") and the writer's names of them, by index (for the error).
     """
 
     nodes: list[PlanNode]
@@ -340,6 +344,7 @@ class Plan:
     root: int
     export: list[ExportSpec]
     schema: pl.Schema
+    unresolved: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def _spec(col: int, fmt: bytes, name: bytes, *, nullable: bool = False,

@@ -190,6 +190,52 @@ def test_an_unknown_enum_symbol_without_default_fails_only_when_met() -> None:
         jetliner.read_avro(_file(w, [{"e": "A"}, {"e": "B"}]), reader_schema=r)
     assert info.value.variant == "SchemaResolution"
     assert info.value.record_index == 1  # the record that holds it
+    assert info.value.message.endswith("; field 'e', the writer's symbol 'B'")
+
+
+_ENUM = {"type": "enum", "name": "E", "symbols": ["X", "Y", "Z"]}
+# the reader's enum and union, the last row's bad item, what it meets, and in which
+# record when read in one pass
+_FAILED_RESOLUTIONS: list[tuple[Any, Any, dict[str, Any], str, int]] = [
+    ({"type": "enum", "name": "E", "symbols": ["X", "Y"]}, ["null", "int", "string"],
+     {"e": "Z", "u": 1}, "the writer's symbol 'Z'", 5),
+    (_ENUM, ["null", "int"], {"e": "X", "u": "s"}, "the writer's branch 'string'", 5),
+    (_ENUM, ["null", "long", "boolean"], {"e": "X", "u": "s"}, "the writer's branch 'string'",
+     5),
+    (_ENUM, "int", {"e": "X", "u": "s"}, "the writer's branch 'string'", 5),
+    # a reader that reads only nulls fails on the first int
+    (_ENUM, "null", {"e": "X", "u": "s"}, "the writer's branch 'int'", 0),
+]
+
+
+@pytest.mark.parametrize("filtered", [False, True])
+@pytest.mark.parametrize(("renum", "runion", "bad", "met", "record"), _FAILED_RESOLUTIONS)
+def test_a_failed_resolution_names_the_nested_field_and_what_it_met(
+        renum: Any, runion: Any, bad: dict[str, Any], met: str, record: int,
+        filtered: bool) -> None:
+    # the failing field is inside a record, in an array of records: the error names its
+    # path and the writer's name of the symbol or branch met, through one pass and
+    # through the late path of a filter on another column
+    inner = {"type": "record", "name": "In", "fields": [
+        {"name": "e", "type": _ENUM}, {"name": "u", "type": ["null", "int", "string"]}]}
+    w = _rec({"name": "id", "type": "long"},
+             {"name": "a", "type": {"type": "array", "items": inner}})
+    rows = [{"id": i, "a": [{"e": "X", "u": 1}]} for i in range(5)]
+    raw = _file(w, rows + [{"id": 5, "a": [{"e": "X", "u": 1}, bad]}])
+    rinner = {"type": "record", "name": "In", "fields": [
+        {"name": "e", "type": renum}, {"name": "u", "type": runion}]}
+    r = _rec({"name": "id", "type": "long"},
+             {"name": "a", "type": {"type": "array", "items": rinner}})
+    field = "a[].e" if met.endswith("'Z'") else "a[].u"
+    with pytest.raises(jetliner.DecodeError) as info:
+        if filtered:
+            jetliner.scan_avro(raw, reader_schema=r).filter(pl.col("id") == 5).collect()
+        else:
+            jetliner.read_avro(raw, reader_schema=r)
+    assert info.value.message.endswith(f"; field {field!r}, {met}"), info.value.message
+    # (filtered, only the row that passes is read past `id`: the rows before it are
+    # not an error, as documented for late materialisation)
+    assert info.value.record_index == (5 if filtered else record)
 
 
 UNIONS: list[tuple[Any, Any, list[Any]]] = [
@@ -243,6 +289,7 @@ def test_a_writer_branch_the_reader_cannot_read_fails_only_when_met() -> None:
     with pytest.raises(jetliner.DecodeError, match="union branch") as info:
         jetliner.read_avro(_file(w, [{"u": 1}, {"u": "x"}]), reader_schema=r)
     assert info.value.variant == "SchemaResolution"
+    assert info.value.message.endswith("; field 'u', the writer's branch 'string'")
 
 
 REJECTIONS: list[tuple[Any, Any, str, str]] = [
