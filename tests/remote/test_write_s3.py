@@ -158,3 +158,22 @@ def test_a_write_failing_past_its_retries_leaves_nothing(s3_server, s3_client, b
     listed = s3_client.list_objects_v2(Bucket=bucket, Prefix="given-up").get("Contents", [])
     assert listed == []
     assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_completion_whose_answer_was_lost_is_not_a_failure(s3_server, s3_client, bucket,
+                                                             sleeps) -> None:
+    # the server completes the upload, the answer is lost (the connection is reset
+    # half-way through it); the completion sent again finds no such upload: the
+    # object is there, with the ETag of those parts, and the write succeeded
+    from faultproxy import FaultProxy
+
+    df = big_frame(900_000)
+    url = f"s3://{bucket}/answer-lost.avro"
+    with FaultProxy(s3_server[1]) as proxy:
+        opts = {**options(s3_server), "endpoint": proxy.url}
+        proxy.add("reset", None, match=_complete)
+        jetliner.write_avro(df, url, codec="null", storage_options=opts)
+        completions = [r for r in proxy.requests(None) if _complete(*r[:3])]
+    assert [r[3] for r in completions] == ["reset", "forward"]
+    assert_frame_equal(jetliner.read_avro(url, storage_options=options(s3_server)), df)
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
