@@ -294,7 +294,7 @@ cdef int dec_record(State* d, Node* n, Cur* c) noexcept nogil:
     (one call less per row)."""
     cdef Col* col
     cdef int r
-    cdef int32_t k, br
+    cdef int32_t k, br, so
     cdef Node* kn
     cdef Node* tn
     cdef const int32_t* kidp
@@ -313,8 +313,11 @@ cdef int dec_record(State* d, Node* n, Cur* c) noexcept nogil:
             # unprojected fields of primitive types, one after the other
             if br > n.nkids - k:
                 br = n.nkids - k
-            if skip_ops(d, d.ops + d.skipop[n.kid0 + k], d.skipcode + n.kid0 + k, kidp + k,
-                        c) < 0:
+            so = d.skipop[n.kid0 + k]
+            if so >= 0:  # (always, as plan_skip_ops compiles every run a record starts)
+                if skip_ops(d, d.ops + so, d.skipcode + n.kid0 + k, kidp + k, c) < 0:
+                    return -1
+            elif skip_run(d, d.skipcode + n.kid0 + k, kidp + k, br, c) < 0:
                 return -1
             k += br
             continue
