@@ -24,6 +24,13 @@ static inline int jl_ctz64(unsigned long long x) {
 #endif
 }
 
+/* Whether a varint of `len` bytes, `last` its last, is valid as an int (`is_int`: at
+   most five bytes, the fifth below 0x10) or, taken the fast way, as a long (at most
+   nine bytes; ten may be valid, which the general path decides). */
+static inline int jl_varint_fits(int len, unsigned char last, int is_int) {
+    return is_int ? (len < 5 || (len == 5 && last < 0x10)) : len <= 9;
+}
+
 /* Step over the first of `m` (at most 16) varints that follow each other at p, where
    16 bytes are readable; bit j of `ints` is set when the j-th is an int.  Stores in
    *k how many it stepped over and returns the bytes they take.  It stops at the end
@@ -44,10 +51,8 @@ static inline int jl_skip_varints(const unsigned char* p, int m, unsigned ints, 
         /* the common pair (a long and an int, say), without the loop: both ends at once */
         int e1 = jl_ctz64(term) + 1;
         int e2 = jl_ctz64(term & (term - 1)) + 1;
-        int ok1 = (ints & 1) ? (e1 < 5 || (e1 == 5 && p[4] < 0x10)) : e1 <= 9;
-        int l2 = e2 - e1;
-        int ok2 = (ints & 2) ? (l2 < 5 || (l2 == 5 && p[e2 - 1] < 0x10)) : l2 <= 9;
-        if (ok1 && ok2) {
+        if (jl_varint_fits(e1, p[e1 - 1], ints & 1)
+                && jl_varint_fits(e2 - e1, p[e2 - 1], ints & 2)) {
             *k = 2;
             return e2;
         }
@@ -55,13 +60,8 @@ static inline int jl_skip_varints(const unsigned char* p, int m, unsigned ints, 
     int start = 0, j = 0;
     for (; j < m && term; j++) {
         int end = jl_ctz64(term) + 1;
-        int len = end - start;
-        if ((ints >> j) & 1) {
-            if (len > 5 || (len == 5 && p[end - 1] >= 0x10))
-                break;
-        } else if (len > 9) {
+        if (!jl_varint_fits(end - start, p[end - 1], (ints >> j) & 1))
             break;
-        }
         term &= term - 1;
         start = end;
     }

@@ -23,11 +23,6 @@
 #define JL_HIDDEN __attribute__((visibility("hidden")))
 #else
 #define JL_HIDDEN
-/* Read up to `n` bytes of `fd` at `offset` into `buf` (pread, retried when
-   interrupted; fewer only at the end of the file): the count read, and in *err 0 or
-   the error number (ENOSYS where there is no pread: Windows). */
-JL_HIDDEN size_t jl_pread(int fd, void* buf, size_t n, int64_t offset, int* err);
-
 #endif
 
 /* From 2^JL_BIG_LOG usable bytes on: own mapping.  With 256 KiB, the column
