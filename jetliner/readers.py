@@ -582,14 +582,14 @@ def _passing(frame: pl.DataFrame, predicate: pl.Expr) -> list[int]:
 
 
 def _record_error(failure: DecodeFailure, path: str, block: Block, record: int,
-                  plan: Plan | None = None) -> DecodeError:
+                  plan: Plan) -> DecodeError:
     """Return the typed error of a record the decoder could not decode.
 
     `record` counts in its block; `plan` is the decoder's, which names the field of a
     failed resolution.
     """
     msg = DECODE_ERROR_MESSAGES.get(failure.code, f"decoder error {failure.code}")
-    where = plan.unresolved.get(failure.node) if plan is not None else None
+    where = plan.unresolved.get(failure.node)
     if where is not None:
         field_path, kind, names = where
         met = names[failure.value] if 0 <= failure.value < len(names) else failure.value

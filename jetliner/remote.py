@@ -414,6 +414,12 @@ def _folder(fs: Any, path: str, url: str, protocol: str, policy: RetryPolicy,
 UPLOAD_PART = 16 * 1024 * 1024
 
 
+def _store(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, RetryPolicy, str]:
+    """Return the filesystem of one object's `url`, its retry policy, and its path there."""
+    fs, policy = _filesystem(url.split("://", 1)[0].lower(), url, storage_options)
+    return fs, policy, fs._strip_protocol(url)
+
+
 def open_for_writing(url: str, storage_options: dict[str, Any] | None
                      ) -> tuple[Any, Callable[[bool], None]]:
     """Open object `url` for writing; return the file and a function that ends it.
@@ -423,9 +429,7 @@ def open_for_writing(url: str, storage_options: dict[str, Any] | None
     at the end when it is small).  Called with False, it abandons the upload (an
     S3 multipart upload is aborted): no object and no orphan upload is left.
     """
-    protocol = url.split("://", 1)[0].lower()
-    fs, policy = _filesystem(protocol, url, storage_options)
-    path = fs._strip_protocol(url)
+    fs, policy, path = _store(url, storage_options)
     try:
         f = fs.open(path, "wb", block_size=UPLOAD_PART)
     except Exception as exc:  # noqa: BLE001 - classified into a typed error
@@ -468,9 +472,8 @@ def open_for_writing(url: str, storage_options: dict[str, Any] | None
 
 def remove_object(url: str, storage_options: dict[str, Any] | None) -> None:
     """Remove object `url` (a partitioned write that failed removes what it completed)."""
-    protocol = url.split("://", 1)[0].lower()
-    fs, _ = _filesystem(protocol, url, storage_options)
+    fs, _, path = _store(url, storage_options)
     try:
-        fs.rm(fs._strip_protocol(url))
+        fs.rm(path)
     except Exception as exc:  # noqa: BLE001 - classified into a typed error
         raise typed_error(exc, url, "removing", 1) from exc
