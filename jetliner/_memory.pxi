@@ -56,8 +56,9 @@ def _set_buffer_pool_limit(size_t n):
     jl_set_pool_limit(n)
 
 
-cdef class FileBytes:
-    """Bytes read from a file into a buffer of the pool (buffer protocol, read-only).
+cdef class PooledBytes:
+    """Bytes in a buffer of the pool (buffer protocol; read-only unless made by
+    `pooled_scratch`).
 
     A local read fetches the file in chunks of a few MiB.  Each chunk as a fresh
     ``bytes`` object was a fresh mapping whose every page faulted in while the kernel
@@ -67,6 +68,7 @@ cdef class FileBytes:
 
     cdef uint8_t* data
     cdef Py_ssize_t size
+    cdef bint writable
 
     def __dealloc__(self):
         buf_free(self.data)
@@ -75,25 +77,46 @@ cdef class FileBytes:
         return self.size
 
     def __getbuffer__(self, Py_buffer* view, int flags):
-        PyBuffer_FillInfo(view, self, self.data, self.size, 1, flags)
+        PyBuffer_FillInfo(view, self, self.data, self.size, not self.writable, flags)
+
+
+cdef PooledBytes _pooled(Py_ssize_t n):
+    cdef PooledBytes out = PooledBytes.__new__(PooledBytes)
+    if n < 0:
+        raise ValueError(f"bad size: {n} bytes")
+    out.data = <uint8_t*>buf_alloc(<size_t>n if n > 0 else 1, 0)
+    if out.data == NULL:
+        raise MemoryError()
+    out.size = n
+    return out
+
+
+def pooled_scratch(Py_ssize_t n):
+    """A writable `PooledBytes` of `n` bytes, not zeroed.
+
+    For a decoding thread's large scratch (where records start): freed, a large
+    Python object returned to glibc raises its mmap threshold, and later buffers
+    of that size then come from the thread's arena, whose top ``malloc_trim``
+    never gives back; the pool's buffers are their own mappings.
+    """
+    cdef PooledBytes out = _pooled(n)
+    out.writable = True
+    return out
 
 
 def pread_pooled(int fd, Py_ssize_t n, int64_t offset):
     """Read up to `n` bytes of file descriptor `fd` from `offset` (fewer only at the
-    end of the file) into a `FileBytes`, without the GIL.
+    end of the file) into a `PooledBytes`, without the GIL.
 
     Raises
     ------
     OSError
         From the system call (interrupted calls are retried; ``ENOSYS`` on Windows).
     """
-    cdef FileBytes out = FileBytes.__new__(FileBytes)
     cdef int err = 0
     if n < 0 or offset < 0:
         raise ValueError(f"bad read: {n} bytes at {offset}")
-    out.data = <uint8_t*>buf_alloc(<size_t>n if n > 0 else 1, 0)
-    if out.data == NULL:
-        raise MemoryError()
+    cdef PooledBytes out = _pooled(n)
     with nogil:
         out.size = <Py_ssize_t>jl_pread(fd, out.data, <size_t>n, offset, &err)
     if err:

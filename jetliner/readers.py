@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
 
-from jetliner._decoder import DecodeFailure, Decoder
+from jetliner._decoder import DecodeFailure, Decoder, PooledBytes, pooled_scratch
 from jetliner._plan import DECODE_ERROR_MESSAGES, DECODE_ERROR_VARIANTS
 from jetliner._snappy import decompress_blocks
 from jetliner.codecs import get_codec
@@ -358,7 +358,7 @@ class FileJob:
                                  self.options.block_size_limit, offsets)
         if data is None:
             return None
-        starts = bytearray(8 * (rows + 1))  # (an array("q", bytes(...)) cost 0.6 ms a task)
+        starts = pooled_scratch(8 * (rows + 1))
         if first.decode_blocks_marked(data, offsets, counts, starts) >= 0:
             return None
         head = late.first_frames.build(first.finish(late.first.export), rows)
@@ -384,7 +384,7 @@ class FileJob:
         # per piece of a block decoded in the first pass: its bytes, where each of its
         # records starts, the piece's first row in the batch, its first record in the
         # block, and its block
-        pieces: list[tuple[Any, bytearray, int, int, Block]] = []
+        pieces: list[tuple[Any, PooledBytes, int, int, Block]] = []
 
         def flush() -> None:
             rows = first.rows
@@ -405,7 +405,7 @@ class FileJob:
             out.append((self._frame(second, len(picks)), len(picks)))
 
         def decode(piece: _Slice, data: Any, offset: int, done: int, take: int) -> int:
-            starts = bytearray(8 * (take + 1))
+            starts = pooled_scratch(8 * (take + 1))
             row0 = first.rows
             try:
                 end = first.decode_marked(data, offset, take, starts)

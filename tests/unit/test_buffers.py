@@ -259,3 +259,26 @@ def test_the_snappy_block_pool_is_given_back_once_reads_are_idle() -> None:
     while _snappy._pool_stats() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _snappy._pool_stats() == 0
+
+
+@linux_only
+def test_large_scratch_is_a_mapping_of_the_pool_not_the_c_heap(pool_limit: None) -> None:
+    # where a late read notes record starts: a large Python object freed by a decoding
+    # thread would raise glibc's mmap threshold and leave later buffers resident in that
+    # thread's arena
+    _decoder._set_buffer_pool_limit(0)
+    gc.collect()
+    before = _decoder._buffer_pool_stats()[1]
+    big = _decoder.pooled_scratch(_decoder._mapped_threshold())
+    assert _decoder._buffer_pool_stats()[1] == before + 1
+    view = memoryview(big)
+    assert not view.readonly and len(big) == _decoder._mapped_threshold()
+    view[-8:] = (7).to_bytes(8, "little")
+    assert bytes(view[-8:]) == (7).to_bytes(8, "little")
+    view.release()
+    del view, big
+    assert _decoder._buffer_pool_stats()[1] == before
+    small = _decoder.pooled_scratch(64)
+    assert len(small) == 64 and _decoder._buffer_pool_stats()[1] == before
+    with pytest.raises(ValueError, match="bad size"):
+        _decoder.pooled_scratch(-1)
