@@ -326,6 +326,67 @@ cdef void plan_skip_runs(State* d, int32_t nnodes, int32_t nkids) noexcept nogil
         d.skiprun[k] = d.skiprun[k + 1] + 1 if d.skipcode[k] else 0
 
 
+cdef inline const uint8_t* skip_value(uint8_t kind, const uint8_t* p,
+                                      const uint8_t* end) noexcept nogil:
+    """Where a value of skip kind `kind` (SK_LONG ... SK_BOOL) at `p` ends, taken the
+    fast way (at least 15 bytes readable at `p`), or NULL where the general path
+    must decide: a varint that may be out of range, a length of three bytes or
+    more, negative or past the end, a boolean byte other than 0 or 1."""
+    cdef uint64_t w, stop
+    cdef int nbytes
+    cdef int64_t v
+    cdef uint8_t b
+    if kind == SK_LONG or kind == SK_INT:
+        memcpy(&w, p, 8)
+        stop = ~w & 0x8080808080808080ULL
+        if stop != 0:
+            nbytes = (jl_ctz64(stop) >> 3) + 1
+            # five bytes or more may be out of the int range: read_int decides
+            if kind == SK_LONG or nbytes < 5 or (nbytes == 5 and p[4] < 0x10):
+                return p + nbytes
+    elif kind == SK_LEN:
+        b = p[0]
+        if b < 0x80:
+            v = b
+            nbytes = 1
+        elif p[1] < 0x80:
+            v = (b & 0x7F) | (<int64_t>p[1] << 7)
+            nbytes = 2
+        else:
+            return NULL  # longer: read_len decides
+        # a negative length, or one past the end: read_len says which
+        if not (v & 1) and (v >> 1) <= end - p - nbytes:
+            return p + nbytes + (v >> 1)
+    elif kind == SK_F8:
+        return p + 8
+    elif kind == SK_F4:
+        return p + 4
+    elif kind == SK_BOOL:
+        if p[0] <= 1:
+            return p + 1
+    return NULL
+
+
+cdef inline const uint8_t* skip_coded(State* d, uint8_t code, const uint8_t* p,
+                                      const uint8_t* end) noexcept nogil:
+    """Where the field of skip code `code` at `p` ends, taken the fast way (at least
+    16 bytes readable at `p`), or NULL where the general path must decide (and
+    raise).  A null branch spends the zero-byte budget as the general path does;
+    when that would run out, the general path raises it."""
+    cdef uint8_t b
+    if code & (SK_NULL0 | SK_NULL1):
+        b = p[0]
+        if b != 0 and b != 2:
+            return NULL  # an invalid or overlong index
+        p += 1
+        if (b == 0) == ((code & SK_NULL0) != 0):  # the null branch
+            if d.zero_used >= d.zero_budget:
+                return NULL
+            d.zero_used += 1
+            return p
+    return skip_value(code & SK_KIND, p, end)
+
+
 cdef int skip_run(State* d, const uint8_t* codes, const int32_t* kidp, int32_t count,
                   Cur* c) noexcept nogil:
     """Skip `count` unprojected fields whose codes are `codes` (their nodes `kidp`)."""
@@ -333,72 +394,15 @@ cdef int skip_run(State* d, const uint8_t* codes, const int32_t* kidp, int32_t c
     cdef const uint8_t* q
     cdef const uint8_t* end = c.end
     cdef int32_t i
-    cdef uint8_t code, b
-    cdef uint64_t w, stop
-    cdef int nbytes
-    cdef int64_t v
     cdef Node* tn
     for i in range(count):
-        q = p  # where field i starts
-        code = codes[i]
-        if end - p < 16:
-            pass  # near the end: the general path checks every byte
-        else:
-            if code & (SK_NULL0 | SK_NULL1):
-                b = p[0]
-                if b == 0:
-                    p += 1
-                    if code & SK_NULL0:  # null
-                        c.p = p
-                        if charge(d, 1, c) < 0:
-                            return -1
-                        continue
-                elif b == 2:
-                    p += 1
-                    if code & SK_NULL1:  # null
-                        c.p = p
-                        if charge(d, 1, c) < 0:
-                            return -1
-                        continue
-                else:
-                    code = 0  # an invalid or overlong index
-            code = code & SK_KIND
-            if code == SK_LONG or code == SK_INT:
-                memcpy(&w, p, 8)
-                stop = ~w & 0x8080808080808080ULL
-                if stop != 0:
-                    nbytes = (jl_ctz64(stop) >> 3) + 1
-                    # five bytes or more may be out of the int range: read_int decides
-                    if code == SK_LONG or nbytes < 5 or (nbytes == 5 and p[4] < 0x10):
-                        p += nbytes
-                        continue
-            elif code == SK_LEN:
-                b = p[0]
-                if b < 0x80:
-                    v = b
-                    nbytes = 1
-                elif p[1] < 0x80:
-                    v = (b & 0x7F) | (<int64_t>p[1] << 7)
-                    nbytes = 2
-                else:
-                    v = 1  # longer: read_len decides
-                    nbytes = 0
-                # a negative length, or one past the end: read_len says which
-                if not (v & 1) and (v >> 1) <= end - p - nbytes:
-                    p += nbytes + (v >> 1)
-                    continue
-            elif code == SK_F8:
-                p += 8
+        if end - p >= 16:  # (near the end, the general path checks every byte)
+            q = skip_coded(d, codes[i], p, end)
+            if q != NULL:
+                p = q
                 continue
-            elif code == SK_F4:
-                p += 4
-                continue
-            elif code == SK_BOOL:
-                if p[0] <= 1:
-                    p += 1
-                    continue
         # off the fast paths: field i the general way, with every check and its error
-        c.p = q
+        c.p = p
         tn = d.nodes + d.kids[d.nodes[kidp[i]].kid0]
         if tn.op <= OP_ENUM:
             if skip_prim(d, tn, c) < 0:
@@ -511,21 +515,24 @@ cdef inline int skip_ops(State* d, const SkipOp* op, const uint8_t* codes, const
     cdef const uint8_t* q
     cdef const uint8_t* end = c.end
     cdef uint64_t bools
-    cdef int k, span, nbytes, rest
-    cdef int64_t v
-    cdef uint8_t b
+    cdef int k, span, rest
     while op.kind != SO_END:
-        if op.kind == SO_FIELD or end - p < op.pre + 16:
-            rest = 0  # the whole step the general way
+        rest = 0  # (off the fast path: the whole step the general way)
+        if end - p < op.pre + 16:
+            pass
+        elif op.kind == SO_FIELD:
+            q = skip_coded(d, codes[op.field], p, end)
+            if q != NULL:
+                p = q
+                op += 1
+                continue
         else:
             bools = op.bools
             while bools:
                 if p[jl_ctz64(bools)] > 1:
                     break
                 bools &= bools - 1
-            if bools:
-                rest = 0
-            else:
+            if not bools:
                 q = p + op.pre
                 if op.kind == SO_VARINTS:
                     span = jl_skip_varints(q, op.n, op.ints, &k)
@@ -536,21 +543,11 @@ cdef inline int skip_ops(State* d, const SkipOp* op, const uint8_t* codes, const
                     p = q + span  # the varints stepped over; the rest the general way
                     rest = op.nfixed + k
                 elif op.kind == SO_LEN:
-                    b = q[0]
-                    if b < 0x80:
-                        v = b
-                        nbytes = 1
-                    elif q[1] < 0x80:
-                        v = (b & 0x7F) | (<int64_t>q[1] << 7)
-                        nbytes = 2
-                    else:
-                        v = 1  # longer: read_len decides
-                        nbytes = 0
-                    if not (v & 1) and (v >> 1) <= end - q - nbytes:
-                        p = q + nbytes + (v >> 1)
+                    q = skip_value(SK_LEN, q, end)
+                    if q != NULL:
+                        p = q
                         op += 1
                         continue
-                    rest = 0
                 else:
                     p = q
                     op += 1
