@@ -66,7 +66,8 @@ __all__ = ["AvroReader", "FileInfo", "FileJob", "MultiAvroReader", "check_extra_
 
 
 
-@dataclass(frozen=True)
+# (not frozen: a frozen one took 0.8 us to make, per block; wide has 3,318)
+@dataclass(slots=True)
 class _Slice:
     """The first `keep` records of a block, to decode.
 
@@ -228,8 +229,9 @@ class FileJob:
                 if task.rows >= options.batch_size or task.nbytes >= task_bytes:
                     submit(task)
                     task = _Task()
-                _merge(self.skipped, framing_skips)
-                framing_skips.clear()
+                if framing_skips:
+                    _merge(self.skipped, framing_skips)
+                    framing_skips.clear()
                 while pending and (len(pending) >= options.buffer_blocks
                                    or inflight_bytes > options.buffer_bytes):
                     yield from collect()
