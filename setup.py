@@ -7,9 +7,12 @@ setup(
     ext_modules=cythonize(
         [
             Extension("jetliner._plan", ["jetliner/_plan.pyx"]),
-            # the buffer allocator is C of its own, linked into the decoder only
-            Extension("jetliner._decoder", ["jetliner/_decoder.pyx", "jetliner/_buffers.c"],
-                      include_dirs=["jetliner"], depends=["jetliner/_buffers.h"],
+            # the buffer allocator and the guarded file mappings are C of their own,
+            # linked into the decoder only
+            Extension("jetliner._decoder", ["jetliner/_decoder.pyx", "jetliner/_buffers.c",
+                                            "jetliner/_mapped.c"],
+                      include_dirs=["jetliner"],
+                      depends=["jetliner/_buffers.h", "jetliner/_mapped.h"],
                       extra_compile_args=["-O3"]),
             # the CRC32 is C of its own too (CPU-specific code chosen at run time)
             Extension("jetliner._snappy", ["jetliner/_snappy.pyx", "jetliner/_crc32.c"],

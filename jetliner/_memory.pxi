@@ -104,6 +104,70 @@ def pooled_scratch(Py_ssize_t n):
     return out
 
 
+cdef extern from "_mapped.h":
+    int jl_map_file(int fd, int64_t offset, size_t n, const uint8_t** data, void** base,
+                    size_t* length, int* slot) nogil
+    void jl_unmap_file(void* base, size_t length, int slot) nogil
+    int jl_map_shrunk(int slot) nogil
+    int jl_map_count() nogil
+
+
+cdef class MappedBytes:
+    """Bytes of a local file, mapped read-only (buffer protocol; see `map_file`)."""
+
+    cdef const uint8_t* data
+    cdef void* base
+    cdef size_t length
+    cdef int slot
+    cdef Py_ssize_t size
+
+    def __dealloc__(self):
+        if self.base != NULL:
+            jl_unmap_file(self.base, self.length, self.slot)
+
+    def __len__(self):
+        return self.size
+
+    def __getbuffer__(self, Py_buffer* view, int flags):
+        PyBuffer_FillInfo(view, self, <void*>self.data, self.size, 1, flags)
+
+    @property
+    def shrunk(self):
+        """Whether the file was cut short while mapped: some of these bytes then read
+        as zeros, not the file's, and must not be trusted.  (A page that lost only
+        its tail stays mapped, its tail zeroed, without a fault: the file's size
+        now tells that.)"""
+        return jl_map_shrunk(self.slot) != 0
+
+
+def map_file(int fd, Py_ssize_t n, int64_t offset):
+    """Map `n` bytes of file descriptor `fd` from `offset` read-only, the pages the
+    page cache holds mapped now and the others read now (without the GIL): a
+    `MappedBytes`, or None where mapping does not apply (not Linux, a file not that
+    long, not a regular file, mapping failed), and the caller reads instead.
+
+    The page cache's pages are the bytes: nothing is copied.  A file cut short
+    while mapped does not kill the process (see ``_mapped.h``): the pages it lost
+    read as zeros and `MappedBytes.shrunk` says so.
+    """
+    cdef MappedBytes out = MappedBytes.__new__(MappedBytes)
+    cdef int r
+    if n <= 0 or offset < 0:
+        return None
+    with nogil:
+        r = jl_map_file(fd, offset, <size_t>n, &out.data, &out.base, &out.length, &out.slot)
+    if r != 0:
+        out.base = NULL
+        return None
+    out.size = n
+    return out
+
+
+def _mapped_files():
+    """Live mappings of `map_file` (tests)."""
+    return jl_map_count()
+
+
 def pread_pooled(int fd, Py_ssize_t n, int64_t offset):
     """Read up to `n` bytes of file descriptor `fd` from `offset` (fewer only at the
     end of the file) into a `PooledBytes`, without the GIL.

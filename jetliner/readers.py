@@ -52,7 +52,7 @@ from jetliner.query import column_names, compact, filter_columns, projection
 from jetliner.resolution import ReaderSchema, load_reader_schema, reader_read, resolved_plan
 from jetliner.resolve import resolve_sources
 from jetliner.schema import Plan, plan_for
-from jetliner.sources import BytesSource, LocalSource, Source
+from jetliner.sources import BytesSource, LocalSource, Source, check_unchanged
 from jetliner.threads import DECODE_THREADS, IDLE_TRIM
 
 if TYPE_CHECKING:
@@ -216,6 +216,8 @@ class FileJob:
                 except StopIteration:
                     break
                 except JetlinerError as exc:
+                    # (zeros where a mapped file was cut short are not damage)
+                    check_unchanged([info.stream.buf], info.path)
                     # blocks before the damage come first: decode them, then raise
                     framing_error = exc
                     break
@@ -230,6 +232,7 @@ class FileJob:
                     submit(task)
                     task = _Task()
                 if framing_skips:
+                    check_unchanged([info.stream.buf], info.path)
                     _merge(self.skipped, framing_skips)
                     framing_skips.clear()
                 while pending and (len(pending) >= options.buffer_blocks
@@ -285,8 +288,10 @@ class FileJob:
         skipped: list[BadBlockError] = []
         while True:
             try:
-                return self._decode(slices, task.late), skipped
+                batches = self._decode(slices, task.late)
             except (CodecError, DecodeError) as exc:
+                # bytes of a file that shrank while mapped read as zeros: not damage
+                check_unchanged((s.block.data for s in slices), self.info.path)
                 if not self.options.ignore_errors or exc.block_index is None:
                     raise
                 i = next(i for i, s in enumerate(slices) if s.block.index == exc.block_index)
@@ -303,6 +308,9 @@ class FileJob:
                     block_index=block.index, record_index=exc.record_index,
                     file_offset=exc.file_offset, block_offset=exc.block_offset))
                 slices[i] = _Slice(block, good, damaged=True)
+            else:
+                check_unchanged((s.block.data for s in slices), self.info.path)
+                return batches, skipped
 
     def _decode(self, slices: list[_Slice], task_late: bool = False) -> list[Batch]:
         """Decode `slices` with this thread's decoder into batches of ``batch_size`` rows.

@@ -16,11 +16,16 @@ import glob as globlib
 import io
 import os
 import re
-from collections.abc import Callable
-from typing import BinaryIO, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, BinaryIO, Protocol
 
-from jetliner._decoder import pread_pooled
-from jetliner.exceptions import AccessDeniedError, SourceError, SourceNotFoundError
+from jetliner._decoder import map_file, pread_pooled
+from jetliner.exceptions import (
+    AccessDeniedError,
+    SourceChangedError,
+    SourceError,
+    SourceNotFoundError,
+)
 
 __all__ = ["HIDDEN_PREFIXES", "BytesSource", "FileObjectSource", "LocalSource", "RangeFile",
            "Source", "empty_folder_message", "expand_braces", "has_glob", "is_hidden", "is_url",
@@ -101,15 +106,46 @@ class Source:
         return f"{type(self).__name__}({self.path!r})"
 
 
+# From this many bytes on, a local read maps the file rather than copy it
+MAP_AT_LEAST = 1 << 20
+
+
 def _pread(fd: int, n: int, offset: int) -> bytes | memoryview:
     """Read `n` bytes of `fd` from `offset` (fewer at the end of the file).
 
-    Into a pooled buffer whose pages an earlier chunk already faulted in (POSIX),
-    else with ``os.pread``.
+    Chunks of `MAP_AT_LEAST` bytes and more are mapped (Linux; `map_file`): the
+    page cache's pages are the bytes, where a copy cost a sixth of a selective
+    query's time.  A file cut short while mapped reads as zeros there, which
+    `check_unchanged` turns into an error.  Else into a pooled buffer whose pages
+    an earlier chunk already faulted in (POSIX), else with ``os.pread``.
     """
     if os.name == "posix":
+        if n >= MAP_AT_LEAST:
+            mapped = map_file(fd, n, offset)
+            if mapped is not None:
+                return memoryview(mapped)
         return memoryview(pread_pooled(fd, n, offset))
     return os.pread(fd, n, offset)
+
+
+def check_unchanged(views: Iterable[Any], path: str) -> None:
+    """Raise `SourceChangedError` if a file shrank under any of `views`.
+
+    `views` are of bytes `_pread` returned (or anything else); where one is of a
+    mapping whose file was cut short while mapped, its bytes past the new end
+    read as zeros, not the file's.
+    """
+    seen: set[int] = set()
+    for view in views:
+        owner = view.obj if isinstance(view, memoryview) else None
+        if owner is None or id(owner) in seen:
+            continue
+        seen.add(id(owner))  # (the blocks of a chunk share it: one look each)
+        if getattr(owner, "shrunk", False):
+            raise SourceChangedError(
+                f"{path!r} shrank while it was being read (is it still being written?): "
+                "bytes it no longer holds were read as zeros, and nothing decoded from "
+                "them is returned", path=path)
 
 
 class _LocalFile:

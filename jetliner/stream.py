@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import Future
 
-from jetliner.sources import RangeFile
+from jetliner.sources import RangeFile, check_unchanged
 from jetliner.threads import IO_THREADS
 
 __all__ = ["ByteStream", "DEFAULT_LOCAL_CHUNK", "DEFAULT_REMOTE_CHUNK"]
@@ -207,6 +207,8 @@ class ByteStream:
             self.buf = pieces[0]
         else:
             self.buf = b"".join(pieces)
+            # (a copy: zeros of a mapped file cut short would not be noticed later)
+            check_unchanged(pieces, getattr(self.file, "path", "<source>"))
         self.buf_start = start
         self._fill_ahead(start + len(self.buf))
         return memoryview(self.buf)
