@@ -27,8 +27,19 @@ SCHEMA = {"type": "record", "name": "R", "fields": [
     {"name": "i", "type": "long"}, {"name": "s", "type": "string"}]}
 
 
-def _child(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args],
+# a child's start: a 4 MiB file of random bytes at argv[1], open as `fd`
+_RANDOM_FILE = """
+import mmap, os, sys
+from jetliner import _decoder
+path = sys.argv[1]
+with open(path, "wb") as f:
+    f.write(os.urandom(4 << 20))
+fd = os.open(path, os.O_RDONLY)
+"""
+
+
+def _child(code: str, *args: str, start: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", start + textwrap.dedent(code), *args],
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -57,19 +68,13 @@ def test_a_local_read_maps_its_chunks_and_unmaps_them(tmp_path) -> None:
 
 def test_a_mapped_chunk_of_a_file_cut_short_reads_zeros_and_says_so(tmp_path) -> None:
     result = _child("""
-        import os, sys
-        from jetliner import _decoder
-        path = sys.argv[1]
-        with open(path, "wb") as f:
-            f.write(os.urandom(4 << 20))
-        fd = os.open(path, os.O_RDONLY)
         mapped = _decoder.map_file(fd, 3 << 20, 4096)
         view = memoryview(mapped)
         assert bytes(view[:64]) == os.pread(fd, 64, 4096) and not mapped.shrunk
         os.truncate(path, 1 << 20)
         tail = bytes(view[-64:])  # past the new end: without the guard, SIGBUS
         print(tail == bytes(64), mapped.shrunk)
-    """, str(tmp_path / "f.bin"))
+    """, str(tmp_path / "f.bin"), start=_RANDOM_FILE)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
 
@@ -77,18 +82,12 @@ def test_a_mapped_chunk_of_a_file_cut_short_reads_zeros_and_says_so(tmp_path) ->
 def test_a_fault_outside_jetliners_mappings_still_ends_the_process(tmp_path) -> None:
     # the guard must not swallow another mapping's SIGBUS (here Python's own mmap)
     result = _child("""
-        import mmap, os, sys
-        from jetliner import _decoder
-        path = sys.argv[1]
-        with open(path, "wb") as f:
-            f.write(os.urandom(4 << 20))
-        fd = os.open(path, os.O_RDONLY)
         ours = _decoder.map_file(fd, 3 << 20, 0)  # installs the guard
         theirs = mmap.mmap(fd, 3 << 20, prot=mmap.PROT_READ)
         os.truncate(path, 1 << 20)
         theirs[(2 << 20):(2 << 20) + 8]
         print("not reached")
-    """, str(tmp_path / "f.bin"))
+    """, str(tmp_path / "f.bin"), start=_RANDOM_FILE)
     assert result.returncode == -signal.SIGBUS, (result.returncode, result.stdout, result.stderr)
     assert "not reached" not in result.stdout
 
