@@ -205,6 +205,13 @@ class FileJob:
 
         framing_error: JetlinerError | None = None
         framing_skips: list[BadBlockError] = []
+
+        def take_framing_skips() -> None:
+            if framing_skips:
+                # (zeros where a mapped file was cut short are not damage)
+                check_unchanged([info.stream.buf], info.path)
+                _merge(self.skipped, framing_skips)
+                framing_skips.clear()
         start, end = info.span
         blocks = iter_blocks(info.stream, info.header, info.path,
                              framing_skips if options.ignore_errors else None,
@@ -231,10 +238,7 @@ class FileJob:
                 if task.rows >= options.batch_size or task.nbytes >= task_bytes:
                     submit(task)
                     task = _Task()
-                if framing_skips:
-                    check_unchanged([info.stream.buf], info.path)
-                    _merge(self.skipped, framing_skips)
-                    framing_skips.clear()
+                take_framing_skips()
                 while pending and (len(pending) >= options.buffer_blocks
                                    or inflight_bytes > options.buffer_bytes):
                     yield from collect()
@@ -248,7 +252,7 @@ class FileJob:
                     submit(task)
             while pending:
                 yield from collect()
-            _merge(self.skipped, framing_skips)
+            take_framing_skips()
             if framing_error is not None:
                 raise framing_error
         finally:
