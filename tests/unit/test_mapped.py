@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import fastavro
 import pytest
@@ -38,9 +39,12 @@ fd = os.open(path, os.O_RDONLY)
 """
 
 
-def _child(code: str, *args: str, start: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", start + textwrap.dedent(code), *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+def _child(code: str, path: Path, start: str = "") -> subprocess.CompletedProcess[str]:
+    # (in the file's folder: in a checkout's root, the source tree, which lacks the
+    # compiled modules of a non-editable install, would shadow the installed package)
+    return subprocess.run([sys.executable, "-c", start + textwrap.dedent(code), str(path)],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          cwd=path.parent)
 
 
 def _write(path: os.PathLike[str] | str, rows: int) -> None:
@@ -74,7 +78,7 @@ def test_a_mapped_chunk_of_a_file_cut_short_reads_zeros_and_says_so(tmp_path) ->
         os.truncate(path, 1 << 20)
         tail = bytes(view[-64:])  # past the new end: without the guard, SIGBUS
         print(tail == bytes(64), mapped.shrunk)
-    """, str(tmp_path / "f.bin"), start=_RANDOM_FILE)
+    """, tmp_path / "f.bin", start=_RANDOM_FILE)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
 
@@ -87,7 +91,7 @@ def test_a_fault_outside_jetliners_mappings_still_ends_the_process(tmp_path) -> 
         os.truncate(path, 1 << 20)
         theirs[(2 << 20):(2 << 20) + 8]
         print("not reached")
-    """, str(tmp_path / "f.bin"), start=_RANDOM_FILE)
+    """, tmp_path / "f.bin", start=_RANDOM_FILE)
     assert result.returncode == -signal.SIGBUS, (result.returncode, result.stdout, result.stderr)
     assert "not reached" not in result.stdout
 
@@ -102,7 +106,7 @@ def test_a_file_cut_short_while_read_raises_a_typed_error(tmp_path, beyond: floa
     result = _child("""
         import os, sys
         import jetliner
-        path, beyond = sys.argv[1], float(sys.argv[2])
+        path, beyond = sys.argv[1], BEYOND
         size = os.path.getsize(path)
         rows = 0
         cut = None
@@ -117,7 +121,7 @@ def test_a_file_cut_short_while_read_raises_a_typed_error(tmp_path, beyond: floa
             print(type(exc).__name__, "shrank" in str(exc), rows < 1_000_000)
         else:
             print("no error", rows)
-    """, str(path), str(beyond))
+    """, path, start=f"BEYOND = {beyond!r}\n")
     assert result.returncode == 0, result.stderr
     name, says, fewer = result.stdout.split()
     assert name in ("SourceError", "SourceChangedError") and says == "True" and fewer == "True"
