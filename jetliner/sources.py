@@ -182,7 +182,7 @@ class _LocalFile:
 
 
 class LocalSource(Source):
-    """A file on the local filesystem, read with ``pread``.
+    """A file on the local filesystem, read with ``pread`` or mapped (see `_pread`).
 
     Parameters
     ----------
