@@ -60,7 +60,7 @@ def open_file(source: Source, options: ReadOptions,
 
     `cancelled` is asked before each request of a remote source (see `Source.open`).
     """
-    file = source.open(cancelled)
+    file = source.open(cancelled, memory_map=options.memory_map)
     stream: ByteStream | None = None
     try:
         chunk = options.read_chunk_size or (

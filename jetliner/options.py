@@ -43,6 +43,7 @@ class ReadOptionsDict(TypedDict, total=False):
     buffer_blocks: int
     buffer_bytes: int
     read_chunk_size: int | None
+    memory_map: bool
     batch_size: int
     max_block_size: int | None
     max_nesting_depth: int
@@ -143,6 +144,12 @@ class ReadOptions:
         Size of one read from the source.  ``None`` picks 4 MiB for local files
         (large enough to amortise the system call, small enough for ``head()`` to
         stop early) and 8 MiB for remote objects (round trips dominate there).
+    memory_map
+        Map a local file's chunks of 1 MiB and more into memory rather than copy
+        them (Linux; as ``memory_map`` of `polars.read_ipc`).  A file cut short
+        while mapped raises `SourceChangedError`; for that, the first mapping
+        installs a ``SIGBUS`` handler that passes other faults on.  ``False``
+        reads every chunk with ``pread`` and installs nothing.
     batch_size
         Most rows per yielded DataFrame (100 000: big enough that per-batch
         overhead vanishes, small enough to stream in bounded memory).  Batches
@@ -202,6 +209,7 @@ class ReadOptions:
     buffer_blocks: int = 4
     buffer_bytes: int = 64 * MiB
     read_chunk_size: int | None = None
+    memory_map: bool = True
     batch_size: int = 100_000
     max_block_size: int | None = 512 * MiB
     max_nesting_depth: int = 100_000
@@ -245,7 +253,7 @@ class ReadOptions:
             )
             raise ConfigurationError(msg)
         for name in ("glob", "union_by_name", "ignore_errors", "progress",
-                     "try_parse_hive_dates"):
+                     "try_parse_hive_dates", "memory_map"):
             if not isinstance(getattr(self, name), bool):
                 msg = f"{name} must be True or False, got {getattr(self, name)!r}"
                 raise ConfigurationError(msg)

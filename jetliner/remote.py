@@ -242,7 +242,8 @@ class FsspecSource(Source):
         self.listed_size = listed_size
         self.base = base
 
-    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None, *,
+             memory_map: bool = True) -> RangeFile:
         """Open the object: pin its size (and ETag) for ranged reads.
 
         Parameters

@@ -81,7 +81,8 @@ class Source:
     # directly, or matched by a glob); Hive partitions are read below it
     base: str | None = None
 
-    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None, *,
+             memory_map: bool = True) -> RangeFile:
         """Open for ranged reads.
 
         Parameters
@@ -89,6 +90,9 @@ class Source:
         cancelled
             Remote sources ask it before each request (the open's and later
             reads'), and make none once it says True; local ones never wait.
+        memory_map
+            Local files: map chunks of 1 MiB and more rather than read them (see
+            `_pread`); other sources ignore it.
 
         Returns
         -------
@@ -110,17 +114,18 @@ class Source:
 MAP_AT_LEAST = 1 << 20
 
 
-def _pread(fd: int, n: int, offset: int) -> bytes | memoryview:
+def _pread(fd: int, n: int, offset: int, memory_map: bool = True) -> bytes | memoryview:
     """Read `n` bytes of `fd` from `offset` (fewer at the end of the file).
 
-    Chunks of `MAP_AT_LEAST` bytes and more are mapped (Linux; `map_file`): the
+    With `memory_map`, chunks of `MAP_AT_LEAST` bytes and more are mapped (Linux;
+    `map_file`): the
     page cache's pages are the bytes, where a copy cost a sixth of a selective
     query's time.  A file cut short while mapped reads as zeros there, which
     `check_unchanged` turns into an error.  Else into a pooled buffer whose pages
     an earlier chunk already faulted in (POSIX), else with ``os.pread``.
     """
     if os.name == "posix":
-        if n >= MAP_AT_LEAST:
+        if memory_map and n >= MAP_AT_LEAST:
             mapped = map_file(fd, n, offset)
             if mapped is not None:
                 return memoryview(mapped)
@@ -149,8 +154,9 @@ def check_unchanged(views: Iterable[Any], path: str) -> None:
 
 
 class _LocalFile:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, memory_map: bool = True) -> None:
         self.path = path
+        self.memory_map = memory_map
         try:
             self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError as exc:
@@ -164,7 +170,7 @@ class _LocalFile:
     def read_range(self, start: int, end: int) -> bytes | memoryview:
         end = min(end, self.size)
         try:
-            data = _pread(self.fd, max(0, end - start), start)
+            data = _pread(self.fd, max(0, end - start), start, self.memory_map)
         except OSError as exc:
             raise translate_os_error(exc, self.path) from exc
         if len(data) < end - start:
@@ -194,7 +200,8 @@ class LocalSource(Source):
         self.path = os.fspath(path)
         self.base = base
 
-    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None, *,
+             memory_map: bool = True) -> RangeFile:
         """Open the file; its size is taken now.
 
         Returns
@@ -217,7 +224,7 @@ class LocalSource(Source):
                 "'dir/*.avro')"
             )
             raise SourceError(msg, "FileSystemError", self.path)
-        return _LocalFile(self.path)
+        return _LocalFile(self.path, memory_map)
 
 
 class _MemoryFile:
@@ -247,7 +254,8 @@ class BytesSource(Source):
         self.data = data
         self.path = path
 
-    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None, *,
+             memory_map: bool = True) -> RangeFile:
         """Open a view of the bytes.
 
         Returns
@@ -296,7 +304,8 @@ class FileObjectSource(Source):
         if not isinstance(self.path, str):
             self.path = f"<{type(fileobj).__name__}>"
 
-    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None, *,
+             memory_map: bool = True) -> RangeFile:
         """Open the file object for ranged reads (seek, then read).
 
         A ``BytesIO`` is read through a view of its buffer, without copying.

@@ -77,9 +77,10 @@ class SplitSource(Source):
         self.path = inner.path
         self.is_remote = inner.is_remote
 
-    def open(self, cancelled: Callable[[], bool] | None = None) -> RangeFile:
+    def open(self, cancelled: Callable[[], bool] | None = None, *,
+             memory_map: bool = True) -> RangeFile:
         """Open the whole file (the header is at its start); see `Source.open`."""
-        file = self.inner.open(cancelled)
+        file = self.inner.open(cancelled, memory_map=memory_map)
         if file.size != self.split.file_size:
             file.close()
             msg = (

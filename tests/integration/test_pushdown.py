@@ -48,8 +48,8 @@ class CountingSource(LocalSource):
         self.bytes_read = 0
         self.requests = 0
 
-    def open(self, cancelled=None):
-        inner = super().open(cancelled)
+    def open(self, cancelled=None, *, memory_map=True):
+        inner = super().open(cancelled, memory_map=memory_map)
         outer = self
 
         class Counted:

@@ -125,3 +125,19 @@ def test_a_file_cut_short_while_read_raises_a_typed_error(tmp_path, beyond: floa
     assert result.returncode == 0, result.stderr
     name, says, fewer = result.stdout.split()
     assert name in ("SourceError", "SourceChangedError") and says == "True" and fewer == "True"
+
+
+def test_memory_map_false_reads_every_chunk(tmp_path) -> None:
+    path = tmp_path / "f.avro"
+    _write(path, 400_000)
+    gc.collect()
+    before = _decoder._mapped_files()
+    seen = 0
+    with jetliner.AvroReader(path, batch_size=10_000, memory_map=False) as reader:
+        for _ in reader:
+            seen = max(seen, _decoder._mapped_files() - before)
+    assert seen == 0
+    assert jetliner.read_avro(path, memory_map=False).equals(jetliner.read_avro(path))
+    assert jetliner.scan_avro(path, memory_map=False).collect().equals(jetliner.read_avro(path))
+    with pytest.raises(jetliner.ConfigurationError, match="memory_map must be True or False"):
+        jetliner.read_avro(path, memory_map="no")
