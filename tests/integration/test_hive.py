@@ -283,9 +283,9 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     paths: list[str] = []
     original = LocalSource.open
 
-    def record(self: LocalSource, *args: Any) -> Any:
+    def record(self: LocalSource, *args: Any, **kwargs: Any) -> Any:
         paths.append(self.path)
-        return original(self, *args)
+        return original(self, *args, **kwargs)
 
     monkeypatch.setattr(LocalSource, "open", record)
     return paths
