@@ -157,8 +157,7 @@ def map_file(int fd, Py_ssize_t n, int64_t offset):
     with nogil:
         r = jl_map_file(fd, offset, <size_t>n, &out.data, &out.base, &out.length, &out.slot)
     if r != 0:
-        out.base = NULL
-        return None
+        return None  # (nothing of `out` was set: its dealloc unmaps nothing)
     out.size = n
     return out
 
