@@ -18,7 +18,8 @@ included below: ``_arrow.pxi`` (the Arrow C Data Interface), ``_memory.pxi``
 (buffer memory seen from Python, file reads into it), ``_columns.pxi``
 (column buffers), ``_utf8.pxi`` (UTF-8 validation), ``_text.pxi`` (text
 rendering: JSON, decimals), ``_walk.pxi`` (skipping and JSON rendering of values
-walked with the explicit stack) and ``_export.pxi`` (Arrow export).  They are
+walked with the explicit stack), ``_twin.pxi`` (the first pass of late
+materialisation, two records at a time) and ``_export.pxi`` (Arrow export).  They are
 included, not cimported from ``.pxd`` files, so that the module stays one C
 translation unit with its cold functions out of line: as ``cdef inline``
 functions of ``.pxd`` files (or as calls into other modules) they changed the C
@@ -757,6 +758,7 @@ cdef int dec_bigdec(State* d, Col* col, const uint8_t* s, int64_t blen, Cur* out
     return 0
 
 include "_walk.pxi"  # skipping and JSON rendering: walk, skip_prim, walk_prim
+include "_twin.pxi"  # two rows at once: the first pass of late materialisation
 
 
 class DecodeFailure(Exception):
@@ -1011,26 +1013,28 @@ cdef class Decoder:
         finally:
             PyBuffer_Release(&view)
 
-    def decode_blocks_marked(self, data, offsets, counts, starts):
+    def decode_blocks_marked(self, data, offsets, counts, starts, Decoder twin=None,
+                             int64_t split=-1):
         """`decode_marked` over several blocks at once, in one GIL-free stretch.
 
         Block i is ``data[offsets[i]:offsets[i + 1]]`` and holds ``counts[i]``
         records (both int64 buffers); `starts` (int64, at least ``sum(counts) + 1``
         values) gets where each record starts in `data` and, last, where the last
         block ends.  Each block must hold its records exactly, as the one-block
-        path checks.  Returns -1 when every block did; otherwise the index of the
-        first block that did not (or claims more records than bytes, which the
-        caller accounts for), and this decoder's rows are then to be discarded:
-        the caller decodes block by block, which names the damage.
+        path checks.  With a `twin` (a decoder of the same plan), the blocks from
+        `split` on are decoded into it, two records at a time (``_twin.pxi``).
+        Returns -1 when every block held its records; otherwise the index of a
+        block that did not (or claims more records than bytes), and the rows of
+        both decoders are then to be discarded: the caller decodes block by
+        block, which names the damage.
         """
         cdef Py_buffer view
         cdef Py_buffer offs
         cdef Py_buffer cnts
         cdef Py_buffer marks
-        cdef Cur c
-        cdef int64_t b = 0, i, j = 0, nblocks, total = 0, count
-        cdef int64_t bad = -1
-        cdef int64_t minsz = self.st.nodes[self.root].minsz
+        cdef Decoder other
+        cdef int64_t b, nblocks, total = 0, first = 0, rows_first = 0, rows_second = 0
+        cdef int64_t bad
         cdef const int64_t* off
         cdef const int64_t* cnt
         cdef int64_t* out
@@ -1044,37 +1048,30 @@ cdef class Decoder:
             nblocks = cnts.len // <Py_ssize_t>sizeof(int64_t)
             if offs.len // <Py_ssize_t>sizeof(int64_t) != nblocks + 1:
                 raise ValueError("offsets must hold one more value than counts")
+            if twin is None or split < 0 or split > nblocks:
+                split = nblocks
+            elif twin is self or twin.root != self.root or twin.nnodes != self.nnodes:
+                raise ValueError("a twin is another decoder of the same plan")
             for b in range(nblocks):  # checked with the GIL: they come from Python
                 if not 0 <= off[b] <= off[b + 1] <= view.len or cnt[b] < 0:
                     raise ValueError(f"block {b} is outside the buffer")
                 total += cnt[b]
+                if b < split:
+                    first += cnt[b]
             if total > marks.len // <Py_ssize_t>sizeof(int64_t) - 1:
                 raise ValueError("starts holds fewer than sum(counts) + 1 int64 values")
             out = <int64_t*>marks.buf
-            c.start = <const uint8_t*>view.buf
             self.st.err = 0
             self.st.err_node = -1
+            other = twin if twin is not None else self
+            other.st.err = 0
+            other.st.err_node = -1
             with nogil:
-                for b in range(nblocks):
-                    c.p = c.start + off[b]
-                    c.end = c.start + off[b + 1]
-                    count = cnt[b]
-                    if count > c.end - c.p or check_count(&self.st, count, minsz, &c) < 0:
-                        bad = b
-                        break
-                    for i in range(count):
-                        out[j] = c.p - c.start
-                        if dec_root(&self.st, self.root, &c) < 0:
-                            bad = b
-                            break
-                        j += 1
-                    if bad >= 0:
-                        break
-                    if c.p != c.end:
-                        bad = b
-                        break
-                out[j] = c.p - c.start
-            self.rows += j
+                bad = marked_blocks(&self.st, &other.st, self.root, <const uint8_t*>view.buf,
+                                    off, cnt, nblocks, split, out, first, &rows_first,
+                                    &rows_second)
+            self.rows += rows_first
+            other.rows += rows_second
             return bad
         finally:
             PyBuffer_Release(&marks)

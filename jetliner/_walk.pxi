@@ -508,24 +508,20 @@ cdef void plan_skip_ops(State* d, int32_t nnodes, int32_t nkids) noexcept nogil:
             k = stop
 
 
-cdef inline int skip_ops(State* d, const SkipOp* op, const uint8_t* codes, const int32_t* kidp,
-                  Cur* c) noexcept nogil:
-    """Step over a run of coded fields by its steps `op` (`codes`, `kidp`: the run's)."""
-    cdef const uint8_t* p = c.p
+cdef inline const uint8_t* skip_step(State* d, const SkipOp* op, const uint8_t* codes,
+                                     const int32_t* kidp, const uint8_t* p,
+                                     Cur* c) noexcept nogil:
+    """Step over the fields of step `op` from `p` (`codes`, `kidp`: its run's); return
+    where they end, or NULL on an error (in `d`, `c.p` where it is)."""
     cdef const uint8_t* q
     cdef const uint8_t* end = c.end
     cdef uint64_t bools
-    cdef int k, span, rest
-    while op.kind != SO_END:
-        rest = 0  # (off the fast path: the whole step the general way)
-        if end - p < op.pre + 16:
-            pass
-        elif op.kind == SO_FIELD:
+    cdef int k, span, rest = 0  # (off the fast path: the whole step the general way)
+    if end - p >= op.pre + 16:
+        if op.kind == SO_FIELD:
             q = skip_coded(d, codes[op.field], p, end)
             if q != NULL:
-                p = q
-                op += 1
-                continue
+                return q
         else:
             bools = op.bools
             while bools:
@@ -537,26 +533,29 @@ cdef inline int skip_ops(State* d, const SkipOp* op, const uint8_t* codes, const
                 if op.kind == SO_VARINTS:
                     span = jl_skip_varints(q, op.n, op.ints, &k)
                     if k == op.n:
-                        p = q + span
-                        op += 1
-                        continue
+                        return q + span
                     p = q + span  # the varints stepped over; the rest the general way
                     rest = op.nfixed + k
                 elif op.kind == SO_LEN:
                     q = skip_value(SK_LEN, q, end)
                     if q != NULL:
-                        p = q
-                        op += 1
-                        continue
+                        return q
                 else:
-                    p = q
-                    op += 1
-                    continue
-        c.p = p
-        if skip_run(d, codes + op.field + rest, kidp + op.field + rest, op.nfields - rest,
-                    c) < 0:
+                    return q
+    c.p = p
+    if skip_run(d, codes + op.field + rest, kidp + op.field + rest, op.nfields - rest, c) < 0:
+        return NULL
+    return c.p
+
+
+cdef inline int skip_ops(State* d, const SkipOp* op, const uint8_t* codes, const int32_t* kidp,
+                  Cur* c) noexcept nogil:
+    """Step over a run of coded fields by its steps `op` (`codes`, `kidp`: the run's)."""
+    cdef const uint8_t* p = c.p
+    while op.kind != SO_END:
+        p = skip_step(d, op, codes, kidp, p, c)
+        if p == NULL:
             return -1
-        p = c.p
         op += 1
     c.p = p
     return 0

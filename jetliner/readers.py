@@ -101,22 +101,23 @@ class _Task:
 _DECODERS = threading.local()
 
 
-def _decoder(plan: Plan, options: ReadOptions, picked: bool = False) -> Decoder:
+def _decoder(plan: Plan, options: ReadOptions, role: str = "rows") -> Decoder:
     """Return this thread's decoder for `plan` (made on first use).
 
     A decoder is reused from batch to batch: each batch then starts with the
     buffer sizes the previous one needed, instead of growing its buffers from
-    scratch (and the plan is loaded once per thread, not once per batch).  With
-    `picked` (the second pass of late materialisation, which decodes the few rows
-    a filter kept), a decoder of its own: the sizes of full batches would make a
-    small result hold batch-sized buffers.
+    scratch (and the plan is loaded once per thread, not once per batch).  Each
+    `role` has decoders of its own: ``"picked"`` (the second pass of late
+    materialisation, which decodes the few rows a filter kept; the sizes of full
+    batches would make a small result hold batch-sized buffers) and ``"twin"``
+    (the first pass's second chain, see `Decoder.decode_blocks_marked`).
     """
-    cache: dict[tuple[int, int, int, str, bool], tuple[Plan, Decoder]] | None = getattr(
+    cache: dict[tuple[int, int, int, str, str], tuple[Plan, Decoder]] | None = getattr(
         _DECODERS, "cache", None)
     if cache is None:
         cache = _DECODERS.cache = {}
     key = (id(plan), options.max_nesting_depth, options.max_zero_byte_values,
-           options.invalid_utf8, picked)
+           options.invalid_utf8, role)
     hit = cache.pop(key, None)
     if hit is not None and hit[0] is plan:
         cache[key] = hit  # most recently used last
@@ -326,16 +327,19 @@ class FileJob:
         filt = self.filter
         if filt is not None and filt.late is not None and task_late:
             first = _decoder(filt.late.first, self.options)
-            second = _decoder(self.plan, self.options, picked=True)
+            twin = _decoder(filt.late.first, self.options, "twin")
+            second = _decoder(self.plan, self.options, "picked")
             try:
-                done = self._late_at_once(first, second, filt.late, filt, slices)
+                done = self._late_at_once(first, twin, second, filt.late, filt, slices)
                 if done is not None:
                     return done
                 first.discard()  # (what it decoded of a damaged task)
+                twin.discard()
                 second.discard()
                 return self._decode_late(first, second, filt.late, filt, slices)
             finally:
                 first.discard()  # nothing is left after a finished batch
+                twin.discard()
                 second.discard()
         decoder = _decoder(self.plan, self.options)
         try:
@@ -348,14 +352,15 @@ class FileJob:
         return [(compact(kept, rows), kept.height)
                 for kept, rows in ((df.filter(filt.predicate), rows) for df, rows in batches)]
 
-    def _late_at_once(self, first: Decoder, second: Decoder, late: LatePlans, filt: Filter,
-                      slices: list[_Slice]) -> list[Batch] | None:
+    def _late_at_once(self, first: Decoder, twin: Decoder, second: Decoder, late: LatePlans,
+                      filt: Filter, slices: list[_Slice]) -> list[Batch] | None:
         """Decode a task of whole snappy blocks late in a few calls, not a few per block.
 
         Files written with Java's default sync interval have blocks of 64 KB: the
         Python around each block cost as much as decoding it.  Here the task's
         blocks are decompressed into one buffer and their first pass decoded in one
-        call each, then the rows that pass in one more.  Returns None when that
+        call (the second half of the blocks by `twin`, two records at a time), then
+        the rows that pass in one more.  Returns None when that
         does not apply (another codec, a partial or damaged block, more rows than
         a batch) or a block fails any check: `_decode_late` then goes block by
         block, which raises the error it names.
@@ -373,10 +378,16 @@ class FileJob:
         if data is None:
             return None
         starts = pooled_scratch(8 * (rows + 1))
-        if first.decode_blocks_marked(data, offsets, counts, starts) >= 0:
+        split, rows_first = _halves(counts)
+        if first.decode_blocks_marked(data, offsets, counts, starts, twin, split) >= 0:
             return None
-        head = late.first_frames.build(first.finish(late.first.export), rows)
-        picks = _passing(head, filt.predicate)
+        # each half's frame on its own: Polars evaluates a predicate over a frame of
+        # two chunks (or rechunks one) slower than over two frames of one
+        picks = _passing(late.first_frames.build(first.finish(late.first.export), rows_first),
+                         filt.predicate)
+        if rows_first < rows:
+            head = late.first_frames.build(twin.finish(late.first.export), rows - rows_first)
+            picks += [rows_first + i for i in _passing(head, filt.predicate)]
         try:
             second.decode_at(data, starts, array("q", picks))
         except DecodeFailure:
@@ -580,6 +591,21 @@ class Filter:
     predicate: pl.Expr
     late: LatePlans | None
     kept: float = 0.0
+
+
+def _halves(counts: array[int]) -> tuple[int, int]:
+    """Split blocks holding `counts` records into two runs of about as many records.
+
+    Returns the index of the second run's first block and the first run's records.
+    """
+    total = sum(counts)
+    done = 0
+    for i, n in enumerate(counts):
+        if 2 * (done + n) > total:
+            # the block across the middle goes where the halves end up closer
+            return (i + 1, done + n) if 2 * (done + n) - total <= total - 2 * done else (i, done)
+        done += n
+    return len(counts), done
 
 
 def _passing(frame: pl.DataFrame, predicate: pl.Expr) -> list[int]:
