@@ -24,6 +24,15 @@ static inline int jl_ctz64(unsigned long long x) {
 #endif
 }
 
+/* Ask for the cache line at p ahead of its use (a hint: p need not be readable). */
+static inline void jl_prefetch(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p, 0, 0);
+#else
+    (void)p;
+#endif
+}
+
 /* Whether a varint of `len` bytes, `last` its last, is valid as an int (`is_int`: at
    most five bytes, the fifth below 0x10) or, taken the fast way, as a long (at most
    nine bytes; ten may be valid, which the general path decides). */

@@ -13,6 +13,7 @@ from jetliner._plan cimport E_EOF, E_INT_RANGE, E_NEG_LEN, E_OK, E_VARINT
 cdef extern from "_bits.h":
     int jl_ctz64(unsigned long long x) noexcept nogil
     int jl_skip_varints(const unsigned char* p, int m, unsigned ints, int* k) noexcept nogil
+    void jl_prefetch(const void* p) noexcept nogil
 
 
 cdef struct Cur:

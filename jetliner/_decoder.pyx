@@ -43,8 +43,8 @@ from jetliner._buffers cimport (
     jl_set_pool_limit, jl_set_refuse_maps, jl_trim,
 )
 from jetliner._cursor cimport (
-    Cur, jl_ctz64, jl_skip_varints, need, read_int, read_len, read_long, read_span, read_varint,
-    skip_long,
+    Cur, jl_ctz64, jl_prefetch, jl_skip_varints, need, read_int, read_len, read_long, read_span,
+    read_varint, skip_long,
 )
 from jetliner._plan cimport *
 
@@ -88,6 +88,8 @@ cdef enum:
 # |scale| of a big-decimal: bounds the zeros one value renders (about 1 KB)
 cdef enum:
     MAX_SCALE = 1000
+cdef enum:
+    PICK_AHEAD = 8  # records `decode_at` asks the cache for ahead of the one it decodes
 
 
 include "_columns.pxi"  # column buffers
@@ -1120,6 +1122,8 @@ cdef class Decoder:
                     i = 0
                     with nogil:
                         while i < n:
+                            if i + PICK_AHEAD < n:  # (the rows are scattered: ask early)
+                                jl_prefetch(c.start + at[pick[i + PICK_AHEAD] - base])
                             r = pick[i] - base
                             lo = at[r]
                             hi = at[r + 1]
