@@ -25,7 +25,7 @@ from jetliner.frames import empty_frame
 Columns: TypeAlias = "Sequence[str] | Sequence[int]"  # names, or indices into the file's
 
 __all__ = ["JOIN_BELOW", "KEEP_TO_SHARE", "column_names", "columns_to_decode", "compact",
-           "filter_columns", "joined", "owned", "projection", "run_query"]
+           "filter_columns", "joined", "owned", "passing_rows", "projection", "run_query"]
 
 # Below this fraction of a batch's rows, what a query keeps is copied out of the
 # batch.  Above it, sharing the batch's buffers costs at most 1 / KEEP_TO_SHARE
@@ -88,6 +88,19 @@ def filter_columns(predicate: pl.Expr) -> list[str] | None:
     if not roots or meta.has_multiple_outputs() or meta.is_regex_projection():
         return None
     return list(dict.fromkeys(roots))
+
+
+def passing_rows(frame: pl.DataFrame, predicate: pl.Expr) -> list[int]:
+    """Return the rows of `frame` that `predicate` keeps, as Polars' filter would."""
+    mask = frame.select(predicate.alias("__jetliner_keep")).to_series()
+    if mask.dtype == pl.Boolean and mask.len() == frame.height:
+        return mask.arg_true().to_list()  # (a null keeps no row)
+    # anything else (one value for all rows, say): Polars' filter decides, and raises
+    # what it raises
+    name = "__jetliner_row"
+    while name in frame.columns:
+        name += "_"
+    return frame.with_row_index(name).filter(predicate).get_column(name).to_list()
 
 
 def run_query(batches: Iterable[pl.DataFrame], predicate: pl.Expr | None,

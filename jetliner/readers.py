@@ -48,7 +48,7 @@ from jetliner.hive import Partitions, hive_enabled, partitions_of
 from jetliner.opening import FileInfo, Opener, open_file, opens_ahead
 from jetliner.options import ReadOptions
 from jetliner.progress import Progress
-from jetliner.query import column_names, compact, filter_columns, projection
+from jetliner.query import column_names, compact, filter_columns, passing_rows, projection
 from jetliner.resolution import ReaderSchema, load_reader_schema, reader_read, resolved_plan
 from jetliner.resolve import resolve_sources
 from jetliner.schema import Plan, plan_for
@@ -184,6 +184,7 @@ class FileJob:
         options = self.options
         info = self.info
         pool = DECODE_THREADS.get()
+        workers = DECODE_THREADS.workers
         pending: deque[tuple[_Task, Future[tuple[list[Batch], list[BadBlockError]]]]] = deque()
         inflight_bytes = 0
         # A task (one output batch) also ends at this many compressed bytes, so that
@@ -195,8 +196,13 @@ class FileJob:
         def submit(t: _Task) -> None:
             nonlocal inflight_bytes
             t.late = self._late()
-            pending.append((t, pool.submit(self.decode_task, t)))
+            # while a decoding thread may be idle, hand it the GIL until it has taken
+            # the task: framing holds the GIL, and the task would wait for it
+            taken = threading.Event() if len(pending) < workers else None
+            pending.append((t, pool.submit(self.decode_task, t, taken)))
             inflight_bytes += t.nbytes
+            if taken is not None:
+                taken.wait(HANDOFF_SECONDS)
 
         def collect() -> Iterator[Batch]:
             nonlocal inflight_bytes
@@ -281,14 +287,17 @@ class FileJob:
         return (filt is not None and filt.late is not None and not self.options.ignore_errors
                 and filt.kept < LATE_BELOW)
 
-    def decode_task(self, task: _Task) -> tuple[list[Batch], list[BadBlockError]]:
+    def decode_task(self, task: _Task, taken: threading.Event | None = None,
+                    ) -> tuple[list[Batch], list[BadBlockError]]:
         """Decompress and decode one task's blocks (runs on a pool thread).
 
-        In skip mode a damaged block costs only its damaged part: the task is
-        decoded again, keeping the records before the damage (never a
-        half-decoded row) and dropping the rest of that block, and the loss is
-        reported.
+        `taken`, if given, is set first (see `batches`).  In skip mode a damaged
+        block costs only its damaged part: the task is decoded again, keeping the
+        records before the damage (never a half-decoded row) and dropping the rest
+        of that block, and the loss is reported.
         """
+        if taken is not None:
+            taken.set()
         slices = list(task.slices)
         skipped: list[BadBlockError] = []
         while True:
@@ -383,11 +392,11 @@ class FileJob:
             return None
         # each half's frame on its own: Polars evaluates a predicate over a frame of
         # two chunks (or rechunks one) slower than over two frames of one
-        picks = _passing(late.first_frames.build(first.finish(late.first.export), rows_first),
+        picks = passing_rows(late.first_frames.build(first.finish(late.first.export), rows_first),
                          filt.predicate)
         if rows_first < rows:
             head = late.first_frames.build(twin.finish(late.first.export), rows - rows_first)
-            picks += [rows_first + i for i in _passing(head, filt.predicate)]
+            picks += [rows_first + i for i in passing_rows(head, filt.predicate)]
         try:
             second.decode_at(data, starts, array("q", picks))
         except DecodeFailure:
@@ -414,7 +423,7 @@ class FileJob:
         def flush() -> None:
             rows = first.rows
             head = late.first_frames.build(first.finish(late.first.export), rows)
-            picks = _passing(head, filt.predicate)
+            picks = passing_rows(head, filt.predicate)
             for data, starts, row0, rec0, block in pieces:
                 lo = bisect.bisect_left(picks, row0)
                 hi = bisect.bisect_left(picks, row0 + (len(starts) // 8 - 1))
@@ -555,6 +564,9 @@ class FileJob:
 # (filters keeping 0.1% to 90% of simple's and wide's rows, both paths timed): two
 # passes win on wide below ~25% and on simple below ~1%, lose by up to 1.4x above.
 LATE_BELOW = 0.15
+# How long the framing thread waits, at most, for an idle decoding thread to take the
+# task it was handed (the thread needs the GIL to start; see `FileJob.batches`).
+HANDOFF_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -606,19 +618,6 @@ def _halves(counts: array[int]) -> tuple[int, int]:
             return (i + 1, done + n) if 2 * (done + n) - total <= total - 2 * done else (i, done)
         done += n
     return len(counts), done
-
-
-def _passing(frame: pl.DataFrame, predicate: pl.Expr) -> list[int]:
-    """Return the rows of `frame` that `predicate` keeps, as Polars' filter would."""
-    mask = frame.select(predicate.alias("__jetliner_keep")).to_series()
-    if mask.dtype == pl.Boolean and mask.len() == frame.height:
-        return mask.arg_true().to_list()  # (a null keeps no row)
-    # anything else (one value for all rows, say): Polars' filter decides, and raises
-    # what it raises
-    name = "__jetliner_row"
-    while name in frame.columns:
-        name += "_"
-    return frame.with_row_index(name).filter(predicate).get_column(name).to_list()
 
 
 def _record_error(failure: DecodeFailure, path: str, block: Block, record: int,

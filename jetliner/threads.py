@@ -39,6 +39,11 @@ class SharedPool:
         self._pool: ThreadPoolExecutor | None = None
         self._pid = 0
 
+    @property
+    def workers(self) -> int:
+        """The number of threads of this process's pool (made now if it has none)."""
+        return self.get()._max_workers
+
     def get(self) -> ThreadPoolExecutor:
         """Return the pool of this process (made now if this process has none)."""
         with self._lock:
