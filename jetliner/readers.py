@@ -369,10 +369,10 @@ class FileJob:
         Python around each block cost as much as decoding it.  Here the task's
         blocks are decompressed into one buffer and their first pass decoded in one
         call (the second half of the blocks by `twin`, two records at a time), then
-        the rows that pass in one more.  Returns None when that
-        does not apply (another codec, a partial or damaged block, more rows than
-        a batch) or a block fails any check: `_decode_late` then goes block by
-        block, which raises the error it names.
+        the rows that pass in one more.  Returns None when that does not apply
+        (another codec, a partial or damaged block, more rows than a batch) or a
+        block fails any check: `_decode_late` then goes block by block, which
+        raises the error it names.
         """
         if (self.info.header.codec != "snappy"
                 or any(s.damaged or s.keep != s.block.count for s in slices)):
@@ -392,11 +392,11 @@ class FileJob:
             return None
         # each half's frame on its own: Polars evaluates a predicate over a frame of
         # two chunks (or rechunks one) slower than over two frames of one
-        picks = passing_rows(late.first_frames.build(first.finish(late.first.export), rows_first),
-                         filt.predicate)
-        if rows_first < rows:
-            head = late.first_frames.build(twin.finish(late.first.export), rows - rows_first)
-            picks += [rows_first + i for i in passing_rows(head, filt.predicate)]
+        picks: list[int] = []
+        for decoder, row0, n in ((first, 0, rows_first), (twin, rows_first, rows - rows_first)):
+            if n:
+                head = late.first_frames.build(decoder.finish(late.first.export), n)
+                picks += [row0 + i for i in passing_rows(head, filt.predicate)]
         try:
             second.decode_at(data, starts, array("q", picks))
         except DecodeFailure:
