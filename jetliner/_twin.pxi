@@ -19,8 +19,8 @@ cdef inline int skip_ops_twin(State* a, State* b, const SkipOp* op, const uint8_
     cdef const uint8_t* pa = ca.p
     cdef const uint8_t* pb = cb.p
     while op.kind != SO_END:
-        pa = skip_step(a, op, codes, kidp, pa, ca)
-        pb = skip_step(b, op, codes, kidp, pb, cb)
+        pa = skip_step(a, op, codes, kidp, pa, ca, True)
+        pb = skip_step(b, op, codes, kidp, pb, cb, True)
         if pa == NULL or pb == NULL:
             return -1
         op += 1
@@ -162,10 +162,21 @@ cdef int64_t marked_blocks(State* a, State* b, int32_t root, const uint8_t* star
                            int64_t* rows_b) noexcept nogil:
     """Decode blocks [0, `split`) into `a` and [`split`, `nblocks`) into `b` (their
     records' starts at `out` and at ``out + first``); count the rows each decoded.
-    Returns as `marked_twin` does; on success ``out[total]`` is the last block's end."""
+    Returns as `marked_twin` does; on success ``out[total]`` is the last block's end.
+
+    The two share the batch's zero-byte budget: each may spend half of what is left,
+    so that the pair never accepts more than one decoder would (a pair that runs out
+    fails, and the caller's block-by-block decode decides with the whole budget)."""
     cdef Chain x
     cdef Chain y
-    cdef int64_t bad
+    cdef int64_t bad, rest
+    cdef int64_t budget_a = a.zero_budget, budget_b = b.zero_budget
+    if a != b and split < nblocks:
+        rest = budget_a - a.zero_used - b.zero_used
+        if rest < 0:
+            rest = 0
+        a.zero_budget = a.zero_used + rest - rest // 2
+        b.zero_budget = b.zero_used + rest // 2
     x.d = a
     x.c.start = start
     x.off = off
@@ -181,6 +192,8 @@ cdef int64_t marked_blocks(State* a, State* b, int32_t root, const uint8_t* star
     y.bend = nblocks
     y.out = out + first
     bad = marked_twin(&x, &y, root, a.nodes[root].minsz)
+    a.zero_budget = budget_a
+    b.zero_budget = budget_b
     rows_a[0] = x.out - out
     rows_b[0] = y.out - (out + first)
     if bad < 0:

@@ -368,23 +368,34 @@ cdef inline const uint8_t* skip_value(uint8_t kind, const uint8_t* p,
 
 
 cdef inline const uint8_t* skip_coded(State* d, uint8_t code, const uint8_t* p,
-                                      const uint8_t* end) noexcept nogil:
+                                      const uint8_t* end, bint flat=False) noexcept nogil:
     """Where the field of skip code `code` at `p` ends, taken the fast way (at least
     16 bytes readable at `p`), or NULL where the general path must decide (and
     raise).  A null branch spends the zero-byte budget as the general path does;
-    when that would run out, the general path raises it."""
-    cdef uint8_t b
+    when that would run out, the general path raises it.  With `flat`, a union of
+    null and a double or float is stepped over without a branch on its index."""
+    cdef uint8_t b, kind = code & SK_KIND
+    cdef int isnull
     if code & (SK_NULL0 | SK_NULL1):
         b = p[0]
         if b != 0 and b != 2:
             return NULL  # an invalid or overlong index
         p += 1
-        if (b == 0) == ((code & SK_NULL0) != 0):  # the null branch
+        isnull = (b == 0) == ((code & SK_NULL0) != 0)  # the null branch
+        if flat and (kind == SK_F8 or kind == SK_F4):
+            # nulls and values mix at random: no branch on which this one is (two
+            # chains at once gain: a mispredicted branch costs both; one chain
+            # loses: the branch's prediction lets it run ahead of the byte's load)
+            if d.zero_used + isnull > d.zero_budget:
+                return NULL
+            d.zero_used += isnull
+            return p + (1 - isnull) * (8 if kind == SK_F8 else 4)
+        if isnull:
             if d.zero_used >= d.zero_budget:
                 return NULL
             d.zero_used += 1
             return p
-    return skip_value(code & SK_KIND, p, end)
+    return skip_value(kind, p, end)
 
 
 cdef int skip_run(State* d, const uint8_t* codes, const int32_t* kidp, int32_t count,
@@ -510,16 +521,17 @@ cdef void plan_skip_ops(State* d, int32_t nnodes, int32_t nkids) noexcept nogil:
 
 cdef inline const uint8_t* skip_step(State* d, const SkipOp* op, const uint8_t* codes,
                                      const int32_t* kidp, const uint8_t* p,
-                                     Cur* c) noexcept nogil:
+                                     Cur* c, bint flat=False) noexcept nogil:
     """Step over the fields of step `op` from `p` (`codes`, `kidp`: its run's); return
-    where they end, or NULL on an error (in `d`, `c.p` where it is)."""
+    where they end, or NULL on an error (in `d`, `c.p` where it is).  `flat`: see
+    `skip_coded`."""
     cdef const uint8_t* q
     cdef const uint8_t* end = c.end
     cdef uint64_t bools
     cdef int k, span, rest = 0  # (off the fast path: the whole step the general way)
     if end - p >= op.pre + 16:
         if op.kind == SO_FIELD:
-            q = skip_coded(d, codes[op.field], p, end)
+            q = skip_coded(d, codes[op.field], p, end, flat)
             if q != NULL:
                 return q
         else:
