@@ -19,8 +19,7 @@ included below: ``_arrow.pxi`` (the Arrow C Data Interface), ``_memory.pxi``
 (column buffers), ``_utf8.pxi`` (UTF-8 validation), ``_text.pxi`` (text
 rendering: JSON, decimals), ``_walk.pxi`` (skipping and JSON rendering of values
 walked with the explicit stack), ``_twin.pxi`` (the first pass of late
-materialisation, two records at a time), ``_pick.pxi`` (filters of integer
-comparisons) and ``_export.pxi`` (Arrow export).  They are
+materialisation, two records at a time) and ``_export.pxi`` (Arrow export).  They are
 included, not cimported from ``.pxd`` files, so that the module stays one C
 translation unit with its cold functions out of line: as ``cdef inline``
 functions of ``.pxd`` files (or as calls into other modules) they changed the C
@@ -204,6 +203,20 @@ cdef int null_node(State* d, int32_t ni) noexcept nogil:
                 return -1
         d.zero_used += 3
     return 0
+
+cdef inline bint decimal_fits(const uint8_t* le16, uint64_t lim_hi, uint64_t lim_lo) noexcept nogil:
+    """|value| < 10**precision for a 128-bit little-endian two's-complement value."""
+    cdef uint64_t lo, hi
+    memcpy(&lo, le16, 8)
+    memcpy(&hi, le16 + 8, 8)
+    if hi >> 63:  # negative: magnitude = ~x + 1
+        lo = ~lo
+        hi = ~hi
+        lo += 1
+        if lo == 0:
+            hi += 1
+    return hi < lim_hi or (hi == lim_hi and lo < lim_lo)
+
 
 cdef inline int prim_long(State* d, Node* n, Cur* c) noexcept nogil:
     cdef int64_t v
@@ -748,7 +761,6 @@ cdef int dec_bigdec(State* d, Col* col, const uint8_t* s, int64_t blen, Cur* out
 
 include "_walk.pxi"  # skipping and JSON rendering: walk, skip_prim, walk_prim
 include "_twin.pxi"  # two rows at once: the first pass of late materialisation
-include "_pick.pxi"  # the rows a filter of integer comparisons keeps
 
 
 class DecodeFailure(Exception):
@@ -965,6 +977,7 @@ cdef class Decoder:
         cdef Py_buffer marks
         cdef Cur c
         cdef int64_t i = 0
+        cdef int rc = 0
         cdef int64_t minsz = self.st.nodes[self.root].minsz
         cdef int64_t* out
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
@@ -982,10 +995,18 @@ cdef class Decoder:
                 self.st.err = 0
                 self.st.err_node = -1
                 with nogil:
-                    if check_count(&self.st, count, minsz, &c) == 0:
-                        i = mark_records(&self.st, self.root, &c, count, out)
+                    if check_count(&self.st, count, minsz, &c) < 0:
+                        rc = -1
+                    else:
+                        while i < count:
+                            out[i] = c.p - c.start
+                            if dec_root(&self.st, self.root, &c) < 0:
+                                rc = -1
+                                break
+                            i += 1
+                        out[i] = c.p - c.start
                 self.rows += i
-                if i < count:
+                if rc < 0:
                     raise DecodeFailure(self.st.err, self.st.err_pos, i, self.st.err_node,
                                        self.st.err_value)
                 return c.p - c.start
@@ -1059,26 +1080,6 @@ cdef class Decoder:
             PyBuffer_Release(&cnts)
             PyBuffer_Release(&offs)
             PyBuffer_Release(&view)
-
-    def pick(self, terms, out, Py_ssize_t at=0, int64_t base=0):
-        """Write into `out` (int64), from ``out[at]`` on, each row decoded since the last
-        `finish` that every (column, comparison, value) triple of `terms` (int64,
-        ``_pick.pxi``) keeps, plus `base`; return how many."""
-        cdef int64_t[:] t = terms
-        cdef Py_buffer o
-        cdef int64_t n = 0
-        if t.shape[0] % 3 or bad_term(&self.st, self.ncols, self.rows, &t[0], t.shape[0] // 3):
-            raise ValueError("terms must compare columns of this batch's ints")
-        PyObject_GetBuffer(out, &o, PyBUF_WRITABLE)
-        try:
-            if not 0 <= at <= o.len // 8 - self.rows:
-                raise ValueError("out must hold a value a row from at")
-            with nogil:
-                n = pick_rows(&self.st, self.rows, &t[0], t.shape[0] // 3, <int64_t*>o.buf + at,
-                              base)
-            return n
-        finally:
-            PyBuffer_Release(&o)
 
     def decode_at(self, data, starts, rows, int64_t base=0):
         """Decode the records `rows` of `data`: the second pass of late materialisation.

@@ -203,17 +203,3 @@ cdef int put_unscaled(Col* out, const uint8_t* be, int64_t n, int64_t scale, uin
             digits[i + 2 + j] = 48
         out.dlen += k
     return 0
-
-
-cdef inline bint decimal_fits(const uint8_t* le16, uint64_t lim_hi, uint64_t lim_lo) noexcept nogil:
-    """|value| < 10**precision for a 128-bit little-endian two's-complement value."""
-    cdef uint64_t lo, hi
-    memcpy(&lo, le16, 8)
-    memcpy(&hi, le16 + 8, 8)
-    if hi >> 63:  # negative: magnitude = ~x + 1
-        lo = ~lo
-        hi = ~hi
-        lo += 1
-        if lo == 0:
-            hi += 1
-    return hi < lim_hi or (hi == lim_hi and lo < lim_lo)

@@ -110,21 +110,6 @@ cdef int chain_open(Chain* h, int64_t minsz) noexcept nogil:
     return 1
 
 
-cdef int64_t mark_records(State* d, int32_t root, Cur* c, int64_t count,
-                          int64_t* out) noexcept nogil:
-    """Decode `count` records at `c` alone, writing where each starts into `out` and,
-    after them, where the last decoded one ends; return how many were decoded (fewer
-    than `count`: the next one failed, its error in `d`)."""
-    cdef int64_t i = 0
-    while i < count:
-        out[i] = c.p - c.start
-        if dec_root(d, root, c) < 0:
-            return i
-        i += 1
-    out[i] = c.p - c.start
-    return i
-
-
 cdef int chain_run(Chain* h, int32_t root, int64_t n) noexcept nogil:
     """Decode `n` records of `h`'s current block alone, noting where each starts."""
     cdef int64_t i

@@ -14,9 +14,8 @@ batch keeps less than `KEEP_TO_SHARE` of its rows, what it keeps is copied
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeAlias
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeAlias
 
 import polars as pl
 
@@ -25,9 +24,8 @@ from jetliner.frames import empty_frame
 
 Columns: TypeAlias = "Sequence[str] | Sequence[int]"  # names, or indices into the file's
 
-__all__ = ["JOIN_BELOW", "KEEP_TO_SHARE", "column_names", "columns_to_decode", "comparisons",
-           "compact", "filter_columns", "joined", "owned", "passing_rows", "projection",
-           "run_query"]
+__all__ = ["JOIN_BELOW", "KEEP_TO_SHARE", "column_names", "columns_to_decode", "compact",
+           "filter_columns", "joined", "owned", "passing_rows", "projection", "run_query"]
 
 # Below this fraction of a batch's rows, what a query keeps is copied out of the
 # batch.  Above it, sharing the batch's buffers costs at most 1 / KEEP_TO_SHARE
@@ -103,83 +101,6 @@ def passing_rows(frame: pl.DataFrame, predicate: pl.Expr) -> list[int]:
     while name in frame.columns:
         name += "_"
     return frame.with_row_index(name).filter(predicate).get_column(name).to_list()
-
-
-# comparison operators of Polars' serialized expressions, as `Decoder.pick` numbers them
-_COMPARE = {"Lt": 0, "LtEq": 1, "Gt": 2, "GtEq": 3, "Eq": 4, "NotEq": 5}
-_MIRROR = {"Lt": "Gt", "LtEq": "GtEq", "Gt": "Lt", "GtEq": "LtEq", "Eq": "Eq", "NotEq": "NotEq"}
-_INTEGERS = {"Int", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64"}
-
-
-def comparisons(predicate: pl.Expr, columns: Mapping[str, int]) -> list[int] | None:
-    """Return `predicate` as (column, comparison, value) triples that must all hold.
-
-    Only for a conjunction (``&``, ``is_between``) of comparisons between an integer
-    and one of `columns` (an int or long column's name, to its buffer index in the
-    decoder): the decoder evaluates those itself (`Decoder.pick`), as Polars does
-    (integers compare exactly; a null keeps no row).  None for any other predicate,
-    which Polars evaluates.
-    """
-    try:
-        tree = json.loads(predicate.meta.serialize(format="json"))
-    except Exception:  # (a predicate Polars cannot serialize: Polars evaluates it)
-        return None
-    out: list[int] = []
-    return out if _terms(tree, columns, out) else None
-
-
-def _integer(node: Any) -> int | None:
-    """Return the value of a literal integer node, else None."""
-    lit = node.get("Literal") if isinstance(node, dict) and len(node) == 1 else None
-    if not isinstance(lit, dict) or len(lit) != 1:
-        return None
-    ((kind, scalar),) = lit.items()
-    if kind not in ("Scalar", "Dyn") or not isinstance(scalar, dict) or len(scalar) != 1:
-        return None
-    ((dtype, value),) = scalar.items()
-    if dtype not in _INTEGERS or type(value) is not int or not -(2**63) <= value < 2**63:
-        return None
-    return value
-
-
-def _column(node: Any, columns: Mapping[str, int]) -> int | None:
-    name = node.get("Column") if isinstance(node, dict) and len(node) == 1 else None
-    return columns.get(name) if isinstance(name, str) else None
-
-
-def _terms(node: Any, columns: Mapping[str, int], out: list[int]) -> bool:
-    """Append the triples of `node` to `out`; False if it is not a conjunction of them."""
-    if not isinstance(node, dict) or len(node) != 1:
-        return False
-    ((kind, body),) = node.items()
-    if kind == "BinaryExpr" and isinstance(body, dict):
-        op, left, right = body.get("op"), body.get("left"), body.get("right")
-        if op == "And":
-            return _terms(left, columns, out) and _terms(right, columns, out)
-        if op not in _COMPARE:
-            return False
-        if _integer(left) is not None:  # 3 < col: col > 3
-            left, right, op = right, left, _MIRROR[op]
-        col, value = _column(left, columns), _integer(right)
-        if col is None or value is None:
-            return False
-        out += [col, _COMPARE[op], value]
-        return True
-    if kind == "Function" and isinstance(body, dict):
-        between = body.get("function")
-        inputs = body.get("input")
-        if (not isinstance(between, dict) or not isinstance(between.get("Boolean"), dict)
-                or not isinstance(inputs, list) or len(inputs) != 3):
-            return False
-        closed = between["Boolean"].get("IsBetween", {}).get("closed")
-        col, low, high = _column(inputs[0], columns), _integer(inputs[1]), _integer(inputs[2])
-        if (closed not in ("Both", "Left", "Right", "None")
-                or col is None or low is None or high is None):
-            return False
-        out += [col, _COMPARE["GtEq" if closed in ("Both", "Left") else "Gt"], low,
-                col, _COMPARE["LtEq" if closed in ("Both", "Right") else "Lt"], high]
-        return True
-    return False
 
 
 def run_query(batches: Iterable[pl.DataFrame], predicate: pl.Expr | None,

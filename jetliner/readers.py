@@ -45,18 +45,10 @@ from jetliner.exceptions import (
 )
 from jetliner.frames import FrameBuilder
 from jetliner.hive import Partitions, hive_enabled, partitions_of
-from jetliner.late import Filter, LatePlans, halves
 from jetliner.opening import FileInfo, Opener, open_file, opens_ahead
 from jetliner.options import ReadOptions
 from jetliner.progress import Progress
-from jetliner.query import (
-    column_names,
-    compact,
-    comparisons,
-    filter_columns,
-    passing_rows,
-    projection,
-)
+from jetliner.query import column_names, compact, filter_columns, passing_rows, projection
 from jetliner.resolution import ReaderSchema, load_reader_schema, reader_read, resolved_plan
 from jetliner.resolve import resolve_sources
 from jetliner.schema import Plan, plan_for
@@ -395,29 +387,21 @@ class FileJob:
         if data is None:
             return None
         starts = pooled_scratch(8 * (rows + 1))
-        split, rows_first = halves(counts)
+        split, rows_first = _halves(counts)
         if first.decode_blocks_marked(data, offsets, counts, starts, twin, split) >= 0:
             return None
-        picks: Any
-        if late.terms is not None:  # integer comparisons: the decoders pick the rows
-            picks = pooled_scratch(8 * rows)
-            kept = first.pick(late.terms, picks)
-            kept += twin.pick(late.terms, picks, kept, rows_first)
-            picks = memoryview(picks)[:8 * kept]
-        else:
-            # each half's frame on its own: Polars evaluates a predicate over a frame
-            # of two chunks (or rechunks one) slower than over two frames of one
-            picks = array("q")
-            for decoder, row0, n in ((first, 0, rows_first), (twin, rows_first, rows - rows_first)):
-                if n:
-                    head = late.first_frames.build(decoder.finish(late.first.export), n)
-                    picks.extend(row0 + i for i in passing_rows(head, filt.predicate))
-            kept = len(picks)
+        # each half's frame on its own: Polars evaluates a predicate over a frame of
+        # two chunks (or rechunks one) slower than over two frames of one
+        picks: list[int] = []
+        for decoder, row0, n in ((first, 0, rows_first), (twin, rows_first, rows - rows_first)):
+            if n:
+                head = late.first_frames.build(decoder.finish(late.first.export), n)
+                picks += [row0 + i for i in passing_rows(head, filt.predicate)]
         try:
-            second.decode_at(data, starts, picks)
+            second.decode_at(data, starts, array("q", picks))
         except DecodeFailure:
             return None
-        return [(self._frame(second, kept), kept)]
+        return [(self._frame(second, len(picks)), len(picks))]
 
     def _decode_late(self, first: Decoder, second: Decoder, late: LatePlans, filt: Filter,
                      slices: list[_Slice]) -> list[Batch]:
@@ -583,6 +567,57 @@ LATE_BELOW = 0.15
 # How long the framing thread waits, at most, for an idle decoding thread to take the
 # task it was handed (the thread needs the GIL to start; see `FileJob.batches`).
 HANDOFF_SECONDS = 0.005
+
+
+@dataclass(frozen=True)
+class LatePlans:
+    """The first pass of late materialisation over one file.
+
+    The second pass decodes the read's own plan, for the rows that pass.
+
+    Attributes
+    ----------
+    first, first_frames
+        The filter's columns (the rest skipped), and their frames.
+    """
+
+    first: Plan
+    first_frames: FrameBuilder
+
+
+@dataclass
+class Filter:
+    """A filter applied while decoding: every batch is returned filtered.
+
+    Attributes
+    ----------
+    predicate
+        The filter (Polars' semantics: rows where it is null are dropped).
+    late
+        The plans of late materialisation, or None (every column is the filter's).
+    kept
+        The fraction of rows the last task handed on (in file order) kept, which
+        picks the path of the next task handed to the pool.
+    """
+
+    predicate: pl.Expr
+    late: LatePlans | None
+    kept: float = 0.0
+
+
+def _halves(counts: array[int]) -> tuple[int, int]:
+    """Split blocks holding `counts` records into two runs of about as many records.
+
+    Returns the index of the second run's first block and the first run's records.
+    """
+    total = sum(counts)
+    done = 0
+    for i, n in enumerate(counts):
+        if 2 * (done + n) > total:
+            # the block across the middle goes where the halves end up closer
+            return (i + 1, done + n) if 2 * (done + n) - total <= total - 2 * done else (i, done)
+        done += n
+    return len(counts), done
 
 
 def _record_error(failure: DecodeFailure, path: str, block: Block, record: int,
@@ -1060,11 +1095,7 @@ class MultiAvroReader:
         if roots >= set(order):
             return None  # the filter's columns are all there is: one pass
         first_plan = self._compile(info, tuple(c for c in order if c in roots))
-        ints = {spec.name.decode(): spec.col for spec in first_plan.export
-                if spec.format in (b"i", b"l")}
-        terms = comparisons(self._predicate, ints)
-        return LatePlans(first_plan, FrameBuilder(first_plan.schema),
-                         None if terms is None else array("q", terms))
+        return LatePlans(first_plan, FrameBuilder(first_plan.schema))
 
     def _generate(self) -> Iterator[pl.DataFrame]:
         opts = self._options

@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 
 from jetliner._decoder import Decoder
 from jetliner.frames import FrameBuilder
-from jetliner.late import halves as _halves
+from jetliner.readers import _halves
 from jetliner.schema import plan_for
 
 # field types, each with a strategy for one value's bytes
