@@ -38,11 +38,13 @@ class SharedPool:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._pid = 0
+        self._size = 0  # the threads of the pool made last
 
     @property
     def workers(self) -> int:
         """The number of threads of this process's pool (made now if it has none)."""
-        return self.get()._max_workers
+        self.get()
+        return self._size
 
     def get(self) -> ThreadPoolExecutor:
         """Return the pool of this process (made now if this process has none)."""
@@ -52,6 +54,7 @@ class SharedPool:
                 self._pool = ThreadPoolExecutor(max_workers=workers,
                                                 thread_name_prefix=self._name)
                 self._pid = os.getpid()
+                self._size = workers
             return self._pool
 
 
